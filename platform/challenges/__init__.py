@@ -1,0 +1,1 @@
+"""Challenges, phases, hidden truth sets, submissions, evaluations and leaderboards."""

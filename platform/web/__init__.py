@@ -1,0 +1,1 @@
+"""Server-rendered pages: challenge pages, submission form, leaderboards, Pareto plots."""

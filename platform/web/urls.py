@@ -1,0 +1,3 @@
+"""Web page routes (filled in by the views module)."""
+
+urlpatterns: list = []
