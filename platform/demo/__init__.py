@@ -1,0 +1,1 @@
+"""Demo content: synthetic ultrasound phantoms and the `seed_demo` management command."""
