@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
 bash scripts/services.sh
+bash scripts/docker.sh
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"
 export FETALBENCH_VAR="${FETALBENCH_VAR:-$PWD/var/test}"
