@@ -1,0 +1,5 @@
+import sys
+
+from fetalbench.cli import main
+
+sys.exit(main())

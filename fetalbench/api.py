@@ -1,0 +1,158 @@
+"""Thin HTTP client for the fetalbench REST API (token authentication).
+
+All server paths live in `ROUTES` so the one place to change is obvious if the API moves.
+Every failure becomes an `ApiError` with a readable message (the server's own `detail` when
+it sends one), so the CLI never shows a traceback for a refused submission or a typo'd URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from fetalbench.upload import MultipartFileStream
+
+ROUTES = {
+    "token": "/api/auth/token/",
+    "submissions": "/api/phases/{phase}/submissions/",
+    "submission": "/api/submissions/{id}/",
+    "leaderboard": "/api/phases/{phase}/leaderboard/",
+    "leaderboard_csv": "/api/phases/{phase}/leaderboard.csv",
+}
+DEFAULT_URL = "http://127.0.0.1:8000"
+FINAL_STATES = frozenset({"done", "failed", "cancelled"})
+
+
+class ApiError(Exception):
+    """A request failed; the message is meant for the user as it is."""
+
+
+def config_path() -> Path:
+    """Where `login` stores the token: $FETALBENCH_CONFIG or ~/.config/fetalbench.json."""
+    env = os.environ.get("FETALBENCH_CONFIG")
+    return Path(env) if env else Path.home() / ".config" / "fetalbench.json"
+
+
+def load_config() -> dict[str, str]:
+    try:
+        data = json.loads(config_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_config(url: str, token: str) -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url, "token": token}))
+    path.chmod(0o600)
+    return path
+
+
+def _readable_error(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return f"HTTP {response.status_code}: {text[:300] or response.reason}"
+    if isinstance(body, dict):
+        if "detail" in body:
+            return str(body["detail"])
+        parts = []
+        for key, value in body.items():
+            msg = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(msg if key == "non_field_errors" else f"{key}: {msg}")
+        return " | ".join(parts) or f"HTTP {response.status_code}"
+    if isinstance(body, list):
+        return "; ".join(map(str, body))
+    return str(body)
+
+
+@dataclass
+class Client:
+    """A session against one server; `token` may be empty for public pages like leaderboards."""
+
+    url: str = DEFAULT_URL
+    token: str = ""
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self.session = requests.Session()
+        if self.token:
+            self.session.headers["Authorization"] = f"Token {self.token}"
+
+    def _request(self, method: str, route: str, *, expect_json: bool = True, **kwargs: Any):
+        path = ROUTES[route].format(**kwargs.pop("params_path", {}))
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.session.request(method, self.url + path, **kwargs)
+        except requests.ConnectionError:
+            raise ApiError(f"cannot reach the server at {self.url} (is it running?)") from None
+        except requests.Timeout:
+            raise ApiError(f"the server at {self.url} did not answer in time") from None
+        except requests.RequestException as exc:
+            raise ApiError(f"request to {self.url} failed: {exc}") from None
+        if response.status_code == 401:
+            raise ApiError("not logged in or the token is invalid: run `fetalbench login`")
+        if response.status_code >= 400:
+            raise ApiError(_readable_error(response))
+        if not expect_json:
+            return response.text
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(f"the server sent something that is not JSON from {path}") from None
+
+    def login(self, username: str, password: str) -> str:
+        """Exchange a username and password for an API token."""
+        data = self._request("POST", "token", data={"username": username, "password": password})
+        token = data.get("token") if isinstance(data, dict) else None
+        if not token:
+            raise ApiError("the server did not return a token")
+        self.token = token
+        self.session.headers["Authorization"] = f"Token {token}"
+        return token
+
+    def submit(
+        self,
+        phase: int,
+        path: str | Path,
+        metadata: dict[str, str],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict:
+        """Upload one submission file with its metadata, streamed; returns the submission."""
+        if not self.token:
+            raise ApiError("submitting needs a token: run `fetalbench login` or pass --token")
+        path = Path(path)
+        if not path.is_file():
+            raise ApiError(f"no such file: {path}")
+        fields = {k: v for k, v in metadata.items() if v not in (None, "")}
+        with MultipartFileStream(fields, "file", path, on_progress) as body:
+            return self._request(
+                "POST",
+                "submissions",
+                params_path={"phase": phase},
+                data=body,
+                headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+                timeout=max(self.timeout, 600.0),
+            )
+
+    def submission(self, submission_id: int) -> dict:
+        return self._request("GET", "submission", params_path={"id": submission_id})
+
+    def leaderboard(self, phase: int, site: str | None = None) -> dict:
+        params = {"site": site} if site else {}
+        return self._request("GET", "leaderboard", params_path={"phase": phase}, params=params)
+
+    def leaderboard_csv(self, phase: int, site: str | None = None) -> str:
+        params = {"site": site} if site else {}
+        return self._request(
+            "GET", "leaderboard_csv", params_path={"phase": phase}, params=params, expect_json=False
+        )

@@ -1,0 +1,212 @@
+"""`python -m fetalbench`: log in, submit (streamed, with progress), follow a submission,
+print a leaderboard.
+
+URL and token come from --url/--token, else $FETALBENCH_URL/$FETALBENCH_TOKEN, else the file
+`login` writes, so scripted use needs no interactive step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from fetalbench.api import DEFAULT_URL, FINAL_STATES, ApiError, Client, load_config, save_config
+
+STRATEGIES = (
+    "full",
+    "decoder_only",
+    "encoder_only",
+    "from_scratch",
+    "linear_probe",
+    "lora",
+    "other",
+)
+
+
+def _client(args: argparse.Namespace) -> Client:
+    stored = load_config()
+    url = args.url or os.environ.get("FETALBENCH_URL") or stored.get("url") or DEFAULT_URL
+    token = args.token or os.environ.get("FETALBENCH_TOKEN") or stored.get("token", "")
+    return Client(url=url, token=token)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    client = _client(args)
+    username = args.username or input("username: ")
+    password = args.password or os.environ.get("FETALBENCH_PASSWORD") or getpass.getpass()
+    token = client.login(username, password)
+    if args.no_save:
+        print(token)
+    else:
+        where = save_config(client.url, token)
+        print(f"logged in to {client.url} as {username}; token saved to {where}")
+        print(f"token: {token}")
+    return 0
+
+
+def wait_for_result(client: Client, submission_id: int, poll_s: float = 1.0) -> dict:
+    """Poll until the submission is done/failed, showing state and scoring progress."""
+    spinner = itertools.cycle("|/-\\")
+    with tqdm(total=100, unit="%", desc="queued", bar_format="{desc} {bar} {n:.0f}%") as bar:
+        while True:
+            sub = client.submission(submission_id)
+            state = sub.get("status", "?")
+            progress = float(sub.get("progress") or 0.0)
+            if state == "done":
+                progress = 1.0
+            bar.set_description_str(f"{next(spinner)} {state:<10}")
+            bar.n = round(100 * progress, 1)
+            bar.refresh()
+            if state in FINAL_STATES:
+                return sub
+            time.sleep(poll_s)
+
+
+def _report(sub: dict) -> int:
+    state = sub.get("status")
+    print(f"submission {sub.get('id')}: {state}")
+    if sub.get("status_detail"):
+        print(f"  {sub['status_detail']}")
+    scores = sub.get("scores") or sub.get("summary") or sub.get("aggregates")
+    if isinstance(scores, dict):
+        print(json.dumps(scores, indent=2, sort_keys=True))
+    return 0 if state in ("done", "queued", "validating", "scoring") else 1
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    client = _client(args)
+    metadata = {
+        "kind": args.kind,
+        "method_name": args.method,
+        "team": args.team,
+        "backbone": args.backbone,
+        "fine_tuning_strategy": args.strategy,
+        "params_total": args.params_total,
+        "params_trainable": args.params_trainable,
+        "paper_url": args.paper_url,
+        "code_url": args.code_url,
+    }
+    size = os.path.getsize(args.file) if os.path.isfile(args.file) else 0
+    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc="upload") as bar:
+
+        def on_progress(sent: int) -> None:
+            bar.update(min(sent, size) - bar.n)
+
+        sub = client.submit(args.phase, args.file, metadata, on_progress)
+    print(f"submission {sub.get('id')} accepted ({sub.get('status', 'queued')})")
+    if args.wait:
+        sub = wait_for_result(client, int(sub["id"]))
+    return _report(sub)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    client = _client(args)
+    sub = wait_for_result(client, args.id) if args.wait else client.submission(args.id)
+    return _report(sub)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict) and "mean" in value:
+        mean = value.get("mean")
+        lo, hi = value.get("ci95_low"), value.get("ci95_high")
+        if mean is None:
+            return "-"
+        if lo is not None and hi is not None:
+            return f"{mean:.4g} ± {(hi - lo) / 2:.2g}"
+        return f"{mean:.4g}"
+    return "-" if value is None else str(value)
+
+
+def format_leaderboard(board: dict | list) -> str:
+    """Plain-text table of a leaderboard response ({columns?, rows: [dict]} or a list)."""
+    rows = board.get("rows", board.get("results", [])) if isinstance(board, dict) else board
+    if not rows:
+        return "(no entries yet)"
+    flat = []
+    for row in rows:
+        out: dict[str, str] = {}
+        for key, value in row.items():
+            if key == "values" and isinstance(value, dict):
+                for cls, metrics in value.items():
+                    for metric, stats in (metrics or {}).items():
+                        out[f"{cls}:{metric}"] = _cell(stats)
+            elif not isinstance(value, (dict, list)):
+                out[key] = _cell(value)
+        flat.append(out)
+    headers = list(dict.fromkeys(k for row in flat for k in row))
+    widths = {h: max(len(h), *(len(r.get(h, "")) for r in flat)) for h in headers}
+    lines = ["  ".join(h.ljust(widths[h]) for h in headers)]
+    lines.append("  ".join("-" * widths[h] for h in headers))
+    lines += ["  ".join(r.get(h, "").ljust(widths[h]) for h in headers) for r in flat]
+    return "\n".join(lines)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.csv:
+        sys.stdout.write(client.leaderboard_csv(args.phase, args.site))
+    else:
+        print(format_leaderboard(client.leaderboard(args.phase, args.site)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fetalbench", description="fetalbench client: submit to challenges and read leaderboards.")
+    parser.add_argument("--url", help=f"server URL (env FETALBENCH_URL, default {DEFAULT_URL})")
+    parser.add_argument("--token", help="API token (env FETALBENCH_TOKEN)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("login", help="get an API token and store it")
+    p.add_argument("--username", "-u")
+    p.add_argument("--password", "-p", help="(or env FETALBENCH_PASSWORD; prompted otherwise)")
+    p.add_argument("--no-save", action="store_true", help="print the token, store nothing")
+    p.set_defaults(func=cmd_login)
+
+    p = sub.add_parser("submit", help="upload predictions (a zip of label images) to a phase")
+    p.add_argument("--phase", type=int, required=True, help="phase id")
+    p.add_argument("file", help="the zip to upload")
+    p.add_argument("--method", required=True, help="method name shown on the leaderboard")
+    p.add_argument("--team", default="", help="team name (default: your own team)")
+    p.add_argument("--backbone", default="")
+    p.add_argument("--strategy", choices=STRATEGIES, default="other", help="fine-tuning strategy")
+    p.add_argument("--params-total", type=int, help="total parameter count")
+    p.add_argument("--params-trainable", type=int, help="trainable parameter count")
+    p.add_argument("--paper-url", default="")
+    p.add_argument("--code-url", default="")
+    p.add_argument("--kind", default="predictions", choices=("predictions", "model", "container"))
+    p.add_argument("--wait", action="store_true", help="wait for the score")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("status", help="show a submission's state")
+    p.add_argument("id", type=int)
+    p.add_argument("--wait", action="store_true", help="follow until done or failed")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("leaderboard", help="print a phase's leaderboard")
+    p.add_argument("phase", type=int)
+    p.add_argument("--site", help="one acquisition site instead of all cases")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    p.set_defaults(func=cmd_leaderboard)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
