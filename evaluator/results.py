@@ -1,0 +1,139 @@
+"""The results document: schema version, JSON-safe encoding, checks and metric look-up.
+
+The platform stores these documents and renders leaderboards from them, possibly years after
+they were written, so the layout is versioned (`SCHEMA_VERSION`, described field by field in
+docs/results-schema.md) and never contains NaN or infinity (not valid JSON): non-finite numbers
+become null.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = "1"
+TOP_LEVEL_KEYS = (
+    "schema_version",
+    "evaluator_version",
+    "task",
+    "inputs",
+    "n_cases",
+    "cases",
+    "aggregates",
+)
+
+
+class ResultsError(ValueError):
+    """A results document that does not follow the schema."""
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types: numpy scalars/arrays unwrapped, NaN and +-inf turned into None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def dumps(results: dict[str, Any]) -> str:
+    """Strict JSON text (allow_nan=False: a stray NaN is a bug, not output)."""
+    return json.dumps(json_safe(results), indent=2, allow_nan=False, sort_keys=False) + "\n"
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dumps(results), encoding="utf-8")
+    tmp.replace(path)  # readers never see half a file
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_listing(folder: Path) -> str:
+    """Digest of a folder: every file's relative path, size and content digest, sorted.
+
+    Identifies what was scored without recording any of it.
+    """
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        digest.update(f"{rel}\0{path.stat().st_size}\0{sha256_file(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def sha256_inputs(path: Path) -> str:
+    path = Path(path)
+    return sha256_file(path) if path.is_file() else sha256_listing(path)
+
+
+def validate_results(doc: Any) -> None:
+    """Raise ResultsError when `doc` does not follow schema version 1 (structure, not values)."""
+    if not isinstance(doc, dict):
+        raise ResultsError("results must be a JSON object")
+    missing = [k for k in TOP_LEVEL_KEYS if k not in doc]
+    if missing:
+        raise ResultsError(f"missing key(s): {missing}")
+    if doc["schema_version"] != SCHEMA_VERSION:
+        raise ResultsError(f"schema_version {doc['schema_version']!r} is not {SCHEMA_VERSION!r}")
+    task = doc["task"]
+    if not isinstance(task, dict) or not isinstance(task.get("name"), str):
+        raise ResultsError("task must be an object with a name")
+    if not isinstance(doc["cases"], list):
+        raise ResultsError("cases must be a list")
+    names = [c.get("case") if isinstance(c, dict) else None for c in doc["cases"]]
+    if names != sorted(names, key=str) or len(set(names)) != len(names):
+        raise ResultsError("cases must be unique and sorted by case id")
+    for case in doc["cases"]:
+        if set(case) != {"case", "site", "flags", "metrics"}:
+            raise ResultsError(f"case {case.get('case')!r} must have case, site, flags, metrics")
+        for group, metrics in case["metrics"].items():
+            for metric, value in metrics.items():
+                if value is not None and not isinstance(value, (int, float)):
+                    raise ResultsError(f"{case['case']}: {group}.{metric} is not a number")
+    if doc["n_cases"] != len(doc["cases"]):
+        raise ResultsError("n_cases does not match the number of cases")
+    aggregates = doc["aggregates"]
+    if not isinstance(aggregates, dict) or "all" not in aggregates:
+        raise ResultsError("aggregates must hold at least the 'all' site")
+    for site, groups in aggregates.items():
+        for group, metrics in groups.items():
+            for metric, summary in metrics.items():
+                missing = {"mean", "std", "median", "ci95_low", "ci95_high", "n", "n_nan"} - set(
+                    summary
+                )
+                if missing:
+                    raise ResultsError(
+                        f"aggregates.{site}.{group}.{metric} lacks {sorted(missing)}"
+                    )
+
+
+def lookup_metric(results: dict[str, Any], metric_path: str, site: str = "all") -> float | None:
+    """The mean of "group.metric" over a site's cases (None when missing or undefined)."""
+    group, _, metric = metric_path.rpartition(".")
+    summary = results.get("aggregates", {}).get(site, {}).get(group, {}).get(metric)
+    return None if summary is None else summary.get("mean")

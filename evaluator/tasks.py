@@ -1,0 +1,396 @@
+"""Challenge tasks: what a submission is scored on, and how.
+
+A task is data, not code, so organisers can add a challenge by writing a JSON file (the same
+shape as `Task.to_dict()`) instead of changing the evaluator. The builtins below are written
+the same way. `get_task` accepts either a builtin name or a path to such a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEGMENTATION = "segmentation"
+CLASSIFICATION = "classification"
+KINDS = (SEGMENTATION, CLASSIFICATION)
+
+#: Scorers: "standard" = per-class `score_class` (+ biometry); "psfhs2023" = the MICCAI 2023
+#: PSFHS challenge's own formulas (see evaluator/psfhs2023.py); "classification" = CSV of
+#: probabilities (see evaluator/classification.py).
+SCORERS = ("standard", "psfhs2023", "classification")
+
+#: The metrics the per-class segmentation scorer can produce (mirrors
+#: evaluator.metrics.SEGMENTATION_METRICS; repeated here so that a task file can be validated
+#: without importing the metric code).
+DEFAULT_SEGMENTATION_METRICS = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
+
+#: Biometric measurements a class can carry: key -> human name. Each adds four metrics to its
+#: class: <key>_pred_mm, <key>_ref_mm, <key>_abs_diff_mm and <key>_diff_mm (pred - ref).
+BIOMETRY = {
+    "hc": "head circumference",
+    "ac": "abdominal circumference",
+    "fl": "femur length",
+}
+BIOMETRY_SUFFIXES = ("pred_mm", "ref_mm", "abs_diff_mm", "diff_mm")
+
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "macro_auc")
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class TaskError(ValueError):
+    """A task name or task file that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class TaskClass:
+    """One structure to segment (label value in the masks) or one category to classify."""
+
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class RankingHint:
+    """One leaderboard criterion: a metric path such as "head.dice" and its direction."""
+
+    metric: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything the evaluator needs to know to score one challenge's submissions."""
+
+    name: str
+    title: str
+    kind: str
+    classes: tuple[TaskClass, ...]
+    metrics: tuple[str, ...] = DEFAULT_SEGMENTATION_METRICS
+    biometry: dict[str, str] = field(default_factory=dict)
+    primary_metric: str = ""
+    ranking: tuple[RankingHint, ...] = ()
+    scorer: str = "standard"
+    description: str = ""
+
+    @property
+    def binary(self) -> bool:
+        """True when masks hold one structure, so any non-zero pixel counts as foreground."""
+        return len(self.classes) == 1
+
+    @property
+    def class_values(self) -> dict[str, int]:
+        return {c.name: c.value for c in self.classes}
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "kind": self.kind,
+            "scorer": self.scorer,
+            "description": self.description,
+            "classes": [{"name": c.name, "value": c.value} for c in self.classes],
+            "binary": self.binary,
+            "metrics": list(self.metrics),
+            "biometry": dict(self.biometry),
+            "primary_metric": self.primary_metric,
+            "ranking": [
+                {"metric": r.metric, "higher_is_better": r.higher_is_better} for r in self.ranking
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "task") -> Task:
+        """Build and validate a task; every problem is reported with `source` in the message."""
+        return _parse_task(data, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def _fail(source: str, message: str) -> TaskError:
+    return TaskError(f"{source}: {message}")
+
+
+def _parse_task(data: Any, source: str) -> Task:
+    if not isinstance(data, dict):
+        raise _fail(source, "a task must be a JSON object")
+    known = {
+        "name",
+        "title",
+        "kind",
+        "scorer",
+        "description",
+        "classes",
+        "binary",
+        "metrics",
+        "biometry",
+        "primary_metric",
+        "ranking",
+    }
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise _fail(source, f"unknown field(s) {unknown}; allowed: {sorted(known)}")
+
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise _fail(source, "'name' must be lower-case letters, digits and '_' (e.g. 'hc18')")
+    title = data.get("title", name)
+    if not isinstance(title, str):
+        raise _fail(source, "'title' must be a string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(source, "'description' must be a string")
+    kind = data.get("kind", SEGMENTATION)
+    if kind not in KINDS:
+        raise _fail(source, f"'kind' must be one of {list(KINDS)}, not {kind!r}")
+    default_scorer = "classification" if kind == CLASSIFICATION else "standard"
+    scorer = data.get("scorer", default_scorer)
+    if scorer not in SCORERS:
+        raise _fail(source, f"'scorer' must be one of {list(SCORERS)}, not {scorer!r}")
+    if (kind == CLASSIFICATION) != (scorer == "classification"):
+        raise _fail(source, f"scorer {scorer!r} does not fit kind {kind!r}")
+
+    classes = _parse_classes(data.get("classes"), kind, source)
+    if "binary" in data and data["binary"] != (len(classes) == 1):
+        raise _fail(source, "'binary' must be true exactly when there is one class")
+
+    if kind == CLASSIFICATION:
+        allowed_metrics: tuple[str, ...] = CLASSIFICATION_METRICS
+    elif scorer == "psfhs2023":
+        from evaluator.psfhs2023 import CASE_METRICS
+
+        allowed_metrics = CASE_METRICS
+    else:
+        allowed_metrics = DEFAULT_SEGMENTATION_METRICS
+    metrics = data.get("metrics", list(allowed_metrics))
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+        raise _fail(source, "'metrics' must be a non-empty list of metric names")
+    bad = [m for m in metrics if m not in allowed_metrics]
+    if bad:
+        raise _fail(source, f"unknown metric(s) {bad}; allowed: {list(allowed_metrics)}")
+    if len(set(metrics)) != len(metrics):
+        raise _fail(source, "'metrics' lists a metric twice")
+
+    biometry = data.get("biometry", {})
+    if not isinstance(biometry, dict):
+        raise _fail(source, '\'biometry\' must be an object like {"hc": "head"}')
+    if biometry and scorer != "standard":
+        raise _fail(source, "'biometry' is only supported by the standard segmentation scorer")
+    class_names = [c.name for c in classes]
+    for key, cls_name in biometry.items():
+        if key not in BIOMETRY:
+            raise _fail(source, f"unknown biometry {key!r}; allowed: {sorted(BIOMETRY)}")
+        if cls_name not in class_names:
+            raise _fail(source, f"biometry {key!r} refers to unknown class {cls_name!r}")
+
+    valid_paths = set(metric_paths_for(kind, scorer, class_names, metrics, biometry))
+    ranking_raw = data.get("ranking", [])
+    if not isinstance(ranking_raw, list):
+        raise _fail(source, "'ranking' must be a list of {metric, higher_is_better}")
+    ranking = []
+    for item in ranking_raw:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("metric"), str)
+            or not isinstance(item.get("higher_is_better"), bool)
+            or set(item) - {"metric", "higher_is_better"}
+        ):
+            raise _fail(
+                source, f"ranking entry {item!r} must be {{metric: str, higher_is_better: bool}}"
+            )
+        if item["metric"] not in valid_paths:
+            raise _fail(
+                source,
+                f"ranking metric {item['metric']!r} is not produced by this task; "
+                f"choose from {sorted(valid_paths)}",
+            )
+        ranking.append(RankingHint(item["metric"], item["higher_is_better"]))
+
+    primary = data.get("primary_metric") or (ranking[0].metric if ranking else "")
+    if not isinstance(primary, str) or primary not in valid_paths:
+        raise _fail(
+            source,
+            f"'primary_metric' {primary!r} is not produced by this task; "
+            f"choose from {sorted(valid_paths)}",
+        )
+    if not ranking:
+        ranking = [RankingHint(primary, default_higher_is_better(primary))]
+
+    return Task(
+        name=name,
+        title=title,
+        kind=kind,
+        classes=tuple(classes),
+        metrics=tuple(metrics),
+        biometry=dict(biometry),
+        primary_metric=primary,
+        ranking=tuple(ranking),
+        scorer=scorer,
+        description=description,
+    )
+
+
+def _parse_classes(raw: Any, kind: str, source: str) -> list[TaskClass]:
+    if not isinstance(raw, list) or not raw:
+        raise _fail(source, "'classes' must be a non-empty list of {name, value}")
+    classes = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or set(item) - {"name", "value"}:
+            raise _fail(source, f"class #{i + 1} must be an object {{name, value}}")
+        cname = item.get("name")
+        if not isinstance(cname, str) or not _NAME_RE.match(cname):
+            raise _fail(source, f"class #{i + 1}: name must be lower-case letters/digits/'_'")
+        value = item.get("value", i if kind == CLASSIFICATION else i + 1)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(source, f"class {cname!r}: value must be an integer")
+        if kind == SEGMENTATION and not 1 <= value <= 255:
+            raise _fail(source, f"class {cname!r}: label value must be 1..255 (0 is background)")
+        classes.append(TaskClass(cname, value))
+    names = [c.name for c in classes]
+    values = [c.value for c in classes]
+    if len(set(names)) != len(names):
+        raise _fail(source, "two classes share a name")
+    if len(set(values)) != len(values):
+        raise _fail(source, "two classes share a label value")
+    if kind == CLASSIFICATION and len(classes) < 2:
+        raise _fail(source, "a classification task needs at least two classes")
+    if kind == SEGMENTATION and "all" in names:
+        raise _fail(source, "'all' is reserved (it names the per-site aggregate and the union)")
+    return classes
+
+
+def metric_paths_for(
+    kind: str,
+    scorer: str,
+    class_names: list[str],
+    metrics: list[str] | tuple[str, ...],
+    biometry: dict[str, str],
+) -> list[str]:
+    """Every "group.metric" path the task's results carry (what ranking may refer to)."""
+    if kind == CLASSIFICATION:
+        return [f"classification.{m}" for m in metrics]
+    if scorer == "psfhs2023":
+        from evaluator.psfhs2023 import metric_paths
+
+        return metric_paths(metrics)
+    paths = [f"{c}.{m}" for c in class_names for m in metrics]
+    for key, cname in biometry.items():
+        paths += [f"{cname}.{key}_{suffix}" for suffix in BIOMETRY_SUFFIXES]
+    return paths
+
+
+def metric_paths(task: Task) -> list[str]:
+    return metric_paths_for(task.kind, task.scorer, task.class_names, task.metrics, task.biometry)
+
+
+_LOWER_IS_BETTER_WORDS = ("hd", "assd", "masd", "asd", "abs_diff", "aop_diff")
+
+
+def default_higher_is_better(metric_path: str) -> bool:
+    """Direction of a metric path: distances and errors are lower-is-better."""
+    metric = metric_path.rsplit(".", 1)[-1]
+    if metric.endswith("_diff_mm") and not metric.endswith("abs_diff_mm"):
+        return False  # a signed error: closest to 0 is best, but lower |x| is the honest hint
+    try:
+        from evaluator.metrics import HIGHER_IS_BETTER
+
+        if metric in HIGHER_IS_BETTER:
+            return bool(HIGHER_IS_BETTER[metric])
+    except ImportError:  # pragma: no cover - the metrics package is a sibling module
+        pass
+    return not any(
+        metric == w or metric.startswith(w) or w in metric for w in _LOWER_IS_BETTER_WORDS
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Builtins
+
+_BUILTINS: dict[str, dict[str, Any]] = {
+    "hc18": {
+        "name": "hc18",
+        "title": "HC18: fetal head segmentation and head circumference",
+        "kind": SEGMENTATION,
+        "description": "Binary head masks; Dice, surface distances and the head circumference "
+        "of an ellipse fitted to the predicted mask, against the reference HC in mm.",
+        "classes": [{"name": "head", "value": 1}],
+        "metrics": list(DEFAULT_SEGMENTATION_METRICS),
+        "biometry": {"hc": "head"},
+        "primary_metric": "head.dice",
+        "ranking": [
+            {"metric": "head.dice", "higher_is_better": True},
+            {"metric": "head.hd95", "higher_is_better": False},
+            {"metric": "head.hc_abs_diff_mm", "higher_is_better": False},
+        ],
+    },
+    "psfhs": {
+        "name": "psfhs",
+        "title": "PSFHS: pubic symphysis and fetal head segmentation",
+        "kind": SEGMENTATION,
+        "description": "Label maps 0 background, 1 pubic symphysis, 2 fetal head; the standard "
+        "per-class metrics (distances in pixels: PSFHS gives no pixel size).",
+        "classes": [{"name": "ps", "value": 1}, {"name": "fh", "value": 2}],
+        "metrics": list(DEFAULT_SEGMENTATION_METRICS),
+        "primary_metric": "fh.dice",
+        "ranking": [
+            {"metric": "fh.dice", "higher_is_better": True},
+            {"metric": "ps.dice", "higher_is_better": True},
+            {"metric": "fh.hd95", "higher_is_better": False},
+            {"metric": "ps.hd95", "higher_is_better": False},
+        ],
+    },
+    "psfhs2023": {
+        "name": "psfhs2023",
+        "title": "PSFHS / FH-PS-AoP 2023 challenge score",
+        "kind": SEGMENTATION,
+        "scorer": "psfhs2023",
+        "description": "The MICCAI 2023 challenge's own scoring in pixels: Dice (smoothed), "
+        "SimpleITK Hausdorff and average surface distance for PS, FH and their union, the "
+        "angle of progression error and the combined score S.",
+        "classes": [{"name": "ps", "value": 1}, {"name": "fh", "value": 2}],
+        "primary_metric": "challenge.score",
+        "ranking": [{"metric": "challenge.score", "higher_is_better": True}],
+    },
+}
+
+
+def builtin_task_names() -> list[str]:
+    return sorted(_BUILTINS)
+
+
+def builtin_tasks() -> list[Task]:
+    return [get_task(n) for n in builtin_task_names()]
+
+
+def get_task(name_or_path: str | Path | Task) -> Task:
+    """A builtin task by name, or a task loaded from a JSON file (validated)."""
+    if isinstance(name_or_path, Task):
+        return name_or_path
+    key = str(name_or_path)
+    if key in _BUILTINS:
+        return Task.from_dict(_BUILTINS[key], source=f"builtin task {key!r}")
+    path = Path(key)
+    if path.suffix.lower() != ".json" and not path.exists():
+        raise TaskError(
+            f"unknown task {key!r}: use one of {builtin_task_names()} or a path to a .json task file"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskError(f"task file {key} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"task file {key} cannot be read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TaskError(f"task file {key} is not valid JSON: {exc}") from None
+    return Task.from_dict(data, source=f"task file {key}")
