@@ -1,0 +1,383 @@
+"""Safe unpacking of submitted archives (.zip, .tar, .tar.gz/.tgz).
+
+Submissions are untrusted uploads. Python's own `extractall` follows member names and links
+where they point, trusts declared sizes and happily inflates a zip bomb, so this module
+extracts member by member: it refuses unsafe names and link/device members before writing
+anything, checks declared sizes and compression ratios up front, and counts the bytes it
+actually writes (declared sizes can lie). Every refusal is an `ArchiveError` with a message a
+participant can act on.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import io
+import lzma
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+GiB = 1024**3
+MiB = 1024**2
+_CHUNK = 1 * MiB
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Upper bounds for one archive; defaults suit thousands of 2-D masks with ample room.
+
+    `max_ratio` (uncompressed / compressed) only applies above `ratio_min_bytes`: small, very
+    regular files (an all-background NIfTI mask) legitimately compress 500:1, whereas a bomb
+    needs both a huge ratio and a huge output.
+    """
+
+    max_members: int = 100_000
+    max_total_bytes: int = 8 * GiB
+    max_member_bytes: int = 1 * GiB
+    max_ratio: float = 200
+    ratio_min_bytes: int = 16 * MiB
+
+
+class ArchiveError(ValueError):
+    """The archive is unsafe, corrupt or of an unknown format; the message is for humans."""
+
+
+@contextlib.contextmanager
+def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Path]:  # noqa: B008
+    """Yield a folder with the archive's contents; a folder is yielded as-is.
+
+    Archives are extracted into a fresh temporary folder that is removed afterwards, even
+    when the caller raises.
+    """
+    path = Path(path)
+    if path.is_dir():
+        yield path
+        return
+    if not path.is_file():
+        raise ArchiveError(f"{path.name}: no such file or folder")
+    kind = detect_format(path)
+    workdir = Path(tempfile.mkdtemp(prefix="fetalbench-unpack-"))
+    try:
+        dest = workdir / "contents"
+        dest.mkdir()
+        try:
+            if kind == "zip":
+                _extract_zip(path, dest, limits)
+            else:
+                _extract_tar(path, dest, limits, kind)
+        except ArchiveError:
+            raise
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            tarfile.TarError,
+            EOFError,
+            zlib.error,
+            lzma.LZMAError,
+            gzip.BadGzipFile,
+            NotImplementedError,
+            OSError,
+            RuntimeError,
+            ValueError,
+        ) as exc:
+            raise ArchiveError(
+                f"{path.name}: the archive is corrupt or truncated ({_reason(exc)})"
+            ) from None
+        yield dest
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def detect_format(path: Path) -> str:
+    """'zip', 'gz', 'bz2', 'xz' or 'tar' from the file's magic bytes, not its name.
+
+    Names lie (a .zip renamed .tgz); the content decides, and anything else is refused.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        return "zip"
+    if head[:2] == b"\x1f\x8b":
+        return "gz"
+    if head[:3] == b"BZh":
+        return "bz2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    if not head:
+        raise ArchiveError(f"{path.name}: the file is empty")
+    raise ArchiveError(
+        f"{path.name}: not a supported archive; upload a .zip, .tar, .tar.gz or .tgz file "
+        "(or a folder)"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:160]
+
+
+# --------------------------------------------------------------------------- names
+
+
+def safe_member_path(name: str) -> PurePosixPath:
+    """Validated relative path for a member name; raises ArchiveError on traversal.
+
+    Backslashes count as separators (archives made on Windows), and absolute paths, drive
+    letters and `..` components are refused outright rather than silently rewritten, so a
+    malicious upload is reported as such.
+    """
+    normalised = name.replace("\\", "/")
+    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
+        raise ArchiveError(f"member {name!r} has an absolute path; archives must be relative")
+    parts = [p for p in normalised.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise ArchiveError(f"member {name!r} points outside the archive ('..' in its path)")
+    if any("\x00" in p for p in parts):
+        raise ArchiveError(f"member {name!r} has a NUL byte in its name")
+    return PurePosixPath(*parts)
+
+
+def _target(dest: Path, rel: PurePosixPath) -> Path:
+    target = dest.joinpath(*rel.parts)
+    # Defence in depth: the name checks above already make this impossible.
+    if not target.resolve().is_relative_to(dest.resolve()):
+        raise ArchiveError(f"member {str(rel)!r} points outside the archive")
+    return target
+
+
+class _Budget:
+    """Counts members and bytes across the whole archive against the limits."""
+
+    def __init__(self, archive: str, limits: ArchiveLimits) -> None:
+        self.archive = archive
+        self.limits = limits
+        self.members = 0
+        self.total = 0
+        self.seen: set[str] = set()
+
+    def add_member(self, rel: PurePosixPath, is_dir: bool) -> bool:
+        """Count a member; False for the archive's own root entry ("./"), which is skipped."""
+        if not rel.parts:
+            if is_dir:
+                return False
+            raise ArchiveError(f"{self.archive}: a member has an empty name")
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise ArchiveError(
+                f"{self.archive}: more than {self.limits.max_members} members in the archive"
+            )
+        key = str(rel)
+        if key in self.seen and not is_dir:
+            raise ArchiveError(f"{self.archive}: member {key!r} appears twice in the archive")
+        self.seen.add(key)
+        return True
+
+    def check_declared(self, name: str, size: int, compressed: int | None) -> None:
+        lim = self.limits
+        if size > lim.max_member_bytes:
+            raise ArchiveError(
+                f"member {name!r} is {_human(size)} uncompressed; the limit is "
+                f"{_human(lim.max_member_bytes)} per file"
+            )
+        if compressed is not None:
+            self._check_ratio(name, size, compressed)
+
+    def _check_ratio(self, name: str, size: int, compressed: int) -> None:
+        lim = self.limits
+        if size > lim.ratio_min_bytes and size > lim.max_ratio * max(compressed, 1):
+            raise ArchiveError(
+                f"member {name!r} expands from {_human(compressed)} to {_human(size)} "
+                f"(more than {lim.max_ratio:g}:1): refusing a likely zip bomb"
+            )
+
+    def copy(self, name: str, src: BinaryIO, target: Path, declared: int, compressed: int | None):
+        """Copy one member, counting real bytes: declared sizes in headers can lie."""
+        lim = self.limits
+        written = 0
+        with open(target, "xb") as out:
+            while True:
+                chunk = src.read(_CHUNK)
+                if not chunk:
+                    break
+                written += len(chunk)
+                self.total += len(chunk)
+                if written > declared:
+                    raise ArchiveError(
+                        f"member {name!r} holds more data than its declared "
+                        f"{_human(declared)}: the archive is corrupt or malicious"
+                    )
+                if written > lim.max_member_bytes:
+                    raise ArchiveError(
+                        f"member {name!r} is larger than {_human(lim.max_member_bytes)}"
+                    )
+                if self.total > lim.max_total_bytes:
+                    raise ArchiveError(
+                        f"{self.archive}: the contents exceed {_human(lim.max_total_bytes)} "
+                        "in total"
+                    )
+                if compressed is not None:
+                    self._check_ratio(name, written, compressed)
+                out.write(chunk)
+        if written != declared:
+            raise ArchiveError(
+                f"member {name!r} is truncated ({_human(written)} of {_human(declared)})"
+            )
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits) -> None:
+    budget = _Budget(path.name, limits)
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise ArchiveError(
+                f"{path.name}: {len(infos)} members; the limit is {limits.max_members}"
+            )
+        declared_total = 0
+        plan = []
+        for info in infos:  # check everything before writing anything
+            rel = safe_member_path(info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise ArchiveError(f"member {info.filename!r} is a symbolic link; not allowed")
+            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise ArchiveError(f"member {info.filename!r} is not a regular file")
+            if info.flag_bits & 0x1:
+                raise ArchiveError(
+                    f"member {info.filename!r} is encrypted; upload an archive without a password"
+                )
+            if not budget.add_member(rel, info.is_dir()):
+                continue
+            if info.is_dir():
+                plan.append((info, rel, True))
+                continue
+            budget.check_declared(info.filename, info.file_size, info.compress_size)
+            declared_total += info.file_size
+            if declared_total > limits.max_total_bytes:
+                raise ArchiveError(
+                    f"{path.name}: the contents would exceed {_human(limits.max_total_bytes)}"
+                )
+            plan.append((info, rel, False))
+        for info, rel, is_dir in plan:
+            target = _target(dest, rel)
+            if is_dir:
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src:
+                budget.copy(info.filename, src, target, info.file_size, info.compress_size)
+
+
+# --------------------------------------------------------------------------- tar
+
+
+class _GuardedStream(io.RawIOBase):
+    """Decompressed stream that refuses to inflate beyond the limits.
+
+    A .tar.gz has no per-member compressed sizes, so the ratio is watched on the whole
+    stream: compressed bytes consumed from the file against bytes produced.
+    """
+
+    def __init__(self, raw: BinaryIO, kind: str, name: str, limits: ArchiveLimits) -> None:
+        self._raw = raw
+        self._counted = _CountingReader(raw)
+        self._inner: BinaryIO
+        if kind == "gz":
+            self._inner = gzip.GzipFile(fileobj=self._counted, mode="rb")  # type: ignore[arg-type]
+        elif kind == "bz2":
+            self._inner = bz2.BZ2File(self._counted)  # type: ignore[arg-type]
+        elif kind == "xz":
+            self._inner = lzma.LZMAFile(self._counted)  # type: ignore[arg-type]  # noqa: SIM115
+        else:
+            self._inner = self._counted  # type: ignore[assignment]
+        self._name = name
+        self._limits = limits
+        self._produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._produced += n
+        lim = self._limits
+        # tar adds headers and padding; allow them on top of the content limit.
+        if self._produced > lim.max_total_bytes + 512 * (lim.max_members * 3 + 20):
+            raise ArchiveError(f"{self._name}: the contents exceed {_human(lim.max_total_bytes)}")
+        consumed = max(self._counted.count, 1)
+        if self._produced > lim.ratio_min_bytes and self._produced > lim.max_ratio * consumed:
+            raise ArchiveError(
+                f"{self._name}: {_human(consumed)} expand to more than {_human(self._produced)} "
+                f"(more than {lim.max_ratio:g}:1): refusing a likely compression bomb"
+            )
+        return n
+
+
+class _CountingReader(io.RawIOBase):
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _extract_tar(path: Path, dest: Path, limits: ArchiveLimits, kind: str) -> None:
+    budget = _Budget(path.name, limits)
+    with (
+        open(path, "rb") as raw,
+        io.BufferedReader(_GuardedStream(raw, kind, path.name, limits), _CHUNK) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tf,
+    ):
+        for member in tf:  # stream mode: check each header before writing its data
+            rel = safe_member_path(member.name)
+            if member.issym() or member.islnk():
+                raise ArchiveError(
+                    f"member {member.name!r} is a {'symbolic' if member.issym() else 'hard'} "
+                    "link; not allowed"
+                )
+            if not (member.isfile() or member.isdir()):
+                raise ArchiveError(
+                    f"member {member.name!r} is a device, pipe or other special file; not allowed"
+                )
+            if not budget.add_member(rel, member.isdir()):
+                continue
+            target = _target(dest, rel)
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            budget.check_declared(member.name, member.size, None)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            src = tf.extractfile(member)
+            if src is None:  # pragma: no cover - regular files always have data
+                raise ArchiveError(f"member {member.name!r} has no data")
+            budget.copy(member.name, src, target, member.size, None)

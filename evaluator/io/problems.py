@@ -1,0 +1,39 @@
+"""One problem found in a submission, shared by the readers and the validation report.
+
+It lives in `evaluator.io` (re-exported by `evaluator.validation`) so that low-level readers
+such as the HC18 ellipse-CSV parser can report problems without importing the validation
+layer that uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Codes that describe something ignored rather than wrong: they never fail a submission.
+WARNING_CODES = frozenset({"ignored_file"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A defect with its case (None when it concerns the whole submission) and a code.
+
+    `code` is stable and machine-readable (documented in docs/formats.md); `message` is for
+    the participant and names the file or CSV line concerned.
+    """
+
+    case: str | None
+    code: str
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        """False for warnings (e.g. a README in the archive), which do not block scoring."""
+        return self.code not in WARNING_CODES
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "case": self.case,
+            "code": self.code,
+            "message": self.message,
+            "severity": "error" if self.is_error else "warning",
+        }

@@ -1,0 +1,371 @@
+"""Validating a submission folder against a truth set, reporting every problem at once.
+
+A participant who uploads 400 masks wants one report listing the three misnamed files, the
+RGB one and the wrong-sized one, not a failure at the first of them. So discovery and decoding
+collect `Problem`s per case instead of raising, and only the clean cases end up in
+`ValidationReport.files`, ready for scoring. Error codes are documented in docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from evaluator.geometry.ellipse import Ellipse, rasterize_ellipse
+from evaluator.io.hc18_csv import csv_header, read_ellipse_csv
+from evaluator.io.masks import (
+    SUPPORTED_SUFFIXES,
+    MaskReadError,
+    case_id_from_path,
+    read_label_map,
+    read_label_shape,
+)
+from evaluator.io.problems import WARNING_CODES, Problem
+from evaluator.truth import TruthCase, TruthSet
+
+__all__ = [
+    "Problem",
+    "PredictionError",
+    "ValidationReport",
+    "WARNING_CODES",
+    "discover_predictions",
+    "load_prediction",
+    "validate_predictions",
+]
+
+# Operating-system litter that is skipped without a word.
+_JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
+# Formats people plausibly submit by mistake: reported as errors when named like a case.
+_WRONG_FORMATS = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".npy", ".npz", ".nrrd")
+
+
+class PredictionError(ValueError):
+    """One prediction that cannot be scored; `problem` says which case and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass
+class ValidationReport:
+    """All problems of a submission, and the prediction file of every usable case."""
+
+    problems: list[Problem]
+    files: dict[str, Path]  # case -> prediction file (a mask, or the ellipse CSV)
+    root: Path | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks scoring (warnings such as ignored files are allowed)."""
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form for the API and the CLI; paths relative to the submission."""
+        return {
+            "ok": self.ok,
+            "n_files": len(self.files),
+            "n_errors": len(self.errors),
+            "n_warnings": len(self.problems) - len(self.errors),
+            "problems": [p.to_dict() for p in self.problems],
+            "files": {case: self._relative(path) for case, path in self.files.items()},
+        }
+
+    def format_text(self, limit: int = 200) -> str:
+        """Human-readable summary, one problem per line."""
+        head = "OK" if self.ok else f"{len(self.errors)} error(s)"
+        lines = [f"{head}: {len(self.files)} usable prediction(s)"]
+        for p in self.problems[:limit]:
+            tag = "error" if p.is_error else "warning"
+            lines.append(f"  [{tag}] {p.case or '-'} {p.code}: {p.message}")
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+    def _relative(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return Path(path).relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return str(path)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _walk_files(folder: Path):
+    """Files under `folder` at any depth, skipping hidden entries and __MACOSX folders."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d.lower() not in _JUNK_NAMES
+        )
+        for name in sorted(filenames):
+            if name.startswith(".") or name.lower() in _JUNK_NAMES:
+                continue
+            yield Path(dirpath) / name
+
+
+def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path], list[Problem]]:
+    """Map every truth case to its prediction file, reporting extra, duplicate and missing.
+
+    Files may sit at any depth (archives often wrap everything in a folder). Cases listed
+    in an HC18 ellipse CSV map to that CSV. A case submitted twice (two folders, or a mask and
+    a CSV row) is an error and gets no file: scoring either copy would be a guess.
+    """
+    folder = Path(folder)
+    cases = truth.by_case()
+    lower = {c.lower(): c for c in cases}
+    if len(lower) != len(cases):  # ambiguous under case folding: match exactly only
+        lower = {}
+    candidates: dict[str, list[tuple[Path, str]]] = {}
+    problems: list[Problem] = []
+    wrong_format: set[str] = set()
+
+    def rel(path: Path) -> str:
+        try:
+            return path.relative_to(folder).as_posix()
+        except ValueError:
+            return str(path)
+
+    def match(stem: str) -> str | None:
+        return stem if stem in cases else lower.get(stem.lower())
+
+    for path in _walk_files(folder):
+        if path.is_symlink():
+            problems.append(Problem(None, "ignored_file", f"{rel(path)}: symbolic link ignored"))
+            continue
+        stem = case_id_from_path(path)
+        if stem is not None:
+            case = match(stem)
+            if case is None:
+                problems.append(
+                    Problem(
+                        stem,
+                        "extra_file",
+                        f"{rel(path)}: no case {stem!r} in this phase's truth set",
+                    )
+                )
+            else:
+                candidates.setdefault(case, []).append((path, rel(path)))
+            continue
+        if path.name.lower().endswith(".csv"):
+            header = csv_header(path)
+            if header and "filename" in header:
+                ellipses, csv_problems = read_ellipse_csv(path)
+                problems.extend(csv_problems)
+                for stem in ellipses:
+                    case = match(stem)
+                    if case is None:
+                        problems.append(
+                            Problem(
+                                stem,
+                                "extra_file",
+                                f"{rel(path)}: row {stem!r} names no case of the truth set",
+                            )
+                        )
+                    else:
+                        candidates.setdefault(case, []).append((path, f"{rel(path)} (row {stem})"))
+                # Rows with defects still count as submitted: no missing_case on top.
+                for p in csv_problems:
+                    if p.case and match(p.case):
+                        wrong_format.add(match(p.case) or "")
+                continue
+            problems.append(
+                Problem(
+                    None, "ignored_file", f"{rel(path)}: CSV without a 'filename' column ignored"
+                )
+            )
+            continue
+        stem_any = path.name.split(".", 1)[0]
+        case = (
+            match(stem_any) if any(path.name.lower().endswith(s) for s in _WRONG_FORMATS) else None
+        )
+        if case is not None:
+            wrong_format.add(case)
+            problems.append(
+                Problem(
+                    case,
+                    "unsupported_format",
+                    f"{rel(path)}: unsupported format; save label maps as "
+                    f"{', '.join(SUPPORTED_SUFFIXES)}",
+                )
+            )
+        else:
+            problems.append(Problem(None, "ignored_file", f"{rel(path)}: not a label map, ignored"))
+
+    files: dict[str, Path] = {}
+    for case, found in candidates.items():
+        if len(found) == 1:
+            files[case] = found[0][0]
+        else:
+            listed = ", ".join(r for _, r in found)
+            problems.append(
+                Problem(
+                    case, "duplicate_case", f"case {case} is submitted {len(found)} times: {listed}"
+                )
+            )
+    for case in cases:
+        if case not in candidates and case not in wrong_format:
+            problems.append(Problem(case, "missing_case", f"no prediction for case {case}"))
+    return files, problems
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@functools.lru_cache(maxsize=8)
+def _ellipses(path_str: str, _mtime_ns: int, _size: int) -> dict[str, Ellipse]:
+    return read_ellipse_csv(Path(path_str))[0]
+
+
+def _ellipse_mask(path: Path, case: TruthCase, binary: bool) -> np.ndarray:
+    """Rasterise the case's ellipse from an HC18 CSV on the truth label's grid."""
+    if not binary:
+        raise PredictionError(
+            Problem(
+                case.case,
+                "unsupported_format",
+                f"{path.name}: ellipse CSVs are accepted for binary (head) tasks only",
+            )
+        )
+    st = path.stat()
+    ellipse = _ellipses(str(path.resolve()), st.st_mtime_ns, st.st_size).get(case.case)
+    if ellipse is None:
+        raise PredictionError(
+            Problem(case.case, "missing_case", f"{path.name} has no valid row for {case.case}")
+        )
+    shape = _truth_shape(case)
+    return rasterize_ellipse(ellipse, shape, case.spacing).astype(np.uint8)
+
+
+def _truth_shape(case: TruthCase) -> tuple[int, int]:
+    try:
+        return read_label_shape(case.label_path)
+    except (MaskReadError, OSError) as exc:  # a broken truth set is the organiser's problem
+        raise RuntimeError(f"truth label {case.label_path} is unreadable: {exc}") from exc
+
+
+def _present_values(array: np.ndarray) -> list[int]:
+    if array.dtype == np.uint8:
+        counts = np.bincount(array.ravel(), minlength=256)
+        return [int(v) for v in np.flatnonzero(counts)]
+    return [int(v) for v in np.unique(array)]
+
+
+def _fmt(values) -> str:
+    values = list(values)
+    shown = ", ".join(str(v) for v in values[:10])
+    return "{" + shown + (", ..." if len(values) > 10 else "") + "}"
+
+
+def load_prediction(
+    path: Path, case: TruthCase, class_values: Sequence[int], binary: bool
+) -> np.ndarray:
+    """Decode one prediction and check it against its truth case; raise PredictionError.
+
+    Binary tasks accept {0,1} or {0,255} (the usual PNG convention) and return {0,1};
+    multi-class tasks accept exactly the task's class values. The shape must equal the truth
+    label's, which is read from the header only.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".csv"):
+        return _ellipse_mask(path, case, binary)
+    try:
+        array = read_label_map(path)
+    except MaskReadError as exc:
+        raise PredictionError(Problem(case.case, exc.code, f"{path.name}: {exc}")) from None
+    except OSError as exc:
+        raise PredictionError(
+            Problem(case.case, "unreadable", f"{path.name}: cannot read the file ({exc.strerror})")
+        ) from None
+    expected = _truth_shape(case)
+    if array.shape != expected:
+        hint = " (rows and columns swapped?)" if array.shape == expected[::-1] else ""
+        raise PredictionError(
+            Problem(
+                case.case,
+                "wrong_shape",
+                f"{path.name}: {array.shape[0]}x{array.shape[1]} (rows x cols) but the image "
+                f"is {expected[0]}x{expected[1]}{hint}",
+            )
+        )
+    present = _present_values(array)
+    if binary:
+        if set(present) <= {0, 1}:
+            return array.astype(np.uint8, copy=False)
+        if set(present) <= {0, 255}:
+            return (array == 255).astype(np.uint8)
+        raise PredictionError(
+            Problem(
+                case.case,
+                "wrong_values",
+                f"{path.name}: values {_fmt(present)}; a binary mask must use {{0, 1}} or "
+                "{0, 255}",
+            )
+        )
+    allowed = {int(v) for v in class_values}
+    unexpected = sorted(set(present) - allowed)
+    if unexpected:
+        raise PredictionError(
+            Problem(
+                case.case,
+                "wrong_values",
+                f"{path.name}: unexpected value(s) {_fmt(unexpected)}; this task's classes are "
+                f"{_fmt(sorted(allowed))}",
+            )
+        )
+    if array.dtype != np.uint8 and max(allowed, default=0) <= 255 and min(allowed, default=0) >= 0:
+        array = array.astype(np.uint8)
+    return array
+
+
+def validate_predictions(
+    folder: Path, truth: TruthSet, class_values: Sequence[int], binary: bool
+) -> ValidationReport:
+    """Discover and decode every prediction; report all problems, keep the usable cases."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return ValidationReport(
+            [Problem(None, "not_a_folder", f"{folder.name}: the submission is not a folder")],
+            {},
+            folder,
+        )
+    files, problems = discover_predictions(folder, truth)
+    if not files and not any(p.code in ("duplicate_case", "unsupported_format") for p in problems):
+        problems.insert(
+            0,
+            Problem(
+                None,
+                "empty_submission",
+                f"no label maps found (expected files named <case>{{{','.join(SUPPORTED_SUFFIXES)}}})",
+            ),
+        )
+    by_case = truth.by_case()
+    usable: dict[str, Path] = {}
+    for case, path in files.items():
+        try:
+            load_prediction(path, by_case[case], class_values, binary)
+        except PredictionError as exc:
+            problems.append(exc.problem)
+        else:
+            usable[case] = path
+    order = {c.case: i for i, c in enumerate(truth.cases)}
+
+    def key(p: Problem) -> tuple[int, int]:
+        if p.case is None:
+            return (0, 0)
+        return (1, order.get(p.case, len(order)))
+
+    problems.sort(key=key)
+    ordered = {c.case: usable[c.case] for c in truth.cases if c.case in usable}
+    return ValidationReport(problems, ordered, folder)
