@@ -1,0 +1,328 @@
+"""Domain models: challenges, phases with hidden truth sets, teams, submissions, evaluations and
+materialised leaderboard rows.
+
+Hidden labels never live in a model field: a phase's truth set sits under
+``settings.TRUTH_ROOT/<phase id>/`` and only its case list (ids, sites, spacings) is copied into
+``Case`` rows so pages can show counts without touching the labels.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.utils import timezone
+
+
+class PrivateUploadStorage(FileSystemStorage):
+    """Participants' uploads: stored under MEDIA_ROOT, never given a URL.
+
+    The location is read from settings on every access (not cached) so that tests and workers
+    that point MEDIA_ROOT elsewhere see the same files.
+    """
+
+    @property
+    def base_location(self) -> str:  # type: ignore[override]
+        return str(settings.MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:  # type: ignore[override]
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Submission files are private and have no URL.")
+
+
+_private_storage = PrivateUploadStorage()
+
+
+def private_storage() -> PrivateUploadStorage:
+    """Callable storage so migrations reference the function, not a pickled instance."""
+    return _private_storage
+
+
+def submission_upload_to(instance: Submission, filename: str) -> str:
+    """Random file names: the participant's file name is kept only as metadata."""
+    suffix = "".join(Path(filename).suffixes[-2:])[:16] or ".bin"
+    return f"submissions/phase-{instance.phase_id}/{uuid.uuid4().hex}{suffix}"
+
+
+def truth_dir(phase_id: int) -> Path:
+    """Where a phase's hidden truth set lives (canonical layout)."""
+    return Path(settings.TRUTH_ROOT) / str(phase_id)
+
+
+class Challenge(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    task_name = models.CharField(
+        max_length=100, help_text="Evaluator task name (e.g. hc18, psfhs) used for scoring."
+    )
+    task_spec = models.JSONField(
+        default=dict, blank=True, help_text="Snapshot of the evaluator task (Task.to_dict())."
+    )
+    organisers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="organised_challenges", blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "slug"]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def get_task(self):
+        """The evaluator task that scores this challenge's submissions."""
+        from evaluator.tasks import get_task
+
+        return get_task(self.task_name)
+
+
+class Site(models.Model):
+    """An acquisition site (hospital / device family); leaderboards are also shown per site."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "name"], name="unique_site_per_challenge")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Phase(models.Model):
+    class Visibility(models.TextChoices):
+        HIDDEN = "hidden", "Hidden"
+        PUBLIC = "public", "Public"
+
+    class RankingMethod(models.TextChoices):
+        PRIMARY = "primary", "Primary metric"
+        MEAN_RANK = "mean_rank", "Mean of per-metric ranks"
+
+    class EntrySelection(models.TextChoices):
+        BEST = "best", "Best submission"
+        LATEST = "latest", "Latest submission"
+
+    class PerCaseVisibility(models.TextChoices):
+        EVERYONE = "everyone", "Everyone"
+        OWNERS = "owners", "Organisers and the submitting team"
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="phases")
+    slug = models.SlugField()
+    title = models.CharField(max_length=200)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    leaderboard_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    allowed_kinds = models.JSONField(default=list, blank=True)
+    daily_limit = models.PositiveIntegerField(
+        default=5, help_text="Submissions per team per 24 h; 0 means no limit."
+    )
+    ranking_method = models.CharField(
+        max_length=10, choices=RankingMethod.choices, default=RankingMethod.PRIMARY
+    )
+    ranking_metrics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='List of {"class": ..., "metric": ...}; first is primary.',
+    )
+    entry_selection = models.CharField(
+        max_length=10, choices=EntrySelection.choices, default=EntrySelection.BEST
+    )
+    per_case_visibility = models.CharField(
+        max_length=10, choices=PerCaseVisibility.choices, default=PerCaseVisibility.OWNERS
+    )
+    truth_loaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["challenge_id", "opens_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "slug"], name="unique_phase_per_challenge")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.challenge.slug}/{self.slug}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.allowed_kinds:
+            self.allowed_kinds = [Submission.Kind.PREDICTIONS]
+        super().save(*args, **kwargs)
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        if self.opens_at and at < self.opens_at:
+            return False
+        return not (self.closes_at and at >= self.closes_at)
+
+    @property
+    def has_truth(self) -> bool:
+        return self.truth_loaded_at is not None
+
+
+class Case(models.Model):
+    """One hidden test case: its id, site and pixel spacing (never its label)."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="cases")
+    case_id = models.CharField(max_length=200)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cases")
+    spacing_row_mm = models.FloatField()
+    spacing_col_mm = models.FloatField()
+
+    class Meta:
+        ordering = ["case_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "case_id"], name="unique_case_per_phase")
+        ]
+
+    def __str__(self) -> str:
+        return self.case_id
+
+
+class Team(models.Model):
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "name"], name="unique_team_per_challenge")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Submission(models.Model):
+    class Kind(models.TextChoices):
+        PREDICTIONS = "predictions", "Predicted masks"
+        MODEL = "model", "Model weights"
+        CONTAINER = "container", "Container image"
+
+    class Strategy(models.TextChoices):
+        FULL = "full", "Full fine-tuning"
+        DECODER_ONLY = "decoder_only", "Decoder only"
+        ENCODER_ONLY = "encoder_only", "Encoder only"
+        FROM_SCRATCH = "from_scratch", "From scratch"
+        LINEAR_PROBE = "linear_probe", "Linear probe"
+        LORA = "lora", "LoRA"
+        OTHER = "other", "Other"
+
+    class ParamsSource(models.TextChoices):
+        DECLARED = "declared", "Declared by the participant"
+        MEASURED = "measured", "Measured by the platform"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        VALIDATING = "validating", "Validating"
+        SCORING = "scoring", "Scoring"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    IN_PROGRESS = (Status.QUEUED, Status.VALIDATING, Status.SCORING)
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="submissions")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PREDICTIONS)
+    file = models.FileField(
+        upload_to=submission_upload_to, storage=private_storage, max_length=300, blank=True
+    )
+    original_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    method_name = models.CharField(max_length=200, blank=True)
+    backbone = models.CharField(max_length=200, blank=True)
+    fine_tuning_strategy = models.CharField(
+        max_length=20, choices=Strategy.choices, default=Strategy.OTHER, blank=True
+    )
+    params_total = models.BigIntegerField(null=True, blank=True)
+    params_trainable = models.BigIntegerField(null=True, blank=True)
+    params_source = models.CharField(
+        max_length=10, choices=ParamsSource.choices, default=ParamsSource.DECLARED
+    )
+    paper_url = models.URLField(blank=True)
+    code_url = models.URLField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    status_detail = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    disqualified = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phase", "status"])]
+
+    def __str__(self) -> str:
+        return f"Submission {self.pk} ({self.method_name or self.kind})"
+
+    @property
+    def participant_name(self) -> str:
+        """Team name, or the user name for submissions made without a team (e.g. baselines)."""
+        return self.team.name if self.team_id else self.creator.get_username()
+
+    @property
+    def participant_key(self) -> str:
+        return f"team:{self.team_id}" if self.team_id else f"user:{self.creator_id}"
+
+
+class Evaluation(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="evaluations")
+    results = models.JSONField()
+    evaluator_version = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["submission", "is_current"])]
+
+    def __str__(self) -> str:
+        return f"Evaluation {self.pk} of submission {self.submission_id}"
+
+
+class LeaderboardEntry(models.Model):
+    """A materialised leaderboard row; rebuilt by ``leaderboards.recompute`` after evaluations."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="leaderboard_entries")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="leaderboard_entries"
+    )
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="leaderboard_entries"
+    )
+    rank = models.PositiveIntegerField()
+    score = models.FloatField(
+        null=True, blank=True, help_text="Primary metric value or mean rank, as ranked."
+    )
+    values = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["rank", "id"]
+        indexes = [models.Index(fields=["phase", "site", "rank"])]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.submission_id}"

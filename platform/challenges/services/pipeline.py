@@ -1,0 +1,229 @@
+"""The scoring pipeline a Celery worker runs for one submission.
+
+States: queued -> validating -> scoring -> done (with a current Evaluation) or failed (with a
+readable ``status_detail``). A task only proceeds from ``queued``: a redelivered message for a
+submission that is already done, failed or being worked on does nothing, and a submission
+whose worker died is handed back to the queue by the watchdog (``recover_stuck``), which
+counts attempts and gives up with a reason after ``MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from challenges.models import Evaluation, Submission, truth_dir
+from challenges.services.submissions import queue_scoring
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+MAX_PROBLEMS_SHOWN = 50
+PROGRESS_MIN_INTERVAL_S = 0.5
+PROGRESS_MIN_STEP = 0.02
+
+
+def redact(text: str) -> str:
+    """Remove server paths (truth and upload folders) from text that leaves the worker."""
+    for root, label in ((settings.TRUTH_ROOT, "<truth>"), (settings.MEDIA_ROOT, "<uploads>")):
+        text = text.replace(str(root), label)
+    return text
+
+
+def set_state(submission_id: int, status: str, detail: str = "", **extra) -> None:
+    Submission.objects.filter(pk=submission_id).update(
+        status=status, status_detail=detail, state_changed_at=timezone.now(), **extra
+    )
+
+
+def claim(submission_id: int) -> Submission | None:
+    """Move a queued submission to validating; None when there is nothing to do."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("phase__challenge")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if submission is None:
+            log.warning("Scoring task for unknown submission %s ignored", submission_id)
+            return None
+        if submission.status != Submission.Status.QUEUED:
+            log.info(
+                "Submission %s is %s; duplicate or stale task ignored",
+                submission_id,
+                submission.status,
+            )
+            return None
+        submission.status = Submission.Status.VALIDATING
+        submission.status_detail = ""
+        submission.progress = 0.0
+        submission.attempts += 1
+        submission.state_changed_at = timezone.now()
+        submission.save(
+            update_fields=["status", "status_detail", "progress", "attempts", "state_changed_at"]
+        )
+    return submission
+
+
+class ProgressReporter:
+    """Evaluator progress callback that writes to the database at a bounded rate.
+
+    The first call also moves the submission from validating to scoring: the evaluator
+    reports progress only once the whole submission has passed validation.
+    """
+
+    def __init__(self, submission_id: int):
+        self.submission_id = submission_id
+        self.last_write = 0.0
+        self.last_value = 0.0
+        self.scoring = False
+
+    def __call__(self, done: int, total: int) -> None:
+        value = min(1.0, done / total) if total else 0.0
+        now = time.monotonic()
+        if not self.scoring:
+            self.scoring = True
+            set_state(self.submission_id, Submission.Status.SCORING, progress=value)
+        elif (
+            now - self.last_write >= PROGRESS_MIN_INTERVAL_S
+            and value - self.last_value >= PROGRESS_MIN_STEP
+        ) or (value >= 1.0 > self.last_value):
+            Submission.objects.filter(pk=self.submission_id).update(progress=value)
+        else:
+            return
+        self.last_write, self.last_value = now, value
+
+
+def describe_invalid(exc: Exception) -> str:
+    """All validation problems, one a line (the first MAX_PROBLEMS_SHOWN), for participants."""
+    report = getattr(exc, "report", None)
+    problems = list(getattr(report, "problems", []) or [])
+    if not problems:
+        return redact(f"The submission is invalid: {exc}")
+    lines = [f"The submission is invalid ({len(problems)} problem(s)):"]
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        case = getattr(problem, "case", None)
+        code = getattr(problem, "code", "")
+        message = getattr(problem, "message", str(problem))
+        where = f"{case}: " if case else ""
+        lines.append(f"- {where}{message}" + (f" [{code}]" if code else ""))
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more.")
+    return redact("\n".join(lines))
+
+
+def run_scoring(submission_id: int) -> str:
+    """Score one submission end to end; returns the final status (or 'skipped')."""
+    from evaluator.scoring import InvalidSubmission, score_submission
+
+    submission = claim(submission_id)
+    if submission is None:
+        return "skipped"
+    phase = submission.phase
+    truth = truth_dir(phase.pk)
+    if not (truth / "cases.csv").is_file():
+        set_state(
+            submission_id,
+            Submission.Status.FAILED,
+            "The organisers have not loaded the test set for this phase yet; "
+            "the submission will be rerun once they do.",
+        )
+        return Submission.Status.FAILED
+    if submission.kind != Submission.Kind.PREDICTIONS:
+        set_state(
+            submission_id,
+            Submission.Status.FAILED,
+            f"{submission.get_kind_display()} submissions cannot be scored by this worker.",
+        )
+        return Submission.Status.FAILED
+    if not submission.file or not submission.file.storage.exists(submission.file.name):
+        set_state(submission_id, Submission.Status.FAILED, "The uploaded file is missing.")
+        return Submission.Status.FAILED
+    try:
+        task = phase.challenge.get_task()
+        results = score_submission(
+            task, truth, submission.file.path, progress=ProgressReporter(submission_id)
+        )
+    except InvalidSubmission as exc:
+        set_state(submission_id, Submission.Status.FAILED, describe_invalid(exc))
+        log.info("Submission %s is invalid", submission_id)
+        return Submission.Status.FAILED
+    except Exception as exc:  # noqa: BLE001 - a worker must record every failure
+        log.error(
+            "Scoring submission %s crashed: %s",
+            submission_id,
+            redact("".join(traceback.format_exception(exc))),
+        )
+        set_state(
+            submission_id,
+            Submission.Status.FAILED,
+            f"Scoring failed with an internal error ({type(exc).__name__}); "
+            "the organisers can see the worker log and rerun it.",
+        )
+        return Submission.Status.FAILED
+    _store_evaluation(submission, results)
+    return Submission.Status.DONE
+
+
+def _store_evaluation(submission: Submission, results: dict) -> None:
+    from challenges import leaderboards
+
+    with transaction.atomic():
+        Evaluation.objects.filter(submission=submission, is_current=True).update(is_current=False)
+        Evaluation.objects.create(
+            submission=submission,
+            results=results,
+            evaluator_version=str(results.get("evaluator_version", ""))[:50],
+        )
+        set_state(submission.pk, Submission.Status.DONE, "", progress=1.0)
+    leaderboards.recompute(submission.phase)
+    log.info("Submission %s scored", submission.pk)
+
+
+def recover_stuck(now: datetime | None = None) -> dict[str, int]:
+    """Requeue submissions stuck in a working state past the deadline, or fail them."""
+    now = now or timezone.now()
+    deadline = now - settings.SUBMISSION_STATE_DEADLINE
+    counts = {"requeued": 0, "failed": 0}
+    with transaction.atomic():
+        stuck = list(
+            Submission.objects.select_for_update(skip_locked=True).filter(
+                status__in=Submission.IN_PROGRESS, state_changed_at__lt=deadline
+            )
+        )
+        for submission in stuck:
+            was = submission.status
+            if submission.attempts < MAX_ATTEMPTS:
+                set_state(
+                    submission.pk,
+                    Submission.Status.QUEUED,
+                    f"Requeued: no progress while {was} for more than "
+                    f"{_minutes(settings.SUBMISSION_STATE_DEADLINE)}.",
+                    progress=0.0,
+                )
+                queue_scoring(submission)
+                counts["requeued"] += 1
+            else:
+                set_state(
+                    submission.pk,
+                    Submission.Status.FAILED,
+                    f"Gave up after {submission.attempts} attempts: the submission was stuck "
+                    f"while {was} for more than {_minutes(settings.SUBMISSION_STATE_DEADLINE)}. "
+                    "Ask the organisers to rerun it.",
+                )
+                counts["failed"] += 1
+    if stuck:
+        log.warning("Watchdog: %s", counts)
+    return counts
+
+
+def _minutes(delta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min" if seconds >= 120 else f"{seconds} s"

@@ -1,0 +1,185 @@
+"""Accepting a participant's upload and (re)queueing it for scoring.
+
+The row and the file are committed first; the Celery task is sent only from
+``transaction.on_commit`` so a worker can never pick up a submission that is not in the
+database yet (or that a rolled-back request never created).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from challenges.models import Phase, Submission, Team
+from challenges.permissions import is_organiser, user_team
+
+log = logging.getLogger(__name__)
+
+TEXT_FIELDS = ("method_name", "backbone")
+URL_FIELDS = ("paper_url", "code_url")
+INT_FIELDS = ("params_total", "params_trainable")
+
+
+class SubmissionRejected(Exception):
+    """The upload was refused; the message is shown to the participant as is."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def create_submission(
+    phase: Phase, user, uploaded_file: UploadedFile, metadata: dict[str, Any] | None = None
+) -> Submission:
+    """Store ``uploaded_file`` as a new submission to ``phase`` and queue it for scoring."""
+    metadata = dict(metadata or {})
+    organiser = is_organiser(user, phase.challenge)
+    team = user_team(user, phase.challenge)
+    if team is None and not organiser:
+        raise SubmissionRejected("Join the challenge (create or join a team) before submitting.")
+    if not phase.is_open() and not organiser:
+        raise SubmissionRejected("This phase is not open for submissions.")
+    kind = str(metadata.pop("kind", "") or Submission.Kind.PREDICTIONS)
+    if kind not in Submission.Kind.values:
+        raise SubmissionRejected(f"Unknown submission kind {kind!r}.")
+    if kind not in phase.allowed_kinds:
+        raise SubmissionRejected(
+            f"This phase accepts {', '.join(phase.allowed_kinds)} submissions, not {kind}."
+        )
+    if uploaded_file is None:
+        raise SubmissionRejected("No file was uploaded.")
+    max_bytes = settings.SUBMISSION_MAX_BYTES
+    if uploaded_file.size is not None and uploaded_file.size > max_bytes:
+        raise SubmissionRejected(
+            f"The file is {uploaded_file.size} bytes; the limit is {max_bytes} bytes."
+        )
+    if not uploaded_file.size:
+        raise SubmissionRejected("The uploaded file is empty.")
+    fields = clean_metadata(metadata)
+    if not organiser:
+        _check_daily_limit(phase, user, team)
+
+    sha = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        sha.update(chunk)
+    uploaded_file.seek(0)
+    now = timezone.now()
+    with transaction.atomic():
+        submission = Submission(
+            phase=phase,
+            creator=user,
+            team=team,
+            kind=kind,
+            original_filename=(uploaded_file.name or "")[-255:],
+            sha256=sha.hexdigest(),
+            size_bytes=uploaded_file.size,
+            created_at=now,
+            state_changed_at=now,
+            **fields,
+        )
+        submission.file.save(uploaded_file.name or "upload.zip", uploaded_file, save=False)
+        submission.save()
+        queue_scoring(submission)
+    log.info("Submission %s to phase %s accepted", submission.pk, phase.pk)
+    return submission
+
+
+def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Validate the method description; raise SubmissionRejected listing every problem."""
+    problems: list[str] = []
+    out: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = str(metadata.get(name) or "").strip()
+        if len(value) > 200:
+            problems.append(f"{name} is longer than 200 characters.")
+        out[name] = value[:200]
+    strategy = str(metadata.get("fine_tuning_strategy") or Submission.Strategy.OTHER)
+    if strategy not in Submission.Strategy.values:
+        problems.append(
+            f"fine_tuning_strategy must be one of {', '.join(Submission.Strategy.values)}."
+        )
+    out["fine_tuning_strategy"] = strategy
+    for name in INT_FIELDS:
+        raw = metadata.get(name)
+        if raw in (None, ""):
+            out[name] = None
+            continue
+        try:
+            value = int(raw)
+            if value < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(f"{name} must be a whole number of parameters (>= 0).")
+            continue
+        out[name] = value
+    if (
+        out.get("params_total") is not None
+        and out.get("params_trainable") is not None
+        and out["params_trainable"] > out["params_total"]
+    ):
+        problems.append("params_trainable cannot exceed params_total.")
+    for name in URL_FIELDS:
+        value = str(metadata.get(name) or "").strip()
+        if value:
+            try:
+                URLValidator(schemes=["http", "https"])(value)
+            except ValidationError:
+                problems.append(f"{name} is not an http(s) URL.")
+        out[name] = value
+    if problems:
+        raise SubmissionRejected(" ".join(problems))
+    return out
+
+
+def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
+    """Failed and cancelled submissions do not count: a broken zip should not cost a slot."""
+    if not phase.daily_limit:
+        return
+    since = timezone.now() - timedelta(days=1)
+    recent = Submission.objects.filter(phase=phase, created_at__gte=since).exclude(
+        status__in=[Submission.Status.FAILED, Submission.Status.CANCELLED]
+    )
+    recent = recent.filter(team=team) if team else recent.filter(creator=user, team__isnull=True)
+    if recent.count() >= phase.daily_limit:
+        raise SubmissionRejected(
+            f"Daily limit reached: {phase.daily_limit} submission(s) per 24 hours for this phase."
+        )
+
+
+def queue_scoring(submission: Submission) -> None:
+    """Send the scoring task once the surrounding transaction has committed."""
+    from challenges.tasks import score_submission
+
+    submission_id = submission.pk
+    transaction.on_commit(lambda: score_submission.delay(submission_id))
+
+
+def rerun_submission(submission: Submission, reason: str = "Rerun requested.") -> None:
+    """Put a submission back in the queue (organisers: after a truth or evaluator change)."""
+    with transaction.atomic():
+        Submission.objects.filter(pk=submission.pk).update(
+            status=Submission.Status.QUEUED,
+            status_detail=reason,
+            progress=0.0,
+            attempts=0,
+            state_changed_at=timezone.now(),
+        )
+        queue_scoring(submission)
+
+
+def rerun_phase(phase: Phase) -> int:
+    """Rerun every submission of a phase that is not cancelled; returns how many."""
+    count = 0
+    for submission in phase.submissions.exclude(status=Submission.Status.CANCELLED).only("pk"):
+        rerun_submission(submission)
+        count += 1
+    return count
