@@ -1,3 +1,38 @@
-"""REST API routes (filled in by the API module)."""
+"""REST API routes, mounted under /api/ (see docs/api.md)."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from challenges.api import views
+
+urlpatterns = [
+    path("token/", obtain_auth_token, name="api-token"),
+    path("challenges/", views.ChallengeList.as_view(), name="api-challenge-list"),
+    path("challenges/<slug:slug>/", views.ChallengeDetail.as_view(), name="api-challenge-detail"),
+    path("challenges/<slug:slug>/phases/", views.PhaseList.as_view(), name="api-phase-list"),
+    path("challenges/<slug:slug>/join/", views.JoinChallenge.as_view(), name="api-challenge-join"),
+    path("phases/<int:pk>/", views.PhaseDetail.as_view(), name="api-phase-detail"),
+    path("phases/<int:pk>/leaderboard/", views.Leaderboard.as_view(), name="api-leaderboard"),
+    path(
+        "phases/<int:pk>/leaderboard/sites/<str:site>/",
+        views.Leaderboard.as_view(),
+        name="api-leaderboard-site",
+    ),
+    path(
+        "phases/<int:pk>/leaderboard.csv",
+        views.LeaderboardExport.as_view(),
+        {"fmt": "csv"},
+        name="api-leaderboard-csv",
+    ),
+    path(
+        "phases/<int:pk>/leaderboard.json",
+        views.LeaderboardExport.as_view(),
+        {"fmt": "json"},
+        name="api-leaderboard-json",
+    ),
+    path("submissions/", views.SubmissionListCreate.as_view(), name="api-submission-list"),
+    path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="api-submission-detail"),
+    path(
+        "submissions/<int:pk>/cases/", views.SubmissionCases.as_view(), name="api-submission-cases"
+    ),
+]

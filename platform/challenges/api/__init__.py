@@ -1,0 +1,1 @@
+"""REST API (Django REST framework): serializers and views; routes in challenges.api_urls."""

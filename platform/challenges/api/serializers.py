@@ -1,0 +1,126 @@
+"""API representations. No field ever carries a server path: uploads are identified by their
+sha256 and original name, truth sets by their case count only."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from challenges.models import Challenge, Phase, Submission, Team
+
+
+class PhaseSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    is_open = serializers.SerializerMethodField()
+    sites = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Phase
+        fields = [
+            "id",
+            "challenge",
+            "slug",
+            "title",
+            "opens_at",
+            "closes_at",
+            "is_open",
+            "leaderboard_visibility",
+            "allowed_kinds",
+            "daily_limit",
+            "ranking_method",
+            "ranking_metrics",
+            "entry_selection",
+            "per_case_visibility",
+            "sites",
+        ]
+
+    def get_is_open(self, phase: Phase) -> bool:
+        return phase.is_open()
+
+    def get_sites(self, phase: Phase) -> list[str]:
+        return [site.name for site in phase.challenge.sites.all()]
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    phases = PhaseSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Challenge
+        fields = ["slug", "title", "description", "task_name", "task_spec", "created_at", "phases"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "challenge", "name", "members"]
+
+
+class JoinSerializer(serializers.Serializer):
+    team_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    phase = serializers.PrimaryKeyRelatedField(read_only=True)
+    challenge = serializers.SlugRelatedField(
+        source="phase.challenge", slug_field="slug", read_only=True
+    )
+    team = serializers.StringRelatedField()
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "challenge",
+            "phase",
+            "team",
+            "creator",
+            "kind",
+            "original_filename",
+            "sha256",
+            "size_bytes",
+            "method_name",
+            "backbone",
+            "fine_tuning_strategy",
+            "params_total",
+            "params_trainable",
+            "params_source",
+            "paper_url",
+            "code_url",
+            "status",
+            "status_detail",
+            "progress",
+            "created_at",
+            "state_changed_at",
+            "attempts",
+            "disqualified",
+        ]
+        read_only_fields = fields
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    """Multipart form: the file plus the method description (checked again by the service)."""
+
+    phase = serializers.PrimaryKeyRelatedField(queryset=Phase.objects.select_related("challenge"))
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(
+        choices=Submission.Kind.choices, default=Submission.Kind.PREDICTIONS
+    )
+    method_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    backbone = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    fine_tuning_strategy = serializers.ChoiceField(
+        choices=Submission.Strategy.choices, required=False
+    )
+    params_total = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    params_trainable = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    paper_url = serializers.URLField(required=False, allow_blank=True)
+    code_url = serializers.URLField(required=False, allow_blank=True)
+
+
+class CaseResultSerializer(serializers.Serializer):
+    case = serializers.CharField()
+    site = serializers.CharField()
+    flags = serializers.ListField(child=serializers.CharField(), required=False)
+    metrics = serializers.DictField()

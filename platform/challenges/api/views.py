@@ -1,0 +1,203 @@
+"""API views. Objects a caller may not see answer 404 (not 403) so ids do not leak existence.
+
+Every list is built with select_related/prefetch_related or from materialised leaderboard rows,
+so the number of queries does not grow with the number of submissions.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from challenges.api.serializers import (
+    ChallengeSerializer,
+    JoinSerializer,
+    PhaseSerializer,
+    SubmissionCreateSerializer,
+    SubmissionSerializer,
+    TeamSerializer,
+)
+from challenges.leaderboards import leaderboard_table
+from challenges.models import Challenge, Phase, Site, Submission
+from challenges.permissions import can_view_case_results, can_view_leaderboard, join_challenge
+from challenges.services.submissions import SubmissionRejected, create_submission
+
+_PHASES = Phase.objects.select_related("challenge").prefetch_related("challenge__sites")
+
+
+class ChallengeList(generics.ListAPIView):
+    serializer_class = ChallengeSerializer
+    permission_classes = [permissions.AllowAny]
+    queryset = Challenge.objects.prefetch_related(
+        Prefetch("phases", queryset=_PHASES), "sites"
+    ).order_by("slug")
+
+
+class ChallengeDetail(generics.RetrieveAPIView):
+    serializer_class = ChallengeSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "slug"
+    queryset = ChallengeList.queryset
+
+
+class PhaseList(generics.ListAPIView):
+    serializer_class = PhaseSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return _PHASES.filter(challenge__slug=self.kwargs["slug"])
+
+
+class PhaseDetail(generics.RetrieveAPIView):
+    serializer_class = PhaseSerializer
+    permission_classes = [permissions.AllowAny]
+    queryset = _PHASES
+
+
+class JoinChallenge(APIView):
+    """Join a challenge: returns your team, creating a one-person team on first call."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=JoinSerializer, responses=TeamSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        challenge = get_object_or_404(Challenge, slug=slug)
+        form = JoinSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        team = join_challenge(request.user, challenge, form.validated_data.get("team_name"))
+        return Response(TeamSerializer(team).data, status=status.HTTP_200_OK)
+
+
+def _own_submissions(user):
+    return (
+        Submission.objects.filter(
+            Q(creator=user) | Q(team__members=user) | Q(phase__challenge__organisers=user)
+        )
+        .distinct()
+        .select_related("phase__challenge", "team", "creator")
+    )
+
+
+class SubmissionListCreate(generics.ListAPIView):
+    """GET: your submissions (yours, your teams', your challenges' as organiser). POST: upload."""
+
+    serializer_class = SubmissionSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        queryset = _own_submissions(self.request.user)
+        phase = self.request.query_params.get("phase")
+        if phase and phase.isdigit():
+            queryset = queryset.filter(phase_id=int(phase))
+        return queryset
+
+    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionSerializer})
+    def post(self, request: Request) -> Response:
+        form = SubmissionCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        phase = data.pop("phase")
+        upload = data.pop("file")
+        try:
+            submission = create_submission(phase, request.user, upload, data)
+        except SubmissionRejected as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionDetail(generics.RetrieveAPIView):
+    serializer_class = SubmissionSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        return _own_submissions(self.request.user)
+
+
+class SubmissionCases(APIView):
+    """Per-case metrics of one submission (owners; everyone when the phase allows it)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        submission = (
+            Submission.objects.select_related("phase__challenge", "team").filter(pk=pk).first()
+        )
+        if submission is None or not can_view_case_results(request.user, submission):
+            raise Http404
+        evaluation = submission.evaluations.filter(is_current=True).first()
+        if evaluation is None:
+            return Response({"submission": submission.pk, "status": submission.status, "cases": []})
+        cases = [
+            {
+                "case": c.get("case"),
+                "site": c.get("site"),
+                "flags": c.get("flags", []),
+                "metrics": c.get("metrics", {}),
+            }
+            for c in evaluation.results.get("cases", [])
+        ]
+        return Response(
+            {
+                "submission": submission.pk,
+                "status": submission.status,
+                "evaluator_version": evaluation.evaluator_version,
+                "cases": cases,
+            }
+        )
+
+
+_SITE_PARAM = OpenApiParameter("site", str, description='Site name; "all" (default) = all cases')
+
+
+def _table_for(request: Request, pk: int, site: str | None):
+    phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
+    if not can_view_leaderboard(request.user, phase):
+        raise Http404
+    site = site or request.query_params.get("site") or None
+    if (
+        site
+        and site != "all"
+        and not Site.objects.filter(challenge_id=phase.challenge_id, name=site).exists()
+    ):
+        raise Http404
+    return phase, leaderboard_table(phase, site)
+
+
+class Leaderboard(APIView):
+    """A phase's leaderboard (all cases or one site), with each column's direction."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[_SITE_PARAM], responses={200: dict})
+    def get(self, request: Request, pk: int, site: str | None = None) -> Response:
+        _, table = _table_for(request, pk, site)
+        return Response(table.as_dict())
+
+
+class LeaderboardExport(APIView):
+    """The same table as a downloadable CSV or JSON file."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[_SITE_PARAM], responses={200: str})
+    def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
+        phase, table = _table_for(request, pk, None)
+        name = f"{phase.challenge.slug}-{phase.slug}-{table.site or 'all'}"
+        if fmt == "csv":
+            response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
+        else:
+            body = json.dumps(table.as_dict(), indent=1)
+            response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        return response
