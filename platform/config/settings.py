@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "challenges",
     "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluator.geometry.ellipse import Ellipse
+from evaluator.truth import TruthSet, write_truth_set
 
 PHANTOM_KINDS = ("hc18", "psfhs")
 _KIND_CODES = {"hc18": 18, "psfhs": 23}
@@ -225,8 +226,17 @@ def generate_cases(kind: str, n_per_site: int, seed: int = 0) -> Iterator[Phanto
             yield make_case(kind, style, f"{prefix}{k:03d}", rng)
 
 
-def write_phantom_truth_set(out_dir: str | Path, kind: str, n_per_site: int, seed: int = 0) -> Path:
-    """Generate a task's phantom cases and write them as a canonical truth set (with images)."""
-    from demo.truth_writer import write_cases
+def write_phantom_truth_set(
+    out_dir: str | Path, kind: str, n_per_site: int, seed: int = 0
+) -> TruthSet:
+    """Generate a task's phantom cases and write them as a canonical truth set with images/.
 
-    return write_cases(Path(out_dir), kind, list(generate_cases(kind, n_per_site, seed)))
+    HC18-style sets carry `hc_mm` (the true ellipse perimeter, like the HC18 CSV), so the
+    HC metric has a reference that does not depend on re-fitting the mask.
+    """
+    cases = list(generate_cases(kind, n_per_site, seed))
+    rows = [
+        (c.case_id, c.site, c.spacing_mm, c.label, {"hc_mm": f"{c.hc_mm:.3f}"} if c.hc_mm else {})
+        for c in cases
+    ]
+    return write_truth_set(Path(out_dir), rows, images={c.case_id: c.image for c in cases})
