@@ -1,0 +1,343 @@
+"""Scoring a whole submission: unpack, discover, decode once, score every case, aggregate.
+
+Speed matters because the platform scores every upload of every team: the cost is dominated by
+decoding masks and computing surface distances, so each case's prediction and label are
+decoded exactly once, inside the worker that scores them (value and shape checks happen in that
+same decode), and cases travel to workers in chunks so that process overhead stays small.
+A submission with any problem is rejected as a whole (`InvalidSubmission`) with every problem
+listed, so a participant fixes everything in one go and no partial leaderboard entry exists.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluator import __version__ as EVALUATOR_VERSION
+from evaluator.aggregate import aggregate_cases
+from evaluator.io.archives import ArchiveError, unpacked
+from evaluator.io.masks import MaskReadError, read_label_map
+from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
+from evaluator.tasks import BIOMETRY, CLASSIFICATION, Task, get_task
+from evaluator.truth import TruthCase, TruthSet
+from evaluator.validation import (
+    PredictionError,
+    Problem,
+    ValidationReport,
+    discover_predictions,
+    load_prediction,
+    validate_predictions,
+)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class InvalidSubmission(Exception):
+    """The submission cannot be scored; `report` lists every problem found."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__(report.format_text())
+
+
+class TruthError(RuntimeError):
+    """The organiser's truth set is broken (not the participant's fault)."""
+
+
+# --------------------------------------------------------------------------------------------
+# One case
+
+
+def _reference_measurement(key: str, extra: dict[str, str]) -> float | None:
+    """The truth set's own measurement (e.g. the `hc_mm` column), when given and numeric."""
+    raw = (extra or {}).get(f"{key}_mm", "")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _measure(key: str, mask: np.ndarray, spacing: tuple[float, float]) -> float:
+    """One biometric measurement in mm; NaN when the mask gives none (e.g. empty)."""
+    from evaluator.metrics import biometry
+
+    function = {
+        "hc": biometry.head_circumference_mm,
+        "ac": biometry.abdominal_circumference_mm,
+        "fl": biometry.femur_length_mm,
+    }[key]
+    value = function(mask, spacing)
+    return math.nan if value is None else float(value)
+
+
+def score_arrays(
+    task: Task,
+    pred: np.ndarray,
+    ref: np.ndarray,
+    spacing: tuple[float, float],
+    extra: dict[str, str] | None = None,
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Per-case metrics {group: {metric: value}} and flags for decoded label maps.
+
+    Binary tasks compare non-zero pixels; multi-class tasks compare each class's label value.
+    Flags are "<class>:<flag>" (e.g. "head:empty_prediction").
+    """
+    if task.scorer == "psfhs2023":
+        from evaluator.psfhs2023 import case_score
+
+        return case_score(pred, ref)
+    from evaluator.metrics.segmentation import score_class
+
+    metrics: dict[str, dict[str, float]] = {}
+    flags: list[str] = []
+    masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for cls in task.classes:
+        if task.binary:
+            p, r = pred != 0, ref != 0
+        else:
+            p, r = pred == cls.value, ref == cls.value
+        masks[cls.name] = (p, r)
+        result = score_class(p, r, spacing)
+        metrics[cls.name] = {m: float(result.metrics[m]) for m in task.metrics}
+        flags += [f"{cls.name}:{f}" for f in result.flags]
+    for key, cls_name in task.biometry.items():
+        p, r = masks[cls_name]
+        predicted = _measure(key, p, spacing)
+        reference = _reference_measurement(key, extra or {})
+        if reference is None:
+            reference = _measure(key, r, spacing)
+        if math.isnan(predicted):
+            flags.append(f"{cls_name}:{key}_not_measurable")
+        metrics[cls_name].update(
+            {
+                f"{key}_pred_mm": predicted,
+                f"{key}_ref_mm": reference,
+                f"{key}_abs_diff_mm": abs(predicted - reference),
+                f"{key}_diff_mm": predicted - reference,
+            }
+        )
+    return metrics, sorted(set(flags))
+
+
+def allowed_values(task: Task) -> list[int]:
+    """Pixel values a prediction may hold: background 0 and the task's class values."""
+    return [0, *(c.value for c in task.classes)]
+
+
+@dataclass(frozen=True)
+class _Job:
+    truth: TruthCase
+    prediction: Path
+
+
+def _score_job(task: Task, job: _Job) -> tuple[dict[str, Any] | None, Problem | None]:
+    try:
+        pred = load_prediction(job.prediction, job.truth, allowed_values(task), task.binary)
+    except PredictionError as exc:
+        return None, exc.problem
+    except RuntimeError as exc:  # raised by validation for an unreadable truth label
+        raise TruthError(str(exc)) from None
+    try:
+        ref = read_label_map(job.truth.label_path)
+    except (MaskReadError, OSError) as exc:
+        raise TruthError(f"truth label {job.truth.label_path.name} is unreadable: {exc}") from None
+    metrics, flags = score_arrays(task, pred, ref, job.truth.spacing, job.truth.extra)
+    return {
+        "case": job.truth.case,
+        "site": job.truth.site,
+        "flags": flags,
+        "metrics": metrics,
+    }, None
+
+
+def _score_chunk(
+    task: Task, jobs: Sequence[_Job]
+) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    """Worker entry point: score a chunk of cases (module-level so it pickles)."""
+    return [_score_job(task, job) for job in jobs]
+
+
+# --------------------------------------------------------------------------------------------
+# Running many cases
+
+
+def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:
+    """About four chunks per worker: few enough to amortise overhead, enough to balance load."""
+    size = max(1, math.ceil(len(jobs) / (workers * 4)))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """fork where available: workers inherit the imported evaluator instead of re-importing
+    NumPy, SimpleITK and OpenCV (about a second per worker with spawn)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def _run_jobs(
+    task: Task, jobs: list[_Job], workers: int, progress: ProgressCallback | None
+) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+    if workers <= 1 or total <= 1:
+        outcomes = []
+        for i, job in enumerate(jobs, start=1):
+            outcomes.append(_score_job(task, job))
+            if progress:
+                progress(i, total)
+        return outcomes
+    chunks = _chunks(jobs, workers)
+    outcomes = []
+    done = 0
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(chunks)), mp_context=_mp_context()
+    ) as pool:
+        pending = {pool.submit(_score_chunk, task, chunk): len(chunk) for chunk in chunks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                size = pending.pop(future)
+                outcomes.extend(future.result())
+                done += size
+                if progress:
+                    progress(done, total)
+    return outcomes
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def _archive_report(predictions: Path, exc: Exception) -> ValidationReport:
+    return ValidationReport(
+        [Problem(None, "bad_archive", f"{Path(predictions).name}: {exc}")], {}, None
+    )
+
+
+def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -> ValidationReport:
+    """Every problem of a submission (discovery, decoding, values, shapes) without scoring."""
+    task = get_task(task)
+    if task.kind == CLASSIFICATION:
+        from evaluator.classification import validate_classification
+
+        return validate_classification(task, truth_root, predictions)
+    truth = TruthSet.load(truth_root)
+    try:
+        with unpacked(Path(predictions)) as folder:
+            return validate_predictions(
+                folder, truth, allowed_values(task), task.binary
+            )
+    except ArchiveError as exc:
+        return _archive_report(predictions, exc)
+
+
+def score_submission(
+    task: Task | str,
+    truth_root: Path,
+    predictions: Path,
+    *,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    n_bootstrap: int = 1000,
+) -> dict[str, Any]:
+    """Score a submission (folder or archive) against a truth set; see docs/results-schema.md.
+
+    Raises InvalidSubmission (with every problem) when any case cannot be scored.
+    """
+    task = get_task(task)
+    truth_root = Path(truth_root)
+    predictions = Path(predictions)
+    if task.kind == CLASSIFICATION:
+        from evaluator.classification import score_classification_submission
+
+        return score_classification_submission(
+            task, truth_root, predictions, n_bootstrap=n_bootstrap
+        )
+    truth = TruthSet.load(truth_root)
+    workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    inputs = {
+        "predictions_sha256": sha256_inputs(predictions),
+        "truth_cases_sha256": sha256_file(truth_root / "cases.csv"),
+    }
+    try:
+        with unpacked(predictions) as folder:
+            if not Path(folder).is_dir():
+                raise InvalidSubmission(
+                    ValidationReport(
+                        [
+                            Problem(
+                                None,
+                                "not_a_folder",
+                                f"{predictions.name} is not a folder or archive",
+                            )
+                        ],
+                        {},
+                        None,
+                    )
+                )
+            files, problems = discover_predictions(folder, truth)
+            by_case = truth.by_case()
+            jobs = [_Job(by_case[c.case], files[c.case]) for c in truth.cases if c.case in files]
+            if not files and not any(p.is_error for p in problems):
+                problems.append(Problem(None, "empty_submission", "no label maps found"))
+            outcomes = _run_jobs(task, jobs, workers, progress)
+            cases = [r for r, _ in outcomes if r is not None]
+            problems += [p for _, p in outcomes if p is not None]
+            report = ValidationReport(
+                _sorted_problems(problems, truth),
+                {r["case"]: files[r["case"]] for r in cases},
+                Path(folder),
+            )
+            if not report.ok:
+                raise InvalidSubmission(report)
+    except ArchiveError as exc:
+        raise InvalidSubmission(_archive_report(predictions, exc)) from None
+
+    cases.sort(key=lambda c: c["case"])
+    return build_results(task, cases, inputs, n_bootstrap=n_bootstrap)
+
+
+def _sorted_problems(problems: list[Problem], truth: TruthSet) -> list[Problem]:
+    order = {c.case: i for i, c in enumerate(truth.cases)}
+    return sorted(
+        problems, key=lambda p: (0, 0) if p.case is None else (1, order.get(p.case, len(order)))
+    )
+
+
+def build_results(
+    task: Task, cases: list[dict[str, Any]], inputs: dict[str, str], *, n_bootstrap: int = 1000
+) -> dict[str, Any]:
+    """The results document (schema version 1) from scored cases."""
+    cases = json_safe(sorted(cases, key=lambda c: c["case"]))
+    return json_safe(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "evaluator_version": EVALUATOR_VERSION,
+            "task": task.to_dict(),
+            "inputs": inputs,
+            "n_cases": len(cases),
+            "cases": cases,
+            "aggregates": aggregate_cases(cases, n_bootstrap=n_bootstrap),
+        }
+    )
+
+
+__all__ = [
+    "BIOMETRY",
+    "InvalidSubmission",
+    "TruthError",
+    "build_results",
+    "score_arrays",
+    "score_submission",
+    "validate_submission",
+]
