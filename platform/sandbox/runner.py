@@ -1,0 +1,77 @@
+"""One call for the worker: archive in, outcome out (validate, load, run, clean up).
+
+This is what `challenges.tasks.run_inference` (Celery, `inference` queue) calls. It never
+raises for anything about the submission; problems become an `Outcome` with a message.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sandbox.containers import run_container
+from sandbox.images import ImageRejected, load_image, remove_image, validate_archive
+from sandbox.limits import ArchiveLimits, SandboxLimits
+from sandbox.outcome import Outcome, Status
+
+
+def docker_client(timeout: int = 300) -> Any:
+    """A Docker SDK client from the environment (DOCKER_HOST or the local socket)."""
+    import docker
+
+    return docker.from_env(timeout=timeout)
+
+
+def run_submission(
+    archive: Path,
+    input_dir: Path,
+    output_dir: Path,
+    *,
+    limits: SandboxLimits | None = None,
+    archive_limits: ArchiveLimits | None = None,
+    client: Any = None,
+    run_id: str | None = None,
+    keep_image: bool = False,
+) -> Outcome:
+    """Validate `archive`, load it (once per digest), run it on `input_dir`, collect /output
+    into `output_dir`, and remove the container (and the image unless `keep_image`)."""
+    client = client or docker_client()
+    run_id = run_id or uuid.uuid4().hex[:16]
+    started = time.monotonic()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"fetalbench-run-{run_id}-"))
+    try:
+        try:
+            image = validate_archive(Path(archive), scratch, archive_limits)
+            reference = load_image(client, image)
+        except ImageRejected as exc:
+            return Outcome(
+                Status.REJECTED,
+                str(exc),
+                wall_seconds=time.monotonic() - started,
+                output_dir=output_dir,
+                details={"run_id": run_id},
+            )
+        try:
+            outcome = run_container(
+                client,
+                reference,
+                input_dir,
+                output_dir,
+                run_as=image.run_as,
+                limits=limits,
+                run_id=run_id,
+                scratch_dir=scratch,
+            )
+        finally:
+            if not keep_image:
+                remove_image(client, reference)
+        outcome.details["image"] = image.to_dict()
+        return outcome
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

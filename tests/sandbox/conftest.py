@@ -1,0 +1,211 @@
+"""Fixtures that build real Docker images from local files only (no registry here).
+
+Test images are `docker save`-format archives written directly by `write_image_archive`: one
+layer holding Debian's static busybox plus a shell script as the "model". Writing the archive
+ourselves is fast (no build), lets a test choose USER and architecture freely, and exercises
+the same `docker load` path a participant's submission takes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BUSYBOX = Path("/bin/busybox")
+APPLETS = [
+    "sh",
+    "cat",
+    "ls",
+    "dd",
+    "echo",
+    "find",
+    "head",
+    "mkdir",
+    "nc",
+    "seq",
+    "sleep",
+    "tr",
+    "wget",
+    "wc",
+    "sort",
+    "id",
+    "touch",
+    "rm",
+    "env",
+    "printf",
+    "true",
+    "false",
+    "test",
+    "mount",
+]
+PASSWD_DEFAULT = "root:x:0:0:root:/root:/bin/sh\nmodel:x:1000:1000:model:/tmp:/bin/sh\n"
+
+
+def _docker_client():
+    try:
+        import docker
+
+        client = docker.from_env(timeout=120)
+        client.ping()
+        return client
+    except Exception as exc:  # noqa: BLE001 - any failure means "no daemon here"
+        pytest.skip(f"Docker daemon not reachable ({exc}); run `bash scripts/docker.sh`")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    return _docker_client()
+
+
+def _tar_bytes(entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def _file(name: str, data: bytes, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), mode, 1_700_000_000
+    return info, data
+
+
+def _dir(name: str) -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+    return info, None
+
+
+def _link(name: str, target: str) -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mtime = tarfile.SYMTYPE, target, 1_700_000_000
+    return info, None
+
+
+def busybox_layer(script: str, passwd: str = PASSWD_DEFAULT) -> bytes:
+    """A root filesystem layer: static busybox, its applet links, /model.sh and /etc/passwd."""
+    if not BUSYBOX.exists():
+        pytest.skip("static busybox missing: apt-get install busybox-static")
+    entries = [_dir("bin"), _dir("etc"), _dir("input"), _dir("output"), _dir("tmp")]
+    entries.append(_file("bin/busybox", BUSYBOX.read_bytes(), 0o755))
+    entries += [_link(f"bin/{applet}", "busybox") for applet in APPLETS]
+    entries.append(_file("etc/passwd", passwd.encode()))
+    entries.append(_file("model.sh", script.encode(), 0o755))
+    return _tar_bytes(entries)
+
+
+def write_image_archive(
+    path: Path,
+    script: str = "exit 0\n",
+    *,
+    user: str = "1000",
+    architecture: str = "amd64",
+    passwd: str = PASSWD_DEFAULT,
+    entrypoint: list[str] | None = None,
+    gzipped: bool = False,
+    images: int = 1,
+    tag: str = "participant/model:latest",
+) -> Path:
+    """Write a legacy `docker save` archive (manifest.json + config + layer.tar)."""
+    layer = busybox_layer(script, passwd)
+    diff_id = hashlib.sha256(layer).hexdigest()
+    config = {
+        "architecture": architecture,
+        "os": "linux",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {
+            "User": user,
+            "Entrypoint": entrypoint if entrypoint is not None else ["/bin/sh", "/model.sh"],
+            "Env": ["PATH=/bin"],
+            "WorkingDir": "/",
+        },
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
+        "history": [{"created": "2026-01-01T00:00:00Z", "created_by": "fetalbench test"}],
+    }
+    config_bytes = json.dumps(config, sort_keys=True).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    manifest = [
+        {"Config": config_name, "RepoTags": [tag], "Layers": [f"{diff_id}/layer.tar"]}
+    ] * images
+    entries = [
+        _dir(diff_id),
+        _file(f"{diff_id}/layer.tar", layer),
+        _file(config_name, config_bytes),
+        _file("manifest.json", json.dumps(manifest).encode()),
+        _file("repositories", json.dumps({"participant/model": {"latest": diff_id}}).encode()),
+    ]
+    data = _tar_bytes(entries)
+    path.write_bytes(gzip.compress(data, compresslevel=1) if gzipped else data)
+    return path
+
+
+@pytest.fixture
+def image_archive(tmp_path: Path):
+    """Factory: `image_archive("script", user=..., ...)` -> path of a fresh archive."""
+    counter = iter(range(1000))
+
+    def make(script: str = "exit 0\n", **kwargs) -> Path:
+        suffix = ".tar.gz" if kwargs.get("gzipped") else ".tar"
+        return write_image_archive(tmp_path / f"image{next(counter)}{suffix}", script, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def hidden_truth(tmp_path: Path) -> Path:
+    """A labels folder that exists on the host during a run and must stay unreachable."""
+    truth = tmp_path / "truth_SECRET_LABELS"
+    truth.mkdir()
+    (truth / "case1_Annotation.png").write_bytes(b"secret")
+    return truth
+
+
+@pytest.fixture
+def sandbox_cases(tmp_path: Path) -> list:
+    """Two tiny greyscale PNG cases for a run's /input."""
+    import numpy as np
+    from PIL import Image
+    from sandbox.inputs import Case
+
+    images = tmp_path / "images"
+    images.mkdir()
+    cases = []
+    for i, case_id in enumerate(("case1", "case2")):
+        path = images / f"{case_id}.png"
+        Image.fromarray((np.arange(64 * 48).reshape(48, 64) % 251 + i).astype("uint8")).save(path)
+        cases.append(Case(case_id=case_id, image=path, spacing_mm=(0.1, 0.1)))
+    return cases
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_leftovers() -> Iterator[None]:
+    """After the module, nothing labelled by the sandbox may remain in the daemon."""
+    yield
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception:  # noqa: BLE001
+        return
+    from sandbox.reaper import reap_orphans
+
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        reap_orphans(client, max_age_seconds=0)
+        if not client.containers.list(all=True, filters={"label": "fetalbench.sandbox=1"}):
+            break
+        time.sleep(0.5)
+
+
+__all__ = ["shutil", "write_image_archive"]
