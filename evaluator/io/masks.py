@@ -9,6 +9,10 @@ the validation report uses (see docs/formats.md).
 from __future__ import annotations
 
 import functools
+import gzip
+import math
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -107,21 +111,76 @@ def _colour_name(mode: str) -> str:
 
 
 def _sitk_image(path: Path) -> sitk.Image:
+    if suffix_of(path) in (".nii", ".nii.gz"):
+        _check_nifti_complete(path)
     try:
         return sitk.ReadImage(str(path))
-    except RuntimeError as exc:
+    except RuntimeError:
+        # ITK's text is a C++ trace naming server paths; it helps no participant.
         raise MaskReadError(
-            f"cannot decode {path.name}: {_itk_reason(exc)}", "unreadable"
+            f"cannot decode {path.name}: not a valid {_format_name(path)} file, "
+            "or it is truncated or corrupt",
+            "unreadable",
         ) from None
 
 
-def _itk_reason(exc: Exception) -> str:
-    """First meaningful line of an ITK exception: its full text is a C++ trace."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    for line in lines:
-        if "Description:" in line:
-            return line.split("Description:", 1)[1].strip()[:200]
-    return (lines[-1] if lines else "unknown error")[:200]
+def _format_name(path: Path) -> str:
+    return "MetaImage" if suffix_of(path) == ".mha" else "NIfTI"
+
+
+def _check_nifti_complete(path: Path) -> None:
+    """Refuse truncated NIfTI files, which ITK silently pads with garbage.
+
+    The header gives the data offset and size; the (decompressed) file must reach its end.
+    Masks are small 2-D images, so reading the file once more costs little.
+    """
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(MAX_PIXELS * 8 + 1024)
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise MaskReadError(
+            f"cannot decode {path.name}: the compressed data is truncated or corrupt "
+            f"({_short(exc)})",
+            "unreadable",
+        ) from None
+    needed = _nifti_end(data)
+    if needed is None:
+        raise MaskReadError(f"cannot decode {path.name}: not a NIfTI file", "unreadable")
+    if len(data) < needed:
+        raise MaskReadError(
+            f"cannot decode {path.name}: the file is truncated ({len(data)} of {needed} bytes)",
+            "unreadable",
+        )
+
+
+def _nifti_end(data: bytes) -> int | None:
+    """Byte offset where a NIfTI-1/2 file's voxel data ends, or None if not NIfTI."""
+    if len(data) < 348:
+        return None
+    for endian in ("<", ">"):
+        (size,) = struct.unpack(endian + "i", data[:4])
+        if size == 348:
+            dims = struct.unpack(endian + "8h", data[40:56])
+            (bitpix,) = struct.unpack(endian + "h", data[72:74])
+            (offset,) = struct.unpack(endian + "f", data[108:112])
+            break
+        if size == 540 and len(data) >= 540:
+            (bitpix,) = struct.unpack(endian + "h", data[14:16])
+            dims = struct.unpack(endian + "8q", data[16:80])
+            (offset,) = struct.unpack(endian + "q", data[168:176])
+            break
+    else:
+        return None
+    ndim = dims[0]
+    if not 1 <= ndim <= 7 or bitpix <= 0 or not math.isfinite(offset):
+        return None
+    voxels = 1
+    for d in dims[1 : ndim + 1]:
+        voxels *= max(int(d), 1)
+    return int(offset) + voxels * bitpix // 8
 
 
 def _short(exc: Exception) -> str:
@@ -155,7 +214,7 @@ def _check_integer(array: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(array)):
             raise MaskReadError("label map contains NaN or infinite values", code="not_integer")
         if not np.all(array == np.round(array)):
-            sample = array[array != np.round(array)][:3]
+            sample = np.unique(array[array != np.round(array)])[:3]
             shown = ", ".join(f"{v:g}" for v in sample)
             raise MaskReadError(
                 f"label map has non-integer values (e.g. {shown}); "
@@ -248,8 +307,10 @@ def _read_label_shape_cached(path_str: str, _mtime_ns: int) -> tuple[int, int]:
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
-    except RuntimeError as exc:
-        raise MaskReadError(f"cannot read header: {_itk_reason(exc)}") from None
+    except RuntimeError:
+        raise MaskReadError(
+            f"cannot read the header of {path.name}: not a valid {_format_name(path)} file"
+        ) from None
     size = [int(s) for s in reader.GetSize()]  # (x, y[, z]) = (cols, rows[, slices])
     dims = [s for s in reversed(size) if s != 1]
     if len(dims) != 2:
