@@ -20,6 +20,7 @@ All metrics are then derived from one pair of directed distance arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -51,20 +52,77 @@ def union_bounding_box(pred: np.ndarray, ref: np.ndarray) -> tuple[slice, slice]
     return slice(y, y + h), slice(x, x + w)
 
 
-def border_mask(mask: np.ndarray) -> np.ndarray:
-    """The mask's border (boolean, same shape): mask XOR its 4-connected erosion.
+#: Outer radii (in units of the finer pixel spacing) of the local search stages; past the
+#: last, a k-d tree takes over. Each stage only handles the pixels the previous ones left, and
+#: the borders of a sensible prediction lie within a few pixels of the reference, so most
+#: pixels settle in the first, cheapest stage.
+SEARCH_RADII_PX: tuple[float, ...] = (1.5, 3.0, 6.0, 12.0)
 
-    Equivalent to medpy's ``mask ^ binary_erosion(mask, generate_binary_structure(2, 1))`` with
-    pixels outside the array counted as background (scipy's ``border_value=0``).
+
+@dataclass(frozen=True)
+class _OffsetRing:
+    """Pixel offsets (dy, dx) sorted by physical length, all with length <= `radius_mm`."""
+
+    dy: np.ndarray
+    dx: np.ndarray
+    length_mm: np.ndarray
+    radius_mm: float
+
+
+@lru_cache(maxsize=64)
+def _offset_rings(spacing: tuple[float, float]) -> tuple[tuple[_OffsetRing, ...], int]:
+    """The search stages' offsets for this spacing, plus the canvas padding they need.
+
+    Every offset no longer than a stage's radius is in that stage or an earlier one, so the
+    first target pixel met in length order is the true nearest one: the search is exact.
+    """
+    row_mm, col_mm = spacing
+    finest = min(row_mm, col_mm)
+    outer_mm = SEARCH_RADII_PX[-1] * finest
+    reach_y, reach_x = int(outer_mm // row_mm), int(outer_mm // col_mm)
+    dy, dx = np.mgrid[-reach_y : reach_y + 1, -reach_x : reach_x + 1]
+    dy, dx = dy.ravel(), dx.ravel()
+    length = np.sqrt((dy * row_mm) ** 2 + (dx * col_mm) ** 2)
+    order = np.argsort(length, kind="stable")
+    dy, dx, length = dy[order], dx[order], length[order]
+    rings = []
+    inner_mm = -1.0
+    for radius_px in SEARCH_RADII_PX:
+        radius_mm = radius_px * finest
+        keep = (length > inner_mm) & (length <= radius_mm)
+        rings.append(_OffsetRing(dy[keep], dx[keep], length[keep], radius_mm))
+        inner_mm = radius_mm
+    return tuple(rings), max(reach_y, reach_x, 1)
+
+
+def padded_border(mask: np.ndarray, pad: int) -> np.ndarray:
+    """The mask's border on a canvas `pad` pixels wider on every side (background there).
+
+    Border = mask XOR its 4-connected erosion, i.e. medpy's ``mask ^ binary_erosion(mask,
+    generate_binary_structure(2, 1))`` with pixels beyond the array counted as background
+    (scipy's ``border_value=0``). The margin lets the local search look past the crop without
+    bounds checks.
     """
     rows, cols = mask.shape
-    padded = np.zeros((rows + 2, cols + 2), dtype=bool)
-    padded[1:-1, 1:-1] = mask
-    interior = padded[:-2, 1:-1] & padded[2:, 1:-1]
-    interior &= padded[1:-1, :-2]
-    interior &= padded[1:-1, 2:]
+    canvas = np.zeros((rows + 2 * pad, cols + 2 * pad), dtype=bool)
+    inner = canvas[pad : pad + rows, pad : pad + cols]
+    inner[...] = mask
+    up = canvas[pad - 1 : pad - 1 + rows, pad : pad + cols]
+    down = canvas[pad + 1 : pad + 1 + rows, pad : pad + cols]
+    left = canvas[pad : pad + rows, pad - 1 : pad - 1 + cols]
+    right = canvas[pad : pad + rows, pad + 1 : pad + 1 + cols]
+    interior = up & down
+    interior &= left
+    interior &= right
     interior &= mask
-    return mask > interior
+    border = np.zeros_like(canvas)
+    border[pad : pad + rows, pad : pad + cols] = mask > interior
+    return border
+
+
+def border_mask(mask: np.ndarray) -> np.ndarray:
+    """The mask's border (boolean, same shape): mask XOR its 4-connected erosion."""
+    return padded_border(mask, 1)[1:-1, 1:-1]
 
 
 def _coordinates_mm(flat_index: np.ndarray, width: int, spacing: tuple[float, float]) -> np.ndarray:
@@ -78,22 +136,44 @@ def _coordinates_mm(flat_index: np.ndarray, width: int, spacing: tuple[float, fl
     return coords
 
 
-def _nearest_distances(
-    query_index: np.ndarray,
-    query_mm: np.ndarray,
-    target_border_flat: np.ndarray,
-    target_mm: np.ndarray,
-) -> np.ndarray:
-    """Distance from each query pixel to its nearest target pixel.
+def _search_ring(
+    query: np.ndarray, target_flat: np.ndarray, ring: _OffsetRing, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each query pixel: found within the ring?, and the distance to the first hit if so."""
+    offsets = ring.dy * width + ring.dx
+    hits = target_flat[query[:, None] + offsets[None, :]]
+    first = hits.argmax(axis=1)
+    found = hits[np.arange(len(query)), first]
+    return found, ring.length_mm[first]
 
-    Pixels that lie on both borders are at distance 0 and skip the tree; the rest are looked
-    up in a k-d tree built on the target border.
+
+def _nearest_distances(
+    query: np.ndarray,
+    target: np.ndarray,
+    target_flat: np.ndarray,
+    width: int,
+    spacing: tuple[float, float],
+) -> np.ndarray:
+    """Distance (mm) from each query border pixel to the nearest target border pixel.
+
+    Flat indices refer to a padded canvas `width` pixels wide. A local, vectorised search over
+    offsets sorted by length settles most pixels (borders of a sensible prediction lie within
+    a few pixels of the reference); the rest go to a k-d tree on the target border.
     """
-    distances = np.zeros(len(query_index), dtype=np.float64)
-    todo = ~target_border_flat[query_index]
-    if todo.any():
-        tree = cKDTree(target_mm, balanced_tree=False, compact_nodes=False)
-        distances[todo] = tree.query(query_mm[todo])[0]
+    rings, _ = _offset_rings(spacing)
+    distances = np.empty(len(query), dtype=np.float64)
+    found, distances[:] = _search_ring(query, target_flat, rings[0], width)
+    todo = np.flatnonzero(~found)
+    for ring in rings[1:]:
+        if len(todo) == 0:
+            break
+        found, distances[todo] = _search_ring(query[todo], target_flat, ring, width)
+        todo = todo[~found]
+    if len(todo):
+        tree = cKDTree(
+            _coordinates_mm(target, width, spacing), balanced_tree=False, compact_nodes=False
+        )
+        distances[todo] = tree.query(_coordinates_mm(query[todo], width, spacing))[0]
     return distances
 
 
@@ -104,19 +184,19 @@ def directed_surface_distances(
     box = union_bounding_box(pred, ref)
     if box is None:
         raise ValueError("both masks are empty: surface distances are undefined")
-    pred_crop, ref_crop = pred[box], ref[box]
-    width = pred_crop.shape[1]
-    pred_border_flat = border_mask(pred_crop).ravel()
-    ref_border_flat = border_mask(ref_crop).ravel()
-    pred_border = np.flatnonzero(pred_border_flat)
-    ref_border = np.flatnonzero(ref_border_flat)
+    spacing = (float(spacing[0]), float(spacing[1]))
+    _, pad = _offset_rings(spacing)
+    pred_canvas = padded_border(pred[box], pad)
+    ref_canvas = padded_border(ref[box], pad)
+    width = pred_canvas.shape[1]
+    pred_flat, ref_flat = pred_canvas.ravel(), ref_canvas.ravel()
+    pred_border = np.flatnonzero(pred_flat)
+    ref_border = np.flatnonzero(ref_flat)
     if len(pred_border) == 0 or len(ref_border) == 0:
         raise ValueError("an empty mask has no border: surface distances are undefined")
-    pred_mm = _coordinates_mm(pred_border, width, spacing)
-    ref_mm = _coordinates_mm(ref_border, width, spacing)
     return DirectedDistances(
-        pred_to_ref=_nearest_distances(pred_border, pred_mm, ref_border_flat, ref_mm),
-        ref_to_pred=_nearest_distances(ref_border, ref_mm, pred_border_flat, pred_mm),
+        pred_to_ref=_nearest_distances(pred_border, ref_border, ref_flat, width, spacing),
+        ref_to_pred=_nearest_distances(ref_border, pred_border, pred_flat, width, spacing),
     )
 
 
