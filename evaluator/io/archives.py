@@ -258,10 +258,10 @@ def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits) -> None:
         plan = []
         for info in infos:  # check everything before writing anything
             rel = safe_member_path(info.filename)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
+            file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zipper set none
+            if file_type == stat.S_IFLNK:
                 raise ArchiveError(f"member {info.filename!r} is a symbolic link; not allowed")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
                 raise ArchiveError(f"member {info.filename!r} is not a regular file")
             if info.flag_bits & 0x1:
                 raise ArchiveError(

@@ -1,0 +1,276 @@
+"""Safe unpacking of real zip/tar archives built in tmp_path, hostile ones included."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from evaluator.io.archives import ArchiveError, ArchiveLimits, unpacked
+
+MiB = 1024 * 1024
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _assert_nothing_escaped(tmp_path: Path, before: set[str]) -> None:
+    """Nothing new appeared next to the archive or in its parent (traversal targets)."""
+    after = {p.name for p in tmp_path.parent.iterdir()}
+    assert after == before
+    assert not (tmp_path.parent / "evil.png").exists()
+    assert not Path("/tmp/fetalbench-evil.png").exists()
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+MEMBERS = {
+    "submission/a/001_HC.png": b"one",
+    "submission/b/c/002_HC.nii.gz": b"two",
+    "__MACOSX/submission/._001_HC.png": b"junk",
+    "submission/.DS_Store": b"junk",
+}
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "tgz", "tar"])
+def test_nested_folders_unpack_and_temp_dir_is_removed(tmp_path: Path, kind: str) -> None:
+    archive = tmp_path / f"sub.{kind}"
+    if kind == "zip":
+        _zip(archive, MEMBERS)
+    else:
+        _tar(archive, MEMBERS, "w" if kind == "tar" else "w:gz")
+    with unpacked(archive) as folder:
+        assert _files_under(folder) == sorted(MEMBERS)
+        assert (folder / "submission/b/c/002_HC.nii.gz").read_bytes() == b"two"
+        workdir = folder.parent
+    assert not workdir.exists()
+
+
+def test_folder_is_yielded_as_is(tmp_path: Path) -> None:
+    with unpacked(tmp_path) as folder:
+        assert folder == tmp_path
+    assert tmp_path.exists()
+
+
+def test_temp_dir_is_removed_when_the_caller_fails(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "s.zip", {"x.png": b"x"})
+    with pytest.raises(RuntimeError), unpacked(archive) as folder:
+        workdir = folder.parent
+        raise RuntimeError("boom")
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("../evil.png", "points outside the archive"),
+        ("a/../../evil.png", "points outside the archive"),
+        ("..\\evil.png", "points outside the archive"),
+        ("/tmp/fetalbench-evil.png", "absolute path"),
+        ("C:/evil.png", "absolute path"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_path_traversal_is_refused(tmp_path: Path, name: str, words: str, kind: str) -> None:
+    before = {p.name for p in tmp_path.parent.iterdir()}
+    members = {"ok.png": b"fine", name: b"evil"}
+    archive = tmp_path / f"s.{kind}"
+    _zip(archive, members) if kind == "zip" else _tar(archive, members)
+    with pytest.raises(ArchiveError, match=words), unpacked(archive):
+        pass
+    _assert_nothing_escaped(tmp_path, before)
+
+
+def test_zip_symlink_member_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        info = zipfile.ZipInfo("001_HC.png")
+        info.create_system = 3  # Unix, so external_attr carries the file mode
+        info.external_attr = (0o120777 << 16) | 0
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ArchiveError, match="symbolic link"), unpacked(archive):
+        pass
+
+
+@pytest.mark.parametrize("link", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_tar_link_members_are_refused(tmp_path: Path, link: bytes) -> None:
+    archive = tmp_path / "link.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo("001_HC.png")
+        info.type = link
+        info.linkname = "/etc/passwd"
+        tf.addfile(info)
+    with pytest.raises(ArchiveError, match="link; not allowed"), unpacked(archive):
+        pass
+
+
+def test_tar_device_member_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "dev.tar"
+    with tarfile.open(archive, "w") as tf:
+        info = tarfile.TarInfo("null")
+        info.type = tarfile.CHRTYPE
+        info.devmajor, info.devminor = 1, 3
+        tf.addfile(info)
+    with pytest.raises(ArchiveError, match="device, pipe or other special file"), unpacked(archive):
+        pass
+
+
+def _zip_bomb(path: Path, size: int) -> Path:
+    """A zip with one member of `size` zero bytes, streamed so it never sits in memory."""
+    chunk = bytes(MiB)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("zeros.nii", "w", force_zip64=True) as out,
+    ):
+        for _ in range(size // MiB):
+            out.write(chunk)
+    return path
+
+
+def test_zip_bomb_is_refused_from_declared_sizes(tmp_path: Path) -> None:
+    archive = _zip_bomb(tmp_path / "bomb.zip", 200 * MiB)
+    assert archive.stat().st_size < 1 * MiB
+    with pytest.raises(ArchiveError, match="zip bomb"), unpacked(archive):
+        pass
+
+
+def test_member_and_total_size_limits(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "s.zip", {"a.png": bytes(3000), "b.png": bytes(3000)})
+    with (
+        pytest.raises(ArchiveError, match="per file"),
+        unpacked(archive, ArchiveLimits(max_member_bytes=2000)),
+    ):
+        pass
+    with (
+        pytest.raises(ArchiveError, match="would exceed"),
+        unpacked(archive, ArchiveLimits(max_total_bytes=5000)),
+    ):
+        pass
+    with (
+        pytest.raises(ArchiveError, match="members"),
+        unpacked(archive, ArchiveLimits(max_members=1)),
+    ):
+        pass
+
+
+def test_tar_gz_bomb_is_refused_while_inflating(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=9) as tf:
+        info = tarfile.TarInfo("zeros.nii")
+        info.size = 64 * MiB
+        tf.addfile(info, _Zeros(info.size))
+    limits = ArchiveLimits(ratio_min_bytes=4 * MiB)
+    with pytest.raises(ArchiveError, match="compression bomb"), unpacked(archive, limits):
+        pass
+
+
+class _Zeros(io.RawIOBase):
+    """A readable stream of n zero bytes, so test archives never hold them in memory."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _patch_zip_sizes(path: Path, declared: int) -> None:
+    """Rewrite the uncompressed size in the local and central headers (a lying archive)."""
+    data = bytearray(path.read_bytes())
+    local = data.find(b"PK\x03\x04")
+    central = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, local + 22, declared)
+    struct.pack_into("<I", data, central + 24, declared)
+    path.write_bytes(bytes(data))
+
+
+def test_lying_declared_size_is_caught_while_extracting(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "liar.zip", {"001_HC.png": bytes(5 * MiB)})
+    _patch_zip_sizes(archive, 100)
+    with pytest.raises(ArchiveError) as info, unpacked(archive):
+        pass
+    message = str(info.value)
+    assert "corrupt" in message or "more data than its declared" in message
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_truncated_archive_is_refused(tmp_path: Path, kind: str) -> None:
+    members = {f"{i:03d}_HC.png": os.urandom(20_000) for i in range(5)}
+    archive = tmp_path / f"s.{kind}"
+    _zip(archive, members) if kind == "zip" else _tar(archive, members)
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArchiveError, match="corrupt or truncated"), unpacked(archive):
+        pass
+
+
+def test_corrupt_member_data_is_refused(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "s.zip", {"001_HC.png": os.urandom(50_000)})
+    data = bytearray(archive.read_bytes())
+    data[200:260] = bytes(60)  # inside the member's data: CRC no longer matches
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="corrupt"), unpacked(archive):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "the file is empty"),
+        (b"just some text, not an archive", "not a supported archive"),
+        (b"Rar!\x1a\x07\x00" + bytes(600), "not a supported archive"),
+    ],
+)
+def test_unknown_formats_are_refused(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "sub.zip"
+    path.write_bytes(content)
+    with pytest.raises(ArchiveError, match=words), unpacked(path):
+        pass
+
+
+def test_missing_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="no such file"), unpacked(tmp_path / "nope.zip"):
+        pass
+
+
+def test_format_is_detected_from_content_not_name(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "really-a-zip.tgz", {"x.png": b"x"})
+    with unpacked(archive) as folder:
+        assert _files_under(folder) == ["x.png"]
+
+
+def test_duplicate_members_are_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "dup.tar"
+    _tar(archive, {"x.png": b"1"}, "w")
+    with tarfile.open(archive, "a") as tf:
+        info = tarfile.TarInfo("x.png")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"2"))
+    with pytest.raises(ArchiveError, match="appears twice"), unpacked(archive):
+        pass
