@@ -1,0 +1,93 @@
+"""Tasks: builtins, JSON round trip and clear errors for bad task files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluator.tasks import Task, TaskError, builtin_task_names, get_task, metric_paths
+
+
+def test_builtins_load_and_round_trip() -> None:
+    assert builtin_task_names() == ["hc18", "psfhs", "psfhs2023"]
+    for name in builtin_task_names():
+        task = get_task(name)
+        assert Task.from_dict(task.to_dict()) == task
+        assert task.primary_metric in metric_paths(task)
+
+
+def test_hc18_is_binary_with_head_circumference() -> None:
+    task = get_task("hc18")
+    assert task.binary and task.class_values == {"head": 1}
+    assert task.biometry == {"hc": "head"}
+    assert "head.hc_abs_diff_mm" in metric_paths(task)
+    psfhs = get_task("psfhs")
+    assert not psfhs.binary and psfhs.class_values == {"ps": 1, "fh": 2}
+
+
+def test_task_file_with_ac_and_fl(tmp_path: Path) -> None:
+    spec = {
+        "name": "abdomen_femur",
+        "title": "AC and FL",
+        "kind": "segmentation",
+        "classes": [{"name": "abdomen", "value": 1}, {"name": "femur", "value": 2}],
+        "metrics": ["dice", "hd95"],
+        "biometry": {"ac": "abdomen", "fl": "femur"},
+        "ranking": [{"metric": "femur.fl_abs_diff_mm", "higher_is_better": False}],
+    }
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(spec))
+    task = get_task(str(path))
+    assert task.primary_metric == "femur.fl_abs_diff_mm"
+    assert task.metrics == ("dice", "hd95")
+    assert "abdomen.ac_ref_mm" in metric_paths(task)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "Bad Name"}, "'name'"),
+        ({"kind": "detection"}, "'kind'"),
+        ({"classes": []}, "'classes'"),
+        ({"classes": [{"name": "a", "value": 1}, {"name": "b", "value": 1}]}, "share a label"),
+        ({"classes": [{"name": "a", "value": 0}]}, "1..255"),
+        ({"metrics": ["dice", "volume"]}, "unknown metric"),
+        ({"biometry": {"bpd": "head"}}, "unknown biometry"),
+        ({"biometry": {"hc": "brain"}}, "unknown class"),
+        ({"primary_metric": "head.accuracy"}, "primary_metric"),
+        ({"colour": "red"}, "unknown field"),
+    ],
+)
+def test_bad_task_files_say_what_is_wrong(tmp_path: Path, change: dict, message: str) -> None:
+    spec = get_task("hc18").to_dict()
+    spec.update(change)
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(TaskError, match=message):
+        get_task(path)
+
+
+def test_unknown_name_missing_file_and_bad_json(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="unknown task 'nope'"):
+        get_task("nope")
+    with pytest.raises(TaskError, match="does not exist"):
+        get_task(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(TaskError, match="not valid JSON"):
+        get_task(bad)
+
+
+def test_classification_task() -> None:
+    task = Task.from_dict(
+        {
+            "name": "planes",
+            "kind": "classification",
+            "classes": [{"name": "head"}, {"name": "abdomen"}, {"name": "femur"}],
+            "primary_metric": "classification.macro_f1",
+        }
+    )
+    assert task.scorer == "classification"
+    assert task.metrics == ("accuracy", "macro_f1", "macro_auc")
