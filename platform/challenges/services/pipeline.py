@@ -10,9 +10,12 @@ counts attempts and gives up with a reason after ``MAX_ATTEMPTS``.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 import traceback
 from datetime import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +30,18 @@ MAX_ATTEMPTS = 3
 MAX_PROBLEMS_SHOWN = 50
 PROGRESS_MIN_INTERVAL_S = 0.5
 PROGRESS_MIN_STEP = 0.02
+
+
+def scoring_workers() -> int:
+    """Processes the evaluator may use for one submission.
+
+    A prefork Celery child is a daemon process and may not start its own pool, so it scores
+    serially; a solo/threads worker uses FETALBENCH_SCORING_WORKERS (default: all cores).
+    """
+    if multiprocessing.current_process().daemon:
+        return 1
+    configured = os.environ.get("FETALBENCH_SCORING_WORKERS", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
 
 
 def redact(text: str) -> str:
@@ -104,7 +119,7 @@ class ProgressReporter:
 def describe_invalid(exc: Exception) -> str:
     """All validation problems, one a line (the first MAX_PROBLEMS_SHOWN), for participants."""
     report = getattr(exc, "report", None)
-    problems = list(getattr(report, "problems", []) or [])
+    problems = [p for p in getattr(report, "problems", None) or [] if getattr(p, "is_error", True)]
     if not problems:
         return redact(f"The submission is invalid: {exc}")
     lines = [f"The submission is invalid ({len(problems)} problem(s)):"]
@@ -149,7 +164,11 @@ def run_scoring(submission_id: int) -> str:
     try:
         task = phase.challenge.get_task()
         results = score_submission(
-            task, truth, submission.file.path, progress=ProgressReporter(submission_id)
+            task,
+            truth,
+            Path(submission.file.path),
+            workers=scoring_workers(),
+            progress=ProgressReporter(submission_id),
         )
     except InvalidSubmission as exc:
         set_state(submission_id, Submission.Status.FAILED, describe_invalid(exc))

@@ -1,0 +1,155 @@
+"""Leaderboard ranking and materialisation on synthetic Evaluation rows (no worker needed)."""
+
+from __future__ import annotations
+
+import pytest
+from challenges import leaderboards
+from challenges.leaderboards import competition_ranks, leaderboard_table, recompute
+from challenges.models import Case, Evaluation, Site, Submission, Team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_competition_ranking_ties_share_and_skip() -> None:
+    assert competition_ranks([0.9, 0.9, 0.8], higher_is_better=True) == [1, 1, 3]
+    assert competition_ranks([3.0, 1.0, 1.0], higher_is_better=False) == [3, 1, 1]
+
+
+def test_missing_values_rank_last_never_first() -> None:
+    assert competition_ranks([None, 0.5, 0.7], higher_is_better=True) == [3, 2, 1]
+    assert competition_ranks([None, 5.0, 1.0], higher_is_better=False) == [3, 2, 1]
+    assert competition_ranks([None, None], higher_is_better=True) == [1, 1]
+
+
+def _results(per_scope: dict[str, dict[str, float]]) -> dict:
+    """Results dict with aggregates {scope: {head: {metric: {mean, ci...}}}}."""
+    aggregates = {
+        scope: {
+            "head": {
+                m: {
+                    "mean": v,
+                    "ci95_low": None if v is None else v - 0.01,
+                    "ci95_high": None if v is None else v + 0.01,
+                    "n": 5,
+                    "n_nan": 0 if v is not None else 5,
+                }
+                for m, v in metrics.items()
+            }
+        }
+        for scope, metrics in per_scope.items()
+    }
+    return {"task": "hc18", "evaluator_version": "test", "cases": [], "aggregates": aggregates}
+
+
+@pytest.fixture
+def board(make_challenge, make_user):
+    challenge, phase = make_challenge()
+    for name in ("a", "b"):
+        site = Site.objects.create(challenge=challenge, name=name)
+        Case.objects.create(
+            phase=phase, case_id=f"c-{name}", site=site, spacing_row_mm=1, spacing_col_mm=1
+        )
+
+    def submit(team_or_user, scores: dict[str, dict[str, float]], **fields) -> Submission:
+        if isinstance(team_or_user, Team):
+            team, user = team_or_user, team_or_user.members.first()
+        else:
+            team, user = None, team_or_user
+        sub = Submission.objects.create(
+            phase=phase, creator=user, team=team, status=Submission.Status.DONE, **fields
+        )
+        Evaluation.objects.create(submission=sub, results=_results(scores))
+        return sub
+
+    def team(name: str) -> Team:
+        t = Team.objects.create(challenge=challenge, name=name)
+        t.members.add(make_user(f"user-{name}"))
+        return t
+
+    return phase, submit, team
+
+
+def _ranks(phase, site=None) -> list[tuple[str, int]]:
+    return [(r.participant, r.rank) for r in leaderboard_table(phase, site).rows]
+
+
+def test_primary_metric_best_entry_per_team_and_ties(board) -> None:
+    phase, submit, team = board
+    red, blue, green = team("red"), team("blue"), team("green")
+    submit(red, {"all": {"dice": 0.80}, "a": {"dice": 0.7}, "b": {"dice": 0.9}})
+    submit(red, {"all": {"dice": 0.90}, "a": {"dice": 0.95}, "b": {"dice": 0.85}})
+    submit(blue, {"all": {"dice": 0.90}, "a": {"dice": 0.6}, "b": {"dice": 0.99}})
+    submit(green, {"all": {"dice": 0.50}, "a": {"dice": 0.99}})  # no site b values
+    recompute(phase)
+    assert _ranks(phase) == [("red", 1), ("blue", 1), ("green", 3)]
+    assert _ranks(phase, "a") == [("green", 1), ("red", 2), ("blue", 3)]
+    # site b: green has no value there -> last, never first
+    assert _ranks(phase, "b")[-1] == ("green", 3)
+    assert _ranks(phase, "b")[0] == ("blue", 1)
+
+
+def test_latest_entry_selection_and_user_without_team(board, make_user) -> None:
+    phase, submit, team = board
+    phase.entry_selection = "latest"
+    phase.save()
+    red = team("red")
+    submit(red, {"all": {"dice": 0.95}})
+    submit(red, {"all": {"dice": 0.70}})  # latest, worse
+    baseline = make_user("baseline-bot")
+    submit(baseline, {"all": {"dice": 0.80}}, method_name="U-Net baseline")
+    recompute(phase)
+    table = leaderboard_table(phase)
+    assert [(r.participant, r.rank) for r in table.rows] == [("baseline-bot", 1), ("red", 2)]
+    assert table.rows[1].values["head.dice"]["mean"] == pytest.approx(0.70)
+
+
+def test_mean_rank_with_directions(board) -> None:
+    phase, submit, team = board
+    phase.ranking_method = "mean_rank"
+    phase.ranking_metrics = [
+        {"class": "head", "metric": "dice"},
+        {"class": "head", "metric": "hd95"},
+    ]
+    phase.save()
+    # red: dice rank 1, hd95 rank 3 -> 2.0; blue: 2, 1 -> 1.5; green: 3, 2 -> 2.5
+    submit(team("red"), {"all": {"dice": 0.95, "hd95": 9.0}})
+    submit(team("blue"), {"all": {"dice": 0.90, "hd95": 2.0}})
+    submit(team("green"), {"all": {"dice": 0.85, "hd95": 3.0}})
+    recompute(phase)
+    table = leaderboard_table(phase)
+    assert [(r.participant, r.rank, r.score) for r in table.rows] == [
+        ("blue", 1, 1.5),
+        ("red", 2, 2.0),
+        ("green", 3, 2.5),
+    ]
+    directions = {c.key: c.higher_is_better for c in table.columns}
+    assert directions == {"head.dice": True, "head.hd95": False}
+
+
+def test_disqualified_and_unfinished_excluded_and_missing_last(board) -> None:
+    phase, submit, team = board
+    cheat = submit(team("cheat"), {"all": {"dice": 0.999}})
+    Submission.objects.filter(pk=cheat.pk).update(disqualified=True)
+    submit(team("nan"), {"all": {"dice": None}})  # evaluator writes NaN as null
+    submit(team("ok"), {"all": {"dice": 0.5}})
+    failed = submit(team("failed"), {"all": {"dice": 0.99}})
+    Submission.objects.filter(pk=failed.pk).update(status=Submission.Status.FAILED)
+    recompute(phase)
+    assert _ranks(phase) == [("ok", 1), ("nan", 2)]
+
+
+def test_table_queries_do_not_grow(board, django_assert_max_num_queries) -> None:
+    phase, submit, team = board
+    for i in range(30):
+        submit(team(f"t{i}"), {"all": {"dice": i / 30}, "a": {"dice": 0.5}})
+    recompute(phase)
+    with django_assert_max_num_queries(4):
+        table = leaderboard_table(phase)
+        assert len(table.rows) == 30
+        assert table.to_csv().count("\n") == 31
+
+
+def test_default_criteria_come_from_the_task(board) -> None:
+    phase, _, _ = board
+    keys = [c.key for c in leaderboards.ranking_criteria(phase)]
+    assert keys[0] == "head.dice"
