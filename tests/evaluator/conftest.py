@@ -92,3 +92,30 @@ def psfhs_labels() -> list[Path]:
     if not paths:
         pytest.skip(f"PSFHS labels not found in {PSFHS_DIR / 'label_mha'} (shared data absent)")
     return paths
+
+
+# --- Imported truth sets (evaluator input side: importers, validation) --------------------
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real HC18/PSFHS data next to the repository; skips when it is absent."""
+    if not HC18_IMAGES.is_dir() or not (PSFHS_DIR / "label_mha").is_dir():
+        pytest.skip(f"real data not found at {DATA_ROOT} (see ../shared/data/README.md)")
+    return DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def hc18_truth(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """All 402 real HC18 cases imported once per session (a few seconds)."""
+    from evaluator.importers.hc18 import import_hc18
+
+    return import_hc18(shared_data / "hc18", tmp_path_factory.mktemp("hc18"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def psfhs_truth(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """All 300 real PSFHS cases imported once per session."""
+    from evaluator.importers.psfhs import import_psfhs
+
+    return import_psfhs(shared_data / "psfhs", tmp_path_factory.mktemp("psfhs"), progress=False)
