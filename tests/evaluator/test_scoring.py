@@ -1,0 +1,217 @@
+"""Whole-submission scoring on real HC18 and PSFHS cases: per-case values, aggregates, sites,
+head circumference, archives, workers and the all-problems-at-once rejection."""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from evaluator.io.masks import read_label_map, write_label_map
+from evaluator.metrics.biometry import head_circumference_mm
+from evaluator.metrics.segmentation import score_class
+from evaluator.results import validate_results
+from evaluator.scoring import InvalidSubmission, score_arrays, score_submission
+from evaluator.tasks import get_task
+from evaluator.truth import TruthSet
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+N_CASES = 12
+
+
+def make_hc18_release(dest: Path, n: int) -> Path:
+    """A small HC18 release folder (first n annotated images + their CSV rows, CRLF)."""
+    src = DATA / "hc18"
+    if not (src / "training_set").is_dir():
+        pytest.skip(f"HC18 data not found at {src}")
+    lines = (src / "training_set_pixel_size_and_HC.csv").read_bytes().decode().split("\r\n")
+    kept = [lines[0]]
+    (dest / "training_set").mkdir(parents=True)
+    for line in lines[1:]:
+        name = line.split(",")[0]
+        annotation = src / "training_set" / name.replace(".png", "_Annotation.png")
+        if not annotation.exists():
+            continue
+        shutil.copy(src / "training_set" / name, dest / "training_set" / name)
+        shutil.copy(annotation, dest / "training_set" / annotation.name)
+        kept.append(line)
+        if len(kept) > n:
+            break
+    (dest / "training_set_pixel_size_and_HC.csv").write_bytes("\r\n".join(kept).encode())
+    return dest
+
+
+def perturb(label: np.ndarray, i: int) -> np.ndarray:
+    """Plausible imperfect predictions: dilated, eroded, shifted or exact."""
+    kind = i % 4
+    if kind == 0:
+        return ndimage.binary_dilation(label > 0, iterations=3).astype(np.uint8)
+    if kind == 1:
+        return ndimage.binary_erosion(label > 0, iterations=2).astype(np.uint8)
+    if kind == 2:
+        return np.roll(label, 5, axis=1)
+    return label.copy()
+
+
+def write_submission(truth: TruthSet, folder: Path, values: int = 1) -> dict[str, np.ndarray]:
+    """Predictions in nested folders, half PNG (0/255 for binary) and half .nii.gz."""
+    arrays = {}
+    for i, case in enumerate(truth.cases):
+        pred = perturb(read_label_map(case.label_path), i)
+        arrays[case.case] = pred
+        sub = folder / "team" / ("png" if i % 2 else "nifti")
+        if i % 2:
+            write_label_map(sub / f"{case.case}.png", pred * (255 if values == 255 else 1))
+        else:
+            write_label_map(sub / f"{case.case}.nii.gz", pred, spacing=case.spacing)
+    return arrays
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+@pytest.fixture(scope="module")
+def hc18_small(tmp_path_factory: pytest.TempPathFactory) -> TruthSet:
+    """12 real HC18 cases imported, split into two sites to exercise per-site summaries."""
+    from evaluator.importers.hc18 import import_hc18
+
+    base = tmp_path_factory.mktemp("hc18_small")
+    release = make_hc18_release(base / "release", N_CASES)
+    import_hc18(release, base / "truth", progress=False)
+    csv_path = base / "truth" / "cases.csv"
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+        header = list(rows[0])
+    for i, row in enumerate(rows):
+        row["site"] = "nl_a" if i % 3 else "nl_b"
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return TruthSet.load(base / "truth")
+
+
+def test_hc18_submission_matches_score_class(hc18_small: TruthSet, tmp_path: Path) -> None:
+    arrays = write_submission(hc18_small, tmp_path / "sub", values=255)
+    archive = zip_folder(tmp_path / "sub", tmp_path / "sub.zip")
+    calls: list[tuple[int, int]] = []
+    results = score_submission(
+        "hc18", hc18_small.root, archive, workers=1, progress=lambda d, t: calls.append((d, t))
+    )
+    validate_results(results)
+    assert calls[-1] == (N_CASES, N_CASES)
+    assert [c["case"] for c in results["cases"]] == sorted(c.case for c in hc18_small.cases)
+    by_case = hc18_small.by_case()
+    for entry in results["cases"]:
+        truth = by_case[entry["case"]]
+        ref = read_label_map(truth.label_path)
+        expected = score_class(arrays[entry["case"]], ref, truth.spacing).metrics
+        head = entry["metrics"]["head"]
+        for metric, value in expected.items():
+            assert head[metric] == pytest.approx(value, rel=1e-12, abs=1e-12), metric
+        assert head["hc_ref_mm"] == pytest.approx(float(truth.extra["hc_mm"]))
+        hc_pred = head_circumference_mm(arrays[entry["case"]], truth.spacing)
+        assert head["hc_pred_mm"] == pytest.approx(hc_pred)
+        assert head["hc_abs_diff_mm"] == pytest.approx(abs(hc_pred - head["hc_ref_mm"]))
+        assert head["hc_diff_mm"] == pytest.approx(hc_pred - head["hc_ref_mm"])
+        assert entry["site"] == truth.site
+    # aggregates: overall and per site, equal to plain means of the per-case values
+    assert set(results["aggregates"]) == {"all", "nl_a", "nl_b"}
+    for site in ("all", "nl_a", "nl_b"):
+        dice = [
+            c["metrics"]["head"]["dice"]
+            for c in results["cases"]
+            if site == "all" or c["site"] == site
+        ]
+        summary = results["aggregates"][site]["head"]["dice"]
+        assert summary["mean"] == pytest.approx(np.mean(dice))
+        assert summary["n"] == len(dice) and summary["n_nan"] == 0
+        assert summary["ci95_low"] <= summary["mean"] <= summary["ci95_high"]
+    assert len(results["inputs"]["predictions_sha256"]) == 64
+    assert str(hc18_small.root) not in str(results)  # no truth paths leak into results
+
+
+def test_two_workers_give_identical_results(hc18_small: TruthSet, tmp_path: Path) -> None:
+    write_submission(hc18_small, tmp_path / "sub")
+    one = score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=1, n_bootstrap=200)
+    two = score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=2, n_bootstrap=200)
+    assert one == two
+
+
+def test_invalid_submission_reports_every_problem(hc18_small: TruthSet, tmp_path: Path) -> None:
+    write_submission(hc18_small, tmp_path / "sub")
+    cases = hc18_small.cases
+    for path in (tmp_path / "sub").rglob(f"{cases[0].case}.*"):
+        path.unlink()  # missing
+    for path in (tmp_path / "sub").rglob(f"{cases[1].case}.*"):
+        write_label_map(path, np.zeros((10, 10), np.uint8))  # wrong shape
+    for path in (tmp_path / "sub").rglob(f"{cases[2].case}.*"):
+        write_label_map(path, np.full(read_label_map(cases[2].label_path).shape, 7, np.uint8))
+    write_label_map(tmp_path / "sub" / "999_HC.png", np.zeros((5, 5), np.uint8))  # extra
+    with pytest.raises(InvalidSubmission) as info:
+        score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=2)
+    found = {(p.case, p.code) for p in info.value.report.problems}
+    assert (cases[0].case, "missing_case") in found
+    assert (cases[1].case, "wrong_shape") in found
+    assert (cases[2].case, "wrong_values") in found
+    assert ("999_HC", "extra_file") in found
+
+
+def test_psfhs_multiclass_and_challenge_scores(psfhs_labels, tmp_path: Path) -> None:
+    from evaluator.truth import write_truth_set
+
+    labels = {p.stem: read_label_map(p) for p in psfhs_labels[:6]}
+    truth = write_truth_set(
+        tmp_path / "truth",
+        [(c, "cn", (1.0, 1.0), a, {}) for c, a in labels.items()],
+    )
+    preds = tmp_path / "preds"
+    for i, (case, label) in enumerate(labels.items()):
+        write_label_map(preds / f"{case}.png", np.roll(label, i % 3, axis=0))
+    standard = score_submission("psfhs", truth.root, preds, workers=1, n_bootstrap=100)
+    assert set(standard["cases"][0]["metrics"]) == {"ps", "fh"}
+    task = get_task("psfhs")
+    case = standard["cases"][1]
+    metrics, _ = score_arrays(
+        task, np.roll(labels[case["case"]], 1, axis=0), labels[case["case"]], (1.0, 1.0)
+    )
+    for cls in ("ps", "fh"):
+        for metric, value in metrics[cls].items():
+            assert case["metrics"][cls][metric] == pytest.approx(value)
+    challenge = score_submission("psfhs2023", truth.root, preds, workers=1, n_bootstrap=100)
+    assert set(challenge["cases"][0]["metrics"]) == {"ps", "fh", "all", "aop", "challenge"}
+    from evaluator.psfhs2023 import challenge_score
+
+    s = challenge_score([c["metrics"] for c in challenge["cases"]])
+    assert challenge["aggregates"]["all"]["challenge"]["score"]["mean"] == pytest.approx(
+        s, abs=1e-8
+    )
+
+
+def test_nan_values_become_null_in_json(hc18_small: TruthSet, tmp_path: Path) -> None:
+    """An empty prediction has no head circumference: null per case, counted in n_nan."""
+    write_submission(hc18_small, tmp_path / "sub")
+    first = hc18_small.cases[0].case
+    for path in (tmp_path / "sub").rglob(f"{first}.*"):
+        write_label_map(
+            path, np.zeros(read_label_map(hc18_small.cases[0].label_path).shape, np.uint8)
+        )
+    results = score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=1, n_bootstrap=50)
+    entry = next(c for c in results["cases"] if c["case"] == first)
+    assert "head:empty_prediction" in entry["flags"]
+    assert entry["metrics"]["head"]["hc_pred_mm"] is None
+    summary = results["aggregates"]["all"]["head"]["hc_pred_mm"]
+    assert summary["n_nan"] == 1 and summary["mean"] is None
+    assert not math.isnan(results["aggregates"]["all"]["head"]["dice"]["mean"])
