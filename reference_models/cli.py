@@ -1,0 +1,137 @@
+"""Command line: `python -m reference_models train|export|list ...`.
+
+Every expected failure (bad name, bad truth set, missing weights) is printed as one line on
+stderr with exit status 2; a stack trace means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from reference_models.configs import CONFIGS
+
+
+def _train(args: argparse.Namespace) -> int:
+    from reference_models.configs import get_config
+    from reference_models.strategies import get_strategy
+    from reference_models.training import train
+
+    config = get_config(args.config).with_overrides(
+        epochs=args.epochs,
+        size=args.size,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_train_images=args.max_images,
+        max_steps=args.max_steps,
+        seed=args.seed,
+    )
+    result = train(
+        config,
+        args.model,
+        get_strategy(args.strategy),
+        Path(args.data),
+        Path(args.out),
+        init=Path(args.init) if args.init else None,
+        bn_policy=args.bn,
+        multitask=args.multitask,
+        progress=not args.no_progress,
+    )
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(result.checkpoint),
+                "log": str(result.log),
+                "trainable_parameters": result.trainable_parameters,
+                "total_parameters": result.total_parameters,
+                "initial_val_dice": round(result.initial_val_dice, 4),
+                "val_dice": round(result.final_val_dice, 4),
+            }
+        )
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from reference_models.export import export_model
+
+    written = export_model(
+        Path(args.checkpoint),
+        Path(args.out),
+        formats=tuple(args.format),
+        output=args.output,
+    )
+    print(json.dumps({k: str(v) for k, v in written.items()}))
+    return 0
+
+
+def _list(_: argparse.Namespace) -> int:
+    from reference_models.strategies import STRATEGIES
+    from reference_models.zoo import MODELS
+
+    print("models:")
+    for info in MODELS.values():
+        print(f"  {info.name:24s} {info.description}")
+    print("strategies (trainable groups; encoder start):")
+    for s in STRATEGIES.values():
+        groups = ", ".join(g or "everything" for g in s.trainable)
+        print(f"  {s.key:8s} {s.title} [{groups}; {s.encoder_init}]")
+    print("configs: " + ", ".join(CONFIGS))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reference_models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one model with one fine-tuning strategy")
+    t.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    t.add_argument("--model", required=True, help="zoo name, see `list`")
+    t.add_argument("--strategy", required=True, help="a..i, full or scratch")
+    t.add_argument("--data", required=True, help="truth-set folder (cases.csv, labels/, images/)")
+    t.add_argument("--init", help="checkpoint to start pretrained strategies from")
+    t.add_argument("--out", required=True, help="output folder for model.pt and train_log.jsonl")
+    t.add_argument("--bn", default="papers-freeze", choices=["papers-freeze", "strict-freeze"])
+    t.add_argument("--multitask", action="store_true", help="add the site-classification head")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--size", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--max-images", type=int)
+    t.add_argument("--max-steps", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("export", help="write TorchScript/ONNX and the JSON model spec")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument(
+        "--format", nargs="+", default=["torchscript", "onnx"], choices=["torchscript", "onnx"]
+    )
+    e.add_argument("--output", default="probabilities", choices=["logits", "probabilities"])
+    e.set_defaults(func=_export)
+
+    ls = sub.add_parser("list", help="list models, strategies and configs")
+    ls.set_defaults(func=_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from reference_models.errors import EXPECTED_ERRORS
+
+    try:
+        return args.func(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
