@@ -87,7 +87,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"  # participants' uploads; never served directly
 TRUTH_ROOT = VAR_DIR / "truth"  # hidden labels; read only by the scoring worker
-MEDIA_URL = None
+# No URL pattern, middleware or server serves MEDIA_ROOT; the prefix only exists because
+# Django's live-server test handler requires a string here (None crashes it).
+MEDIA_URL = "/private-uploads-never-served/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = int(os.environ.get("FETALBENCH_SUBMISSION_MAX_BYTES", 1024**3))
