@@ -103,7 +103,12 @@ def run_container(
                 user=run_as,
                 network_mode="none",
                 read_only=True,
-                tmpfs={"/tmp": f"size={limits.tmp_bytes},mode=1777,nosuid,nodev"},
+                # Owned by the model's uid: Docker copies the image's /tmp mode onto the tmpfs,
+                # and that is often root-only in a hand-made image.
+                tmpfs={
+                    "/tmp": f"size={limits.tmp_bytes},uid={uid},gid={gid or uid},mode=1777,"
+                    "nosuid,nodev"
+                },
                 mounts=[
                     docker.types.Mount(
                         "/input", str(Path(input_dir).resolve()), type="bind", read_only=True
@@ -163,7 +168,7 @@ def run_container(
         skipped = area.collect(output_dir)
         outcome = _classify(state, timed_out, watch, area, limits)
         outcome.wall_seconds = wall
-        outcome.log_tail = tail.result()
+        outcome.log_tail = _final_tail(container, tail)
         outcome.output_dir = Path(output_dir)
         outcome.details.update(
             {"run_id": run_id, "hard_output_cap": area.hard_cap, "log_bytes": tail.total_bytes}
@@ -176,6 +181,18 @@ def run_container(
             with contextlib.suppress(docker.errors.APIError):  # else reap_orphans() does
                 container.remove(force=True, v=True)
         area.close()
+
+
+def _final_tail(container: Any, tail: LogTail) -> list[str]:
+    """The log tail, re-read from Docker once the container has stopped: a follow stream
+    can end a moment before the last lines arrive. Docker's own log file is capped (1 MB)."""
+    try:
+        last = container.logs(stdout=True, stderr=True, tail=tail.lines.maxlen or 1)
+    except Exception:  # noqa: BLE001 - fall back to what the stream saw
+        return tail.result()
+    final = LogTail(tail.lines.maxlen or 1, tail.max_bytes)
+    final.feed(last)
+    return final.result()
 
 
 def _cpu_cap(client: Any, nano_cpus: int) -> int:

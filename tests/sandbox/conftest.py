@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import json
-import shutil
 import tarfile
 import time
 from collections.abc import Iterator
@@ -206,6 +205,3 @@ def _no_leftovers() -> Iterator[None]:
         if not client.containers.list(all=True, filters={"label": "fetalbench.sandbox=1"}):
             break
         time.sleep(0.5)
-
-
-__all__ = ["shutil", "write_image_archive"]
