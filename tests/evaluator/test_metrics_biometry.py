@@ -1,0 +1,110 @@
+"""Biometry from masks: HC against the HC18 reference CSV, analytic ellipses, femur bars."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evaluator.geometry.ellipse import Ellipse, rasterize_ellipse
+from evaluator.metrics.biometry import (
+    abdominal_circumference_mm,
+    absolute_error_mm,
+    femur_length_mm,
+    head_circumference_mm,
+)
+from evaluator.metrics.perturbations import with_stray_blob
+from tests.evaluator.conftest import hc18_head_mask
+
+HC18_TOLERANCE_MM = 0.5
+
+
+def test_hc_of_every_filled_hc18_mask_matches_the_csv(hc18_cases) -> None:
+    failures = []
+    for case in hc18_cases:
+        measured = head_circumference_mm(hc18_head_mask(case), (case.pixel_mm, case.pixel_mm))
+        if not abs(measured - case.hc_mm) <= HC18_TOLERANCE_MM:
+            failures.append(f"{case.name}: {measured:.3f} vs {case.hc_mm:.3f} mm")
+    assert len(hc18_cases) >= 400
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    "ellipse, spacing",
+    [
+        (Ellipse(40.0, 30.0, 25.0, 15.0, 0.3), (0.2, 0.2)),
+        (Ellipse(50.0, 45.0, 30.0, 29.0, 1.2), (0.1, 0.1)),
+        (Ellipse(40.0, 30.0, 25.0, 12.0, -0.7), (0.15, 0.3)),  # anisotropic pixels
+    ],
+)
+def test_hc_of_rasterised_ellipse_matches_analytic_perimeter(ellipse, spacing) -> None:
+    shape = (int(70 / spacing[0]), int(90 / spacing[1]))
+    mask = rasterize_ellipse(ellipse, shape, spacing)
+    expected = ellipse.perimeter
+    pixel = max(spacing)
+    assert head_circumference_mm(mask, spacing) == pytest.approx(expected, abs=pixel)
+    assert abdominal_circumference_mm(mask, spacing) == head_circumference_mm(mask, spacing)
+
+
+def test_hc_ignores_stray_blobs_and_holes() -> None:
+    ellipse = Ellipse(40.0, 30.0, 25.0, 15.0, 0.3)
+    mask = rasterize_ellipse(ellipse, (400, 500), (0.2, 0.2))
+    clean = head_circumference_mm(mask, (0.2, 0.2))
+    noisy = with_stray_blob(mask, radius=10)
+    noisy[140:160, 190:210] = False  # a hole inside the head
+    assert head_circumference_mm(noisy, (0.2, 0.2)) == pytest.approx(clean, abs=1e-9)
+
+
+def test_head_cut_by_the_image_border_is_fitted_on_the_visible_outline() -> None:
+    ellipse = Ellipse(12.0, 30.0, 25.0, 15.0, 0.2)  # centre 12 mm from the left edge
+    mask = rasterize_ellipse(ellipse, (300, 400), (0.2, 0.2))
+    assert mask[:, 0].any(), "the head must be cut by the left edge"
+    assert head_circumference_mm(mask, (0.2, 0.2)) == pytest.approx(ellipse.perimeter, abs=0.3)
+
+
+def test_no_head_gives_nan() -> None:
+    assert math.isnan(head_circumference_mm(np.zeros((30, 30), bool), (1.0, 1.0)))
+    tiny = np.zeros((30, 30), bool)
+    tiny[5, 5] = True
+    assert math.isnan(head_circumference_mm(tiny, (1.0, 1.0))), "4 edge points fit no ellipse"
+    assert math.isnan(absolute_error_mm(math.nan, 170.0))
+
+
+def rasterised_bar(shape, spacing, center_mm, length_mm, width_mm, angle_rad) -> np.ndarray:
+    """A rotated rectangle (a femur-like bar): pixels whose centre lies inside it."""
+    y = (np.arange(shape[0]) * spacing[0])[:, None] - center_mm[1]
+    x = (np.arange(shape[1]) * spacing[1])[None, :] - center_mm[0]
+    along = x * math.cos(angle_rad) + y * math.sin(angle_rad)
+    across = -x * math.sin(angle_rad) + y * math.cos(angle_rad)
+    return (np.abs(along) <= length_mm / 2) & (np.abs(across) <= width_mm / 2)
+
+
+@pytest.mark.parametrize("spacing", [(0.1, 0.1), (0.2, 0.05), (0.05, 0.15)])
+@pytest.mark.parametrize("angle_deg", [0.0, 27.0, 90.0, 133.0])
+def test_femur_length_of_a_rasterised_bar(spacing, angle_deg) -> None:
+    length_mm, width_mm = 40.0, 3.0
+    shape = (int(60 / spacing[0]), int(60 / spacing[1]))
+    mask = rasterised_bar(
+        shape, spacing, (30.0, 30.0), length_mm, width_mm, math.radians(angle_deg)
+    )
+    mask[2:6, 2:6] = True  # a stray blob must not count
+    # Max Feret diameter of the bar is its diagonal; pixel centres fall short by < 1 pixel/end.
+    expected = math.hypot(length_mm, width_mm)
+    pixel_diagonal = math.hypot(*spacing)
+    measured = femur_length_mm(mask, spacing)
+    assert expected - 2 * pixel_diagonal <= measured <= expected
+
+
+def test_femur_length_of_single_pixel_and_empty() -> None:
+    mask = np.zeros((10, 10), bool)
+    assert math.isnan(femur_length_mm(mask, (1.0, 1.0)))
+    mask[4, 4] = True
+    assert femur_length_mm(mask, (1.0, 1.0)) == 0.0
+
+
+def test_biometry_bad_input_gets_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        head_circumference_mm(np.zeros((3, 3, 3)), (1.0, 1.0))
+    with pytest.raises(ValueError, match="positive"):
+        femur_length_mm(np.zeros((3, 3)), (1.0, -1.0))
