@@ -75,8 +75,25 @@ def _measure(key: str, mask: np.ndarray, spacing: tuple[float, float]) -> float:
         "ac": biometry.abdominal_circumference_mm,
         "fl": biometry.femur_length_mm,
     }[key]
-    value = function(mask, spacing)
+    value = function(_crop_to_foreground(mask), spacing)
     return math.nan if value is None else float(value)
+
+
+def _crop_to_foreground(mask: np.ndarray, margin: int = 1) -> np.ndarray:
+    """The mask cut to its foreground's bounding box plus a background margin.
+
+    Measurements are translation invariant, and a head rarely fills the frame, so measuring
+    on the crop is several times cheaper. The margin keeps every outline edge; where the
+    foreground touches the image border the crop keeps that border, so edges there stay
+    excluded exactly as on the full image.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return mask
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0, r1 = max(rows[0] - margin, 0), min(rows[-1] + margin + 1, mask.shape[0])
+    c0, c1 = max(cols[0] - margin, 0), min(cols[-1] + margin + 1, mask.shape[1])
+    return mask[r0:r1, c0:c1]
 
 
 def score_arrays(
@@ -159,6 +176,14 @@ def _score_job(task: Task, job: _Job) -> tuple[dict[str, Any] | None, Problem | 
     }, None
 
 
+def _init_worker() -> None:
+    """One OpenCV thread per worker process: the pool already uses every core, and nested
+    thread pools only contend with each other."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _score_chunk(
     task: Task, jobs: Sequence[_Job]
 ) -> list[tuple[dict[str, Any] | None, Problem | None]]:
@@ -200,7 +225,7 @@ def _run_jobs(
     outcomes = []
     done = 0
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(chunks)), mp_context=_mp_context()
+        max_workers=min(workers, len(chunks)), mp_context=_mp_context(), initializer=_init_worker
     ) as pool:
         pending = {pool.submit(_score_chunk, task, chunk): len(chunk) for chunk in chunks}
         while pending:
@@ -234,9 +259,7 @@ def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -
     truth = TruthSet.load(truth_root)
     try:
         with unpacked(Path(predictions)) as folder:
-            return validate_predictions(
-                folder, truth, allowed_values(task), task.binary
-            )
+            return validate_predictions(folder, truth, allowed_values(task), task.binary)
     except ArchiveError as exc:
         return _archive_report(predictions, exc)
 
