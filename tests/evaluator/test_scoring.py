@@ -123,9 +123,10 @@ def test_hc18_submission_matches_score_class(hc18_small: TruthSet, tmp_path: Pat
             assert head[metric] == pytest.approx(value, rel=1e-12, abs=1e-12), metric
         assert head["hc_ref_mm"] == pytest.approx(float(truth.extra["hc_mm"]))
         hc_pred = head_circumference_mm(arrays[entry["case"]], truth.spacing)
-        assert head["hc_pred_mm"] == pytest.approx(hc_pred)
-        assert head["hc_abs_diff_mm"] == pytest.approx(abs(hc_pred - head["hc_ref_mm"]))
-        assert head["hc_diff_mm"] == pytest.approx(hc_pred - head["hc_ref_mm"])
+        # measured on the foreground crop: equal up to OpenCV's float32 ellipse fit (< 1e-4 mm)
+        assert head["hc_pred_mm"] == pytest.approx(hc_pred, abs=1e-4)
+        assert head["hc_abs_diff_mm"] == pytest.approx(abs(hc_pred - head["hc_ref_mm"]), abs=1e-4)
+        assert head["hc_diff_mm"] == pytest.approx(hc_pred - head["hc_ref_mm"], abs=1e-4)
         assert entry["site"] == truth.site
     # aggregates: overall and per site, equal to plain means of the per-case values
     assert set(results["aggregates"]) == {"all", "nl_a", "nl_b"}
