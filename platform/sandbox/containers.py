@@ -45,8 +45,10 @@ class LogTail:
         lines = list(self.lines)
         if self._partial:
             lines.append(self._partial.decode("utf-8", "replace"))
-        while lines and sum(len(line) + 1 for line in lines) > self.max_bytes:
+        while len(lines) > 1 and sum(len(line) + 1 for line in lines) > self.max_bytes:
             lines.pop(0)
+        if lines and len(lines[0]) > self.max_bytes:
+            lines[0] = lines[0][-self.max_bytes :]  # one huge line: keep its end
         return lines
 
 
