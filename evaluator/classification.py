@@ -295,10 +295,10 @@ def validate_classification(task, truth_root: Path, predictions: Path):
     from evaluator.validation import ValidationReport
 
     try:
-        _load_submission(task, truth_root, predictions)
+        cases, _, _, _ = _load_submission(task, truth_root, predictions)
     except ClassificationInputError as exc:
         return ValidationReport(exc.problems, {}, None)
-    return ValidationReport([], {}, None)
+    return ValidationReport([], dict.fromkeys(cases, Path(predictions)), None)
 
 
 def _set_level_summary(labels, scores, statistic: str, n_bootstrap: int, seed: int) -> dict:

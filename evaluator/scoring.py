@@ -244,9 +244,7 @@ def _run_jobs(
 
 
 def _archive_report(predictions: Path, exc: Exception) -> ValidationReport:
-    return ValidationReport(
-        [Problem(None, "bad_archive", f"{Path(predictions).name}: {exc}")], {}, None
-    )
+    return ValidationReport([Problem(None, "bad_archive", str(exc))], {}, None)
 
 
 def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -> ValidationReport:

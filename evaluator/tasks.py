@@ -292,24 +292,14 @@ def metric_paths(task: Task) -> list[str]:
     return metric_paths_for(task.kind, task.scorer, task.class_names, task.metrics, task.biometry)
 
 
-_LOWER_IS_BETTER_WORDS = ("hd", "assd", "masd", "asd", "abs_diff", "aop_diff")
+_LOWER_IS_BETTER = ("hd", "asd", "assd", "masd", "diff_mm", "aop_abs_diff")
 
 
 def default_higher_is_better(metric_path: str) -> bool:
-    """Direction of a metric path: distances and errors are lower-is-better."""
+    """Direction of a metric path when a task file gives none: distances and errors are
+    lower-is-better, everything else (overlap, accuracy, scores) higher-is-better."""
     metric = metric_path.rsplit(".", 1)[-1]
-    if metric.endswith("_diff_mm") and not metric.endswith("abs_diff_mm"):
-        return False  # a signed error: closest to 0 is best, but lower |x| is the honest hint
-    try:
-        from evaluator.metrics import HIGHER_IS_BETTER
-
-        if metric in HIGHER_IS_BETTER:
-            return bool(HIGHER_IS_BETTER[metric])
-    except ImportError:  # pragma: no cover - the metrics package is a sibling module
-        pass
-    return not any(
-        metric == w or metric.startswith(w) or w in metric for w in _LOWER_IS_BETTER_WORDS
-    )
+    return not (metric.startswith("hd") or metric.endswith(_LOWER_IS_BETTER))
 
 
 # --------------------------------------------------------------------------------------------

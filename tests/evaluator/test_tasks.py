@@ -91,3 +91,11 @@ def test_classification_task() -> None:
     )
     assert task.scorer == "classification"
     assert task.metrics == ("accuracy", "macro_f1", "macro_auc")
+
+
+def test_default_directions() -> None:
+    from evaluator.tasks import default_higher_is_better
+
+    assert default_higher_is_better("head.dice") and default_higher_is_better("challenge.score")
+    for path in ("head.hd95", "ps.asd", "head.hc_abs_diff_mm", "aop.aop_abs_diff", "fh.masd"):
+        assert not default_higher_is_better(path)
