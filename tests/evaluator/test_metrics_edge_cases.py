@@ -132,3 +132,18 @@ def test_interface_is_picklable_and_complete() -> None:
     assert isinstance(pickle.loads(pickle.dumps(score)), ClassScore)
     assert SEGMENTATION_METRICS == ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
     assert all(name in HIGHER_IS_BETTER for name in SEGMENTATION_METRICS)
+
+
+def test_opencv_transform_path_is_exact() -> None:
+    """The distance-transform path (isotropic pixels, far-off borders) equals scipy's EDT."""
+    from scipy.ndimage import distance_transform_edt
+
+    from evaluator.metrics.surface import _transform_distances
+
+    rng = np.random.default_rng(11)
+    target = np.zeros((300, 420), dtype=bool)
+    target[rng.integers(0, 300, 40), rng.integers(0, 420, 40)] = True
+    query = np.flatnonzero(rng.random(target.shape) < 0.05)
+    expected = distance_transform_edt(~target, sampling=(0.37, 0.37)).ravel()[query]
+    got = _transform_distances(query, target, 0.37)
+    assert np.max(np.abs(got - expected)) < 1e-9
