@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reference_models.checkpoints import CheckpointError
 from reference_models.data import DataError
+from reference_models.export import ExportError
 from reference_models.pretrained import PretrainedWeightsError
 from reference_models.strategies import StrategyError
 from reference_models.zoo import UnknownModelError
@@ -11,6 +12,7 @@ from reference_models.zoo import UnknownModelError
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     CheckpointError,
     DataError,
+    ExportError,
     PretrainedWeightsError,
     StrategyError,
     UnknownModelError,
