@@ -19,7 +19,7 @@ from typing import Any
 
 from sandbox.limits import RUN_ID_LABEL, SANDBOX_LABEL, SandboxLimits
 from sandbox.outcome import Outcome, Status
-from sandbox.outputs import OutputArea
+from sandbox.outputs import DEFAULT_SCRATCH, OutputArea
 
 POLL_SECONDS = 0.2
 
@@ -90,7 +90,7 @@ def run_container(
     limits = limits or SandboxLimits()
     run_id = run_id or uuid.uuid4().hex[:16]
     uid, _, gid = run_as.partition(":")
-    scratch = Path(scratch_dir or Path(output_dir).parent)
+    scratch = Path(scratch_dir or DEFAULT_SCRATCH)
     area = OutputArea(
         scratch, run_id, limits.output_bytes, limits.output_files, int(uid), int(gid or uid)
     )

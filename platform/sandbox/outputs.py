@@ -19,11 +19,15 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 #: Considered "full" when less than this is left: the model hit the cap.
 FULL_MARGIN_BYTES = 64 * 1024
 MOUNT_PREFIX = "fetalbench-output-"
+#: Where runs keep their output mounts and image copies; the reaper looks here.
+DEFAULT_SCRATCH = Path(tempfile.gettempdir()) / "fetalbench-sandbox"
 
 
 class OutputArea:
@@ -101,17 +105,25 @@ class OutputArea:
         self.close()
 
 
-def unmount_stale(parent: Path, live_run_ids: set[str]) -> list[Path]:
-    """Unmount output tmpfs folders under `parent` left by a crashed worker."""
-    removed = []
+def unmount_stale(parent: Path, live_run_ids: set[str], max_age_seconds: float) -> list[Path]:
+    """Unmount and remove output folders under `parent` that a crashed worker left: not
+    belonging to a live run and older than `max_age_seconds` (a run mounts before it creates
+    its container, so a young folder may belong to a run that is just starting)."""
+    removed: list[Path] = []
     parent = Path(parent)
     if not parent.is_dir():
         return removed
+    now = time.time()
     for path in parent.iterdir():
-        if (
-            path.name.startswith(MOUNT_PREFIX)
-            and path.name[len(MOUNT_PREFIX) :] not in live_run_ids
-        ):
+        if not path.name.startswith(MOUNT_PREFIX):
+            continue
+        if path.name[len(MOUNT_PREFIX) :] in live_run_ids:
+            continue
+        try:
+            age = now - path.lstat().st_mtime
+        except OSError:
+            continue
+        if age >= max_age_seconds:
             subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)

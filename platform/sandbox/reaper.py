@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.limits import IMAGE_REPOSITORY, RUN_ID_LABEL, SANDBOX_LABEL
-from sandbox.outputs import unmount_stale
+from sandbox.outputs import DEFAULT_SCRATCH, unmount_stale
 
 
 def _created_epoch(value: str) -> float:
@@ -24,7 +24,9 @@ def _created_epoch(value: str) -> float:
 
 
 def reap_orphans(
-    client: Any, max_age_seconds: float = 6 * 3600, scratch_dir: Path | None = None
+    client: Any,
+    max_age_seconds: float = 6 * 3600,
+    scratch_dir: Path | None = DEFAULT_SCRATCH,
 ) -> dict[str, int]:
     """Remove sandbox containers older than `max_age_seconds` (running or not), sandbox
     volumes, sandbox images no container uses, and stale output mounts under `scratch_dir`.
@@ -53,15 +55,22 @@ def reap_orphans(
             removed["volumes"] += 1
         except docker.errors.APIError:
             pass
-    if not live_runs:
-        for image in client.images.list(name=IMAGE_REPOSITORY):
-            for tag in image.tags:
-                if tag.startswith(f"{IMAGE_REPOSITORY}:"):
-                    try:
-                        client.images.remove(tag)
-                        removed["images"] += 1
-                    except docker.errors.APIError:
-                        pass
+    for image in client.images.list(name=IMAGE_REPOSITORY):
+        # Age = when the sandbox tagged it (a participant's "created" date means nothing).
+        tagged = (image.attrs.get("Metadata") or {}).get("LastTagTime") or ""
+        if (
+            tagged
+            and not tagged.startswith("0001")
+            and now - _created_epoch(tagged) < max_age_seconds
+        ):
+            continue
+        for tag in image.tags:
+            if tag.startswith(f"{IMAGE_REPOSITORY}:"):
+                try:  # Docker refuses while a container still uses it: next time then
+                    client.images.remove(tag)
+                    removed["images"] += 1
+                except docker.errors.APIError:
+                    pass
     if scratch_dir is not None:
-        removed["mounts"] = len(unmount_stale(Path(scratch_dir), live_runs))
+        removed["mounts"] = len(unmount_stale(Path(scratch_dir), live_runs, max_age_seconds))
     return removed

@@ -17,6 +17,7 @@ from sandbox.containers import run_container
 from sandbox.images import ImageRejected, load_image, remove_image, validate_archive
 from sandbox.limits import ArchiveLimits, SandboxLimits
 from sandbox.outcome import Outcome, Status
+from sandbox.outputs import DEFAULT_SCRATCH
 
 
 def docker_client(timeout: int = 300) -> Any:
@@ -36,6 +37,7 @@ def run_submission(
     client: Any = None,
     run_id: str | None = None,
     keep_image: bool = False,
+    scratch_root: Path | None = None,
 ) -> Outcome:
     """Validate `archive`, load it (once per digest), run it on `input_dir`, collect /output
     into `output_dir`, and remove the container (and the image unless `keep_image`)."""
@@ -44,7 +46,9 @@ def run_submission(
     started = time.monotonic()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"fetalbench-run-{run_id}-"))
+    scratch_root = Path(scratch_root or DEFAULT_SCRATCH)
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"image-{run_id}-", dir=scratch_root))
     try:
         try:
             image = validate_archive(Path(archive), scratch, archive_limits)
@@ -66,7 +70,7 @@ def run_submission(
                 run_as=image.run_as,
                 limits=limits,
                 run_id=run_id,
-                scratch_dir=scratch,
+                scratch_dir=scratch_root,
             )
         finally:
             if not keep_image:

@@ -13,8 +13,6 @@ import hashlib
 import io
 import json
 import tarfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -184,24 +182,3 @@ def sandbox_cases(tmp_path: Path) -> list:
         Image.fromarray((np.arange(64 * 48).reshape(48, 64) % 251 + i).astype("uint8")).save(path)
         cases.append(Case(case_id=case_id, image=path, spacing_mm=(0.1, 0.1)))
     return cases
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _no_leftovers() -> Iterator[None]:
-    """After the module, nothing labelled by the sandbox may remain in the daemon."""
-    yield
-    try:
-        import docker
-
-        client = docker.from_env()
-        client.ping()
-    except Exception:  # noqa: BLE001
-        return
-    from sandbox.reaper import reap_orphans
-
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        reap_orphans(client, max_age_seconds=0)
-        if not client.containers.list(all=True, filters={"label": "fetalbench.sandbox=1"}):
-            break
-        time.sleep(0.5)
