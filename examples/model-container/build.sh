@@ -20,7 +20,12 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   if [ ! -s "$rootfs_tar" ]; then
     mkdir -p "$cache"
     work="$(mktemp -d "$cache/rootfs-XXXXXX")"
-    trap 'rm -rf "$work"' EXIT
+    # A failed debootstrap can leave proc/sys mounted inside the chroot: unmount before rm.
+    cleanup() {
+      grep -o " $work/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+      rm -rf "$work"
+    }
+    trap cleanup EXIT
     echo "build: debootstrap $suite with $packages (minutes; cached afterwards)" >&2
     debootstrap --variant=minbase --include="$packages" "$suite" "$work/rootfs" "$mirror" >&2
     rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*

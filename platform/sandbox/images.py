@@ -17,6 +17,7 @@ import json
 import posixpath
 import re
 import tarfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,12 +217,15 @@ def _validate(archive: Path, sanitized: Path, size: int, limits: ArchiveLimits) 
                             out.addfile(_clean_info(member, name), io.BytesIO(data))
                     else:
                         out.addfile(_clean_info(member, name), source)
+            # Read to the very end: checks the gzip CRC and counts anything after the tar.
+            while reader.read(1 << 20):
+                pass
         except _TooLarge:
             raise ImageRejected(
                 "image archive is larger than "
                 f"{limits.max_uncompressed_bytes / 1e6:.0f} MB uncompressed"
             ) from None
-        except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile, ValueError) as exc:
+        except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
             if isinstance(exc, ImageRejected):
                 raise
             raise ImageRejected(

@@ -112,8 +112,10 @@ def write_image_archive(
     gzipped: bool = False,
     images: int = 1,
     tag: str = "participant/model:latest",
+    oci_layout: bool = False,
 ) -> Path:
-    """Write a legacy `docker save` archive (manifest.json + config + layer.tar)."""
+    """Write a `docker save` archive: legacy (manifest.json + <id>.json + <id>/layer.tar)
+    or, with `oci_layout`, as Docker 25+ writes it (blobs/sha256/..., index.json, links)."""
     layer = busybox_layer(script, passwd)
     diff_id = hashlib.sha256(layer).hexdigest()
     config = {
@@ -131,13 +133,24 @@ def write_image_archive(
     }
     config_bytes = json.dumps(config, sort_keys=True).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    manifest = [
-        {"Config": config_name, "RepoTags": [tag], "Layers": [f"{diff_id}/layer.tar"]}
-    ] * images
-    entries = [
-        _dir(diff_id),
-        _file(f"{diff_id}/layer.tar", layer),
-        _file(config_name, config_bytes),
+    config_hex = hashlib.sha256(config_bytes).hexdigest()
+    if oci_layout:
+        config_path, layer_path = f"blobs/sha256/{config_hex}", f"blobs/sha256/{diff_id}"
+        entries = [
+            _dir("blobs"),
+            _dir("blobs/sha256"),
+            _file(layer_path, layer),
+            _file(config_path, config_bytes),
+            _file("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
+            _file("index.json", json.dumps({"schemaVersion": 2, "manifests": []}).encode()),
+            _dir(diff_id),
+            _link(f"{diff_id}/layer.tar", f"../blobs/sha256/{diff_id}"),
+        ]
+    else:
+        config_path, layer_path = config_name, f"{diff_id}/layer.tar"
+        entries = [_dir(diff_id), _file(layer_path, layer), _file(config_name, config_bytes)]
+    manifest = [{"Config": config_path, "RepoTags": [tag], "Layers": [layer_path]}] * images
+    entries += [
         _file("manifest.json", json.dumps(manifest).encode()),
         _file("repositories", json.dumps({"participant/model": {"latest": diff_id}}).encode()),
     ]

@@ -128,3 +128,26 @@ def test_same_image_loads_once_and_never_gets_participant_tag(
         assert not first.sanitized_path.exists() and not second.sanitized_path.exists()
     finally:
         assert remove_image(docker_client, reference)
+
+
+def test_oci_layout_archive_from_newer_docker_loads_and_runs(
+    docker_client, image_archive, tmp_path: Path
+) -> None:
+    image = validate_archive(image_archive("echo oci\n", oci_layout=True), tmp_path / "a")
+    with tarfile.open(image.sanitized_path) as tar:
+        assert "index.json" not in tar.getnames() and "oci-layout" not in tar.getnames()
+    reference = load_image(docker_client, image)
+    try:
+        logs = docker_client.containers.run(reference, user=image.run_as, remove=True)
+        assert logs == b"oci\n"
+    finally:
+        remove_image(docker_client, reference)
+
+
+def test_corrupt_gzip_is_rejected(image_archive, tmp_path: Path) -> None:
+    archive = image_archive(gzipped=True)
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\x00" * 64
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ImageRejected, match="not a readable"):
+        validate_archive(archive, tmp_path / "w")
