@@ -121,3 +121,60 @@ def test_real_labels_perfect_and_shifted(psfhs_labels) -> None:
         shifted, _ = p.case_score(np.roll(ref, 4, axis=1), ref)
         assert shifted["fh"]["hd"] == pytest.approx(4.0)
         assert shifted["aop"]["aop_abs_diff"] < 1.0  # AoP is translation invariant
+
+
+def _published_hd(pred: np.ndarray, ref: np.ndarray) -> float:
+    """The challenge's call as published: HausdorffDistanceImageFilter on the whole masks."""
+    import SimpleITK as sitk
+
+    a = sitk.GetImageFromArray(pred.astype(np.uint8))
+    b = sitk.GetImageFromArray(ref.astype(np.uint8))
+    hd = sitk.HausdorffDistanceImageFilter()
+    hd.Execute(a, b)
+    return hd.GetHausdorffDistance()
+
+
+def _published_asd(pred: np.ndarray, ref: np.ndarray) -> float:
+    """The challenge's ASD as published: unsquared Maurer maps, float32 sums."""
+    import SimpleITK as sitk
+
+    def dist(mask):
+        f = sitk.SignedMaurerDistanceMapImageFilter()
+        f.SetUseImageSpacing(True)
+        f.SetSquaredDistance(False)
+        return np.abs(
+            sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(mask.astype(np.uint8))))
+        )
+
+    a, b = dist(pred), dist(ref)
+    a_edge = np.zeros(a.shape, a.dtype)
+    a_edge[a == 0] = 1
+    b_edge = np.zeros(b.shape, b.dtype)
+    b_edge[b == 0] = 1
+    a_num, b_num = np.sum(a_edge), np.sum(b_edge)
+    a[b_edge == 0] = 0.0
+    b[a_edge == 0] = 0.0
+    return float((np.sum(a) + np.sum(b)) / (a_num + b_num))
+
+
+def test_fast_distances_equal_the_published_calls_bit_for_bit(psfhs_labels) -> None:
+    from scipy import ndimage
+
+    from evaluator.io.masks import read_label_map
+
+    rng = np.random.default_rng(7)
+    for i, path in enumerate(psfhs_labels[:12]):
+        ref = read_label_map(path)
+        preds = [
+            np.roll(ref, 1 + i % 5, axis=i % 2),
+            ndimage.binary_dilation(ref == 2, iterations=2).astype(np.uint8) * 2,
+            np.where(rng.random(ref.shape) < 0.001, 1, ref).astype(np.uint8),  # far outliers
+        ]
+        for pred in preds:
+            for value in (1, 2):
+                p_mask, r_mask = pred == value, ref == value
+                if not p_mask.any():
+                    continue
+                scores = p.group_scores(p_mask, r_mask)
+                assert scores["hd"] == _published_hd(p_mask, r_mask)
+                assert scores["asd"] == _published_asd(p_mask, r_mask)
