@@ -106,6 +106,7 @@ def _squared_signed_maurer(mask: np.ndarray) -> np.ndarray:
     maurer.SetSquaredDistance(True)
     maurer.SetUseImageSpacing(True)
     maurer.SetNumberOfThreads(1)
+    maurer.SetNumberOfWorkUnits(1)  # splitting a small image costs more than it saves
     return sitk.GetArrayFromImage(maurer.Execute(_sitk_mask(mask)))
 
 
