@@ -67,6 +67,41 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from reference_models.configs import get_config
+    from reference_models.export import export_model
+    from reference_models.sweep import format_table, run_sweep
+
+    config = get_config(args.config).with_overrides(
+        epochs=args.epochs, size=args.size, max_train_images=args.max_images
+    )
+    rows = run_sweep(
+        config,
+        args.model,
+        [k.strip() for k in args.strategies.split(",") if k.strip()],
+        Path(args.data),
+        Path(args.out),
+        init=Path(args.init) if args.init else None,
+        bn_policy=args.bn,
+        progress=not args.no_progress,
+    )
+    if args.phase is not None:
+        from reference_models.submit import submit_model_file
+
+        for row in rows:
+            exported = export_model(
+                Path(row["checkpoint"]),
+                Path(row["checkpoint"]).parent / "export",
+                formats=("torchscript",),
+            )
+            record = submit_model_file(
+                args.url, args.token, args.phase, exported["torchscript"], row
+            )
+            row["submission"] = record.get("id")
+    print(format_table(rows))
+    return 0
+
+
 def _list(_: argparse.Namespace) -> int:
     from reference_models.strategies import STRATEGIES
     from reference_models.zoo import MODELS
@@ -113,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--output", default="probabilities", choices=["logits", "probabilities"])
     e.set_defaults(func=_export)
+
+    r = sub.add_parser("reproduce", help="train every strategy, evaluate, optionally submit")
+    r.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    r.add_argument("--model", default="unet-mobilenet_v2")
+    r.add_argument("--strategies", default="a,b,c,d,e,f,g,h,i,full,scratch")
+    r.add_argument("--data", required=True)
+    r.add_argument("--init", help="checkpoint for pretrained strategies (else ImageNet)")
+    r.add_argument("--out", required=True)
+    r.add_argument("--bn", default="papers-freeze", choices=["papers-freeze", "strict-freeze"])
+    r.add_argument("--epochs", type=int)
+    r.add_argument("--size", type=int)
+    r.add_argument("--max-images", type=int)
+    r.add_argument("--phase", type=int, help="phase id to submit each model file to")
+    r.add_argument("--token", default="", help="API token (needed with --phase)")
+    r.add_argument("--url", default="http://127.0.0.1:8000")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_reproduce)
 
     ls = sub.add_parser("list", help="list models, strategies and configs")
     ls.set_defaults(func=_list)

@@ -9,6 +9,11 @@ from reference_models.pretrained import PretrainedWeightsError
 from reference_models.strategies import StrategyError
 from reference_models.zoo import UnknownModelError
 
+try:
+    from fetalbench.api import ApiError
+except ImportError:  # the client is optional for training and export
+    ApiError = OSError  # type: ignore[misc,assignment]
+
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     CheckpointError,
     DataError,
@@ -18,4 +23,5 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     UnknownModelError,
     ValueError,
     OSError,
+    ApiError,
 )

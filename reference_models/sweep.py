@@ -1,0 +1,82 @@
+"""Train a list of strategies on one truth set and tabulate score against trainable size.
+
+This is the paper's experiment as a function: the same data, split and config for every
+strategy, so the only difference between rows is which parameters trained.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reference_models.checkpoints import model_from_checkpoint
+from reference_models.configs import TrainConfig
+from reference_models.data import load_truth_set, split_by_exam
+from reference_models.evaluation import evaluate_model
+from reference_models.strategies import get_strategy
+from reference_models.training import train
+
+
+def run_sweep(
+    config: TrainConfig,
+    model_name: str,
+    strategy_keys: list[str],
+    truth_dir: Path,
+    out_dir: Path,
+    init: Path | None = None,
+    bn_policy: str = "papers-freeze",
+    progress: bool = True,
+) -> list[dict]:
+    """One row per strategy: parameters, held-out Dice/HD95/HC error, seconds per epoch."""
+    truth = load_truth_set(truth_dir)
+    _, val_cases = split_by_exam(truth.cases, config.validation_fraction, config.seed)
+    rows = []
+    for key in strategy_keys:
+        strategy = get_strategy(key)
+        run_dir = Path(out_dir) / f"{model_name}-{strategy.key}"
+        result = train(
+            config, model_name, strategy, truth_dir, run_dir, init, bn_policy, progress=progress
+        )
+        model, meta = model_from_checkpoint(result.checkpoint)
+        summary = evaluate_model(model, meta, val_cases)
+        epochs = [r["epoch_seconds"] for r in result.history if r.get("event") == "epoch"]
+        row = {
+            "model": model_name,
+            "strategy": strategy.key,
+            "title": strategy.title,
+            "trainable_parameters": result.trainable_parameters,
+            "total_parameters": result.total_parameters,
+            "paper_trainable": strategy.paper_trainable_mobilenet_v2,
+            "dice": summary.dice,
+            "hd95_mm": summary.hd95_mm,
+            "hc_abs_error_mm": summary.hc_abs_error_mm,
+            "validation_cases": summary.cases,
+            "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None,
+            "checkpoint": str(result.checkpoint),
+        }
+        (run_dir / "evaluation.json").write_text(json.dumps(row, indent=2) + "\n")
+        rows.append(row)
+    return rows
+
+
+def _fmt(value, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_table(rows: list[dict]) -> str:
+    """Markdown table, one row per strategy, sorted by trainable parameters."""
+    lines = [
+        "| model | strategy | trainable | paper's count | Dice | HD95 (mm) | HC error (mm) | s/epoch |",
+        "| --- | --- | ---: | ---: | --- | --- | ---: | ---: |",
+    ]
+    for row in sorted(rows, key=lambda r: r["trainable_parameters"]):
+        dice = " / ".join(f"{v}: {d:.3f}" for v, d in row["dice"].items())
+        hd95 = " / ".join(f"{v}: {d:.1f}" for v, d in row["hd95_mm"].items())
+        paper = row.get("paper_trainable")
+        lines.append(
+            f"| {row['model']} | {row['strategy']} ({row['title']}) | "
+            f"{row['trainable_parameters']:,} | {'-' if paper is None else f'{paper:,}'} | "
+            f"{dice} | {hd95} | {_fmt(row['hc_abs_error_mm'], 2)} | "
+            f"{_fmt(row['seconds_per_epoch'], 1)} |"
+        )
+    return "\n".join(lines)
