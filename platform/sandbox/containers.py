@@ -92,7 +92,13 @@ def run_container(
     uid, _, gid = run_as.partition(":")
     scratch = Path(scratch_dir or DEFAULT_SCRATCH)
     area = OutputArea(
-        scratch, run_id, limits.output_bytes, limits.output_files, int(uid), int(gid or uid)
+        scratch,
+        run_id,
+        limits.output_bytes,
+        limits.output_files,
+        int(uid),
+        int(gid or uid),
+        use_tmpfs=limits.output_tmpfs,
     )
     started = time.monotonic()
     container = None
@@ -144,6 +150,8 @@ def run_container(
                 Status.CRASHED,
                 f"the container could not start: {exc.explanation or exc}",
                 wall_seconds=time.monotonic() - started,
+                output_dir=Path(output_dir),
+                details={"run_id": run_id},
             )
 
         reader = threading.Thread(target=_read_logs, args=(container, tail), daemon=True)
@@ -168,9 +176,15 @@ def run_container(
         container.reload()
         state = container.attrs.get("State", {})
         skipped = area.collect(output_dir)
+        log_tail = _final_tail(container, tail)
+        # Where the cgroup's pids.events is not readable, the shell's own complaint tells.
+        watch["pids_hit"] = watch["pids_hit"] or any(
+            "can't fork" in line or "fork: Resource temporarily unavailable" in line
+            for line in log_tail
+        )
         outcome = _classify(state, timed_out, watch, area, limits)
         outcome.wall_seconds = wall
-        outcome.log_tail = _final_tail(container, tail)
+        outcome.log_tail = log_tail
         outcome.output_dir = Path(output_dir)
         outcome.details.update(
             {"run_id": run_id, "hard_output_cap": area.hard_cap, "log_bytes": tail.total_bytes}

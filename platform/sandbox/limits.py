@@ -44,6 +44,8 @@ class SandboxLimits:
     log_lines: int = 200
     log_bytes: int = 64 * 1024
     gpu: bool = False
+    #: Cap /output with a tmpfs mount (needs mount rights); False forces the polling fallback.
+    output_tmpfs: bool = True
 
     def describe(self) -> str:
         """One line for messages and logs."""

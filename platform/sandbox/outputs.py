@@ -30,12 +30,32 @@ MOUNT_PREFIX = "fetalbench-output-"
 DEFAULT_SCRATCH = Path(tempfile.gettempdir()) / "fetalbench-sandbox"
 
 
+def _mount_tmpfs(path: Path, options: str) -> bool:
+    try:
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "fetalbench-output", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no mount binary
+        return False
+    return result.returncode == 0
+
+
 class OutputArea:
     """Create with `OutputArea(parent, run_id, max_bytes, max_files, uid, gid)`; then
     `mount_dir` is bound as /output; `collect(dest)` copies results; `close()` unmounts."""
 
     def __init__(
-        self, parent: Path, run_id: str, max_bytes: int, max_files: int, uid: int, gid: int
+        self,
+        parent: Path,
+        run_id: str,
+        max_bytes: int,
+        max_files: int,
+        uid: int,
+        gid: int,
+        use_tmpfs: bool = True,
     ) -> None:
         self.max_bytes = max_bytes
         self.max_files = max_files
@@ -45,13 +65,7 @@ class OutputArea:
             f"size={max_bytes},nr_inodes={max_files + 16},uid={uid},gid={gid},mode=0700,"
             "nosuid,nodev,noexec"
         )
-        result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "fetalbench-output", str(self.mount_dir)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        self.hard_cap = result.returncode == 0
+        self.hard_cap = use_tmpfs and _mount_tmpfs(self.mount_dir, options)
         if not self.hard_cap:
             # Fallback: a plain folder the container's uid may write; the runner polls it.
             self.mount_dir.chmod(0o777)

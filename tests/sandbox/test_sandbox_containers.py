@@ -135,6 +135,18 @@ def test_writing_gigabytes_is_capped(run) -> None:
     assert (out / "big").stat().st_size <= SMALL.output_bytes
 
 
+def test_output_cap_without_mount_rights_falls_back_to_polling(run) -> None:
+    limits = SandboxLimits(**{**SMALL.__dict__, "output_tmpfs": False})
+    script = (
+        "for i in $(seq 1 100); do dd if=/dev/zero of=/output/f$i bs=1M count=1; sleep 0.05; done\n"
+    )
+    outcome, out = run(script, limits)
+    assert outcome.status is Status.OUTPUT_TOO_LARGE, outcome.message
+    assert outcome.details["hard_output_cap"] is False
+    written = sum(p.stat().st_size for p in out.iterdir())
+    assert SMALL.output_bytes < written < 5 * SMALL.output_bytes
+
+
 def test_too_many_files_is_capped(run) -> None:
     outcome, out = run("for i in $(seq 1 500); do touch /output/f$i || exit 1; done\n")
     assert outcome.status is Status.OUTPUT_TOO_LARGE, outcome.message
