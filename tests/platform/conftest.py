@@ -38,11 +38,13 @@ def _private_roots(platform_var: Path) -> Iterator[None]:
     """Point MEDIA_ROOT/TRUTH_ROOT at the session folder (the worker gets FETALBENCH_VAR)."""
     from django.conf import settings
 
-    old = settings.MEDIA_ROOT, settings.TRUTH_ROOT
+    old = settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS
     settings.MEDIA_ROOT = platform_var / "media"
     settings.TRUTH_ROOT = platform_var / "truth"
+    # Tests create dozens of users: a fast hasher keeps them from dominating the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
-    settings.MEDIA_ROOT, settings.TRUTH_ROOT = old
+    settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS = old
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,8 +63,10 @@ def test_upload_score_and_leaderboards(
     detail = failed.status_detail
     cases = [c.case_id for c in Case.objects.filter(phase=phase).order_by("case_id")]
     assert "not_a_case_999" in detail
-    for missing in sorted(cases)[:2]:
+    for missing in cases[:2]:
         assert missing in detail, detail
+    assert cases[2] in detail, detail  # the one at the wrong size
+    assert "4 problem(s)" in detail, detail
     assert str(truth_dir(phase.pk)) not in detail
 
     # 2. A valid one from Alice: the failed one did not use up her daily limit of 1.
