@@ -30,6 +30,19 @@ from challenges.services.submissions import rerun_phase, rerun_submission
 from challenges.services.truth import LAYOUTS, TruthLoadError, load_truth
 
 
+class OrganiserScoped:
+    """Organisers who are staff but not superusers see only their own challenges' objects."""
+
+    challenge_path = "challenge"
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        path = f"{self.challenge_path}__organisers" if self.challenge_path else "organisers"
+        return queryset.filter(**{path: request.user}).distinct()
+
+
 class PhaseInline(admin.TabularInline):
     model = Phase
     extra = 0
@@ -43,7 +56,8 @@ class SiteInline(admin.TabularInline):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(admin.ModelAdmin):
+class ChallengeAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = ""  # the challenge itself
     list_display = ("slug", "title", "task_name", "created_at")
     search_fields = ("slug", "title")
     prepopulated_fields = {"slug": ("title",)}
@@ -60,7 +74,7 @@ class LoadTruthForm(forms.Form):
 
 
 @admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
     list_display = (
         "__str__",
         "title",
@@ -133,14 +147,15 @@ class PhaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = "phase__challenge"
     list_display = ("case_id", "phase", "site", "spacing_row_mm", "spacing_col_mm")
     list_filter = ("phase", "site")
     search_fields = ("case_id",)
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(OrganiserScoped, admin.ModelAdmin):
     list_display = ("name", "challenge", "created_at")
     list_filter = ("challenge",)
     filter_horizontal = ("members",)
@@ -156,7 +171,8 @@ class EvaluationInline(admin.TabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = "phase__challenge"
     list_display = (
         "id",
         "phase",
@@ -209,14 +225,17 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(admin.ModelAdmin):
+class EvaluationAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = "submission__phase__challenge"
+
     list_display = ("id", "submission", "evaluator_version", "is_current", "created_at")
     list_filter = ("is_current",)
     readonly_fields = ("submission", "results", "evaluator_version", "created_at", "is_current")
 
 
 @admin.register(LeaderboardEntry)
-class LeaderboardEntryAdmin(admin.ModelAdmin):
+class LeaderboardEntryAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = "phase__challenge"
     list_display = ("phase", "site", "rank", "submission", "score", "computed_at")
     list_filter = ("phase", "site")
     list_select_related = ("phase__challenge", "site", "submission")

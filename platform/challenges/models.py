@@ -78,10 +78,30 @@ class Challenge(models.Model):
         return self.title or self.slug
 
     def get_task(self):
-        """The evaluator task that scores this challenge's submissions."""
-        from evaluator.tasks import get_task
+        """The evaluator task that scores this challenge's submissions.
 
-        return get_task(self.task_name)
+        A builtin name (or task file) wins; ``task_spec`` describes custom tasks that exist
+        only in the database.
+        """
+        from evaluator.tasks import Task, TaskError, get_task
+
+        try:
+            return get_task(self.task_name)
+        except TaskError:
+            if not self.task_spec:
+                raise
+            return Task.from_dict(self.task_spec, source=f"challenge {self.slug} task_spec")
+
+    def save(self, *args, **kwargs) -> None:
+        """Keep a snapshot of the task definition the challenge was created with."""
+        if not self.task_spec:
+            try:
+                from evaluator.tasks import get_task
+
+                self.task_spec = get_task(self.task_name).to_dict()
+            except Exception:  # noqa: BLE001 - an unknown task is reported when scoring
+                self.task_spec = {}
+        super().save(*args, **kwargs)
 
 
 class Site(models.Model):

@@ -1,0 +1,115 @@
+"""Organisers' tools: the admin's load-truth page and actions, management commands, models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Submission, truth_dir
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def truth(tmp_path):
+    from evaluator.truth import write_truth_set
+
+    label = np.zeros((16, 16), np.uint8)
+    label[4:12, 4:12] = 1
+    cases = [(f"c{i}", "north" if i % 2 else "south", (0.3, 0.3), label, {}) for i in range(4)]
+    write_truth_set(tmp_path / "truth", cases)
+    return tmp_path / "truth"
+
+
+@pytest.fixture
+def admin_client_for(make_user):
+    def login(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_challenge_snapshots_task(make_challenge) -> None:
+    challenge, phase = make_challenge()
+    assert challenge.task_spec["name"] == "hc18"
+    assert challenge.get_task().class_names == ["head"]
+    assert phase.allowed_kinds == ["predictions"] and phase.is_open()
+
+
+def test_admin_load_truth_page(make_challenge, make_user, admin_client_for, truth) -> None:
+    _, phase = make_challenge()
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client = admin_client_for(admin)
+    url = f"/admin/challenges/phase/{phase.pk}/load-truth/"
+    assert client.get(url).status_code == 200
+    assert (
+        f"{phase.pk}/load-truth/"
+        in client.get(f"/admin/challenges/phase/{phase.pk}/change/").content.decode()
+    )
+    bad = client.post(url, {"source_dir": str(truth / "labels"), "layout": "canonical"})
+    assert bad.status_code == 200 and b"cases.csv" in bad.content
+    ok = client.post(url, {"source_dir": str(truth), "layout": "canonical"})
+    assert ok.status_code == 302
+    assert Case.objects.filter(phase=phase).count() == 4
+    assert sorted(phase.challenge.sites.values_list("name", flat=True)) == ["north", "south"]
+    assert (truth_dir(phase.pk) / "labels" / "c0.png").is_file()
+
+
+def test_admin_actions(make_challenge, make_user, admin_client_for) -> None:
+    challenge, phase = make_challenge()
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client = admin_client_for(admin)
+    sub = Submission.objects.create(phase=phase, creator=admin, status="done")
+    Evaluation.objects.create(
+        submission=sub, results={"aggregates": {"all": {"head": {"dice": {"mean": 0.8}}}}}
+    )
+    from challenges.leaderboards import recompute
+
+    recompute(phase)
+    assert LeaderboardEntry.objects.filter(phase=phase).count() == 1
+    changelist = "/admin/challenges/submission/"
+    assert client.get(changelist).status_code == 200
+    client.post(changelist, {"action": "disqualify", "_selected_action": [sub.pk]})
+    assert LeaderboardEntry.objects.filter(phase=phase).count() == 0
+    client.post(changelist, {"action": "requalify", "_selected_action": [sub.pk]})
+    assert LeaderboardEntry.objects.filter(phase=phase).count() == 1
+    client.post(changelist, {"action": "rerun", "_selected_action": [sub.pk]})
+    sub.refresh_from_db()
+    assert sub.status == "queued"
+    phases = "/admin/challenges/phase/"
+    client.post(phases, {"action": "hide_leaderboard", "_selected_action": [phase.pk]})
+    assert Phase.objects.get(pk=phase.pk).leaderboard_visibility == "hidden"
+    client.post(phases, {"action": "publish_leaderboard", "_selected_action": [phase.pk]})
+    assert Phase.objects.get(pk=phase.pk).leaderboard_visibility == "public"
+
+
+def test_staff_organiser_sees_only_own_challenges(
+    make_challenge, make_user, admin_client_for
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    mine_org = make_user("mine-org", is_staff=True)
+    mine_org.user_permissions.set(Permission.objects.filter(content_type__app_label="challenges"))
+    _, mine = make_challenge(slug="mine", organiser=mine_org)
+    _, other = make_challenge(slug="other")
+    Submission.objects.create(phase=mine, creator=mine_org, method_name="MINE-METHOD")
+    Submission.objects.create(phase=other, creator=mine_org, method_name="OTHER-METHOD")
+    body = admin_client_for(mine_org).get("/admin/challenges/submission/").content.decode()
+    assert "MINE-METHOD" in body and "OTHER-METHOD" not in body
+
+
+def test_commands(make_challenge, truth) -> None:
+    _, phase = make_challenge(slug="cmd")
+    call_command("load_truth", str(phase.pk), str(truth))
+    assert Case.objects.filter(phase=phase).count() == 4
+    with pytest.raises(CommandError, match="No phase"):
+        call_command("load_truth", "cmd/nope", str(truth))
+    with pytest.raises(CommandError, match="not a folder"):
+        call_command("load_truth", "cmd/test", str(truth / "missing"))
+    with pytest.raises(CommandError, match="Give a phase"):
+        call_command("rerun_submissions")
+    call_command("rerun_submissions", "cmd/test")
+    call_command("recompute_leaderboards", "cmd/test")
