@@ -46,7 +46,10 @@ def run_sweep(
             "title": strategy.title,
             "trainable_parameters": result.trainable_parameters,
             "total_parameters": result.total_parameters,
-            "paper_trainable": strategy.paper_trainable_mobilenet_v2,
+            # The paper's counts are for its MobileNetV2 U-Net only.
+            "paper_trainable": strategy.paper_trainable_mobilenet_v2
+            if model_name == "unet-mobilenet_v2"
+            else None,
             "dice": summary.dice,
             "hd95_mm": summary.hd95_mm,
             "hc_abs_error_mm": summary.hc_abs_error_mm,
