@@ -2,10 +2,31 @@
 
 Plain Python (no Django): the Celery task `challenges.tasks.run_inference` calls into it on the
 `inference` queue. The runner only ever receives a folder of test images plus `inputs.json`
-(built by `sandbox.inputs.prepare_input`); hidden labels are never given to it.
+(built by `prepare_input`); hidden labels are never given to it. See docs/model-container.md.
 """
 
-from sandbox.limits import SandboxLimits
+from sandbox.images import ImageRejected, ValidatedImage, load_image, validate_archive
+from sandbox.inputs import Case, prepare_input
+from sandbox.limits import ArchiveLimits, SandboxLimits
+from sandbox.onnx_runner import OnnxLimits, run_onnx
 from sandbox.outcome import Outcome, Status
+from sandbox.reaper import reap_orphans
+from sandbox.runner import docker_client, run_submission
 
-__all__ = ["Outcome", "SandboxLimits", "Status"]
+__all__ = [
+    "ArchiveLimits",
+    "Case",
+    "ImageRejected",
+    "OnnxLimits",
+    "Outcome",
+    "SandboxLimits",
+    "Status",
+    "ValidatedImage",
+    "docker_client",
+    "load_image",
+    "prepare_input",
+    "reap_orphans",
+    "run_onnx",
+    "run_submission",
+    "validate_archive",
+]

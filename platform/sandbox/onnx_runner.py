@@ -1,7 +1,7 @@
 """Run a participant's ONNX model file on the test images, in a separate, limited process.
 
 The file is untrusted input to onnxruntime's parser, so it is never opened in the worker
-itself: a child process (this module with `--worker`) gets an address-space limit
+itself: a child process (`python -m sandbox.onnx_worker`) gets an address-space limit
 (RLIMIT_AS), a CPU-time limit, a wall-clock limit, a clean environment and only the input
 folder of images + inputs.json. It loads the model from bytes (external data files are
 refused: they could name any file on the host), measures parameters and MACs, runs every
@@ -87,7 +87,7 @@ def run_onnx(
         )
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "sandbox.onnx_runner", "--worker", str(job)],
+                [sys.executable, "-m", "sandbox.onnx_worker", str(job)],
                 env=_clean_env(limits.threads),
                 cwd=scratch,
                 capture_output=True,
@@ -304,10 +304,3 @@ def _worker_main(job_path: str) -> int:
         result, code = {"message": f"the model run failed: {_short(exc)}"}, 1
     result_path.write_text(json.dumps(result, default=str))
     return code
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        sys.exit(_worker_main(sys.argv[2]))
-    print("usage: python -m sandbox.onnx_runner --worker JOB.json (internal)", file=sys.stderr)
-    sys.exit(64)

@@ -75,6 +75,7 @@ def test_conv_segmenter_segments_and_is_measured(tmp_path: Path, half_bright_inp
     assert d["parameters"] == 2 * 9 + 2
     assert d["macs"] == (2 * 32 * 32) * 9 and d["flops"] == 2 * d["macs"]
     assert d["median_latency_ms"] > 0 and d["input_shape"] == [1, 1, 32, 32]
+    assert outcome.log_tail == []  # the child writes nothing to stderr on a clean run
 
 
 def test_class_values_and_single_channel_probabilities(tmp_path: Path, half_bright_input) -> None:
