@@ -19,8 +19,8 @@ import requests
 from fetalbench.upload import MultipartFileStream
 
 ROUTES = {
-    "token": "/api/auth/token/",
-    "submissions": "/api/phases/{phase}/submissions/",
+    "token": "/api/token/",
+    "submissions": "/api/submissions/",
     "submission": "/api/submissions/{id}/",
     "leaderboard": "/api/phases/{phase}/leaderboard/",
     "leaderboard_csv": "/api/phases/{phase}/leaderboard.csv",
@@ -133,12 +133,12 @@ class Client:
         path = Path(path)
         if not path.is_file():
             raise ApiError(f"no such file: {path}")
-        fields = {k: v for k, v in metadata.items() if v not in (None, "")}
+        fields = {"phase": str(phase)}
+        fields.update({k: str(v) for k, v in metadata.items() if v not in (None, "")})
         with MultipartFileStream(fields, "file", path, on_progress) as body:
             return self._request(
                 "POST",
                 "submissions",
-                params_path={"phase": phase},
                 data=body,
                 headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                 timeout=max(self.timeout, 600.0),

@@ -127,27 +127,51 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def format_leaderboard(board: dict | list) -> str:
-    """Plain-text table of a leaderboard response ({columns?, rows: [dict]} or a list)."""
-    rows = board.get("rows", board.get("results", [])) if isinstance(board, dict) else board
+FIXED_COLUMNS = (
+    ("rank", "rank"),
+    ("participant", "team"),
+    ("method_name", "method"),
+    ("fine_tuning_strategy", "strategy"),
+    ("backbone", "backbone"),
+    ("params_total", "params"),
+)
+
+
+def _params(value: object) -> str:
+    if not isinstance(value, int):
+        return "-"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return str(value)
+
+
+def format_leaderboard(board: dict) -> str:
+    """Plain-text table of the API's leaderboard: fixed columns, then each metric (mean ± CI
+    half-width) with its direction (↑ higher is better, ↓ lower is better)."""
+    rows = board.get("rows", []) if isinstance(board, dict) else []
     if not rows:
-        return "(no entries yet)"
-    flat = []
+        return f"(no entries yet for {board.get('site', 'all') if isinstance(board, dict) else 'this phase'})"
+    columns = board.get("columns", [])
+    headers = [label for _, label in FIXED_COLUMNS]
+    headers += [
+        f"{c.get('label', c['key'])} {'↑' if c.get('higher_is_better') else '↓'}" for c in columns
+    ]
+    table = []
     for row in rows:
-        out: dict[str, str] = {}
-        for key, value in row.items():
-            if key == "values" and isinstance(value, dict):
-                for cls, metrics in value.items():
-                    for metric, stats in (metrics or {}).items():
-                        out[f"{cls}:{metric}"] = _cell(stats)
-            elif not isinstance(value, (dict, list)):
-                out[key] = _cell(value)
-        flat.append(out)
-    headers = list(dict.fromkeys(k for row in flat for k in row))
-    widths = {h: max(len(h), *(len(r.get(h, "")) for r in flat)) for h in headers}
-    lines = ["  ".join(h.ljust(widths[h]) for h in headers)]
-    lines.append("  ".join("-" * widths[h] for h in headers))
-    lines += ["  ".join(r.get(h, "").ljust(widths[h]) for h in headers) for r in flat]
+        cells = [
+            _params(row.get(key)) + ("*" if row.get("params_source") == "measured" else "")
+            if key == "params_total"
+            else _cell(row.get(key))
+            for key, _ in FIXED_COLUMNS
+        ]
+        cells += [_cell((row.get("values") or {}).get(c["key"])) for c in columns]
+        table.append(cells)
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table]
+    lines.append("(* = parameter count measured by the platform; otherwise declared)")
     return "\n".join(lines)
 
 
@@ -161,7 +185,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fetalbench", description="fetalbench client: submit to challenges and read leaderboards.")
+    parser = argparse.ArgumentParser(
+        prog="fetalbench",
+        description="fetalbench client: submit to challenges and read leaderboards.",
+    )
     parser.add_argument("--url", help=f"server URL (env FETALBENCH_URL, default {DEFAULT_URL})")
     parser.add_argument("--token", help="API token (env FETALBENCH_TOKEN)")
     sub = parser.add_subparsers(dest="command", required=True)
