@@ -99,7 +99,7 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
         ]
 
     def load_truth_view(self, request: HttpRequest, phase_id: int):
-        phase = get_object_or_404(Phase, pk=phase_id)
+        phase = get_object_or_404(self.get_queryset(request), pk=phase_id)
         if not self.has_change_permission(request, phase):
             return HttpResponseRedirect(reverse("admin:index"))
         form = LoadTruthForm(request.POST or None)

@@ -104,6 +104,15 @@ def test_no_truth_fails_with_reason(joined) -> None:
     assert "not loaded the test set" in sub.status_detail
 
 
+def test_loading_truth_reruns_submissions_that_waited_for_it(joined, two_site_truth) -> None:
+    phase, user = joined
+    sub = create_submission(phase, user, _file(), {})
+    run_scoring(sub.pk)
+    load_truth(phase, two_site_truth)
+    sub.refresh_from_db()
+    assert sub.status == "queued" and sub.attempts == 0
+
+
 def test_bad_truth_folder_is_refused(joined, tmp_path) -> None:
     phase, _ = joined
     with pytest.raises(TruthLoadError, match="cases.csv"):

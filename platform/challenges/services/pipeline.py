@@ -27,6 +27,10 @@ from challenges.services.submissions import queue_scoring
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+NO_TRUTH_DETAIL = (
+    "The organisers have not loaded the test set for this phase yet; "
+    "the submission will be rerun once they do."
+)
 MAX_PROBLEMS_SHOWN = 50
 PROGRESS_MIN_INTERVAL_S = 0.5
 PROGRESS_MIN_STEP = 0.02
@@ -144,12 +148,7 @@ def run_scoring(submission_id: int) -> str:
     phase = submission.phase
     truth = truth_dir(phase.pk)
     if not (truth / "cases.csv").is_file():
-        set_state(
-            submission_id,
-            Submission.Status.FAILED,
-            "The organisers have not loaded the test set for this phase yet; "
-            "the submission will be rerun once they do.",
-        )
+        set_state(submission_id, Submission.Status.FAILED, NO_TRUTH_DETAIL)
         return Submission.Status.FAILED
     if submission.kind != Submission.Kind.PREDICTIONS:
         set_state(

@@ -52,7 +52,13 @@ def load_truth(phase: Phase, source_dir: str | Path, layout: str = "canonical") 
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     _mirror_cases(phase, rows)
-    log.info("Loaded truth set for phase %s: %d cases", phase.pk, len(rows))
+    waiting = _rerun_waiting_for_truth(phase)
+    log.info(
+        "Loaded truth set for phase %s: %d cases; %d waiting submission(s) requeued",
+        phase.pk,
+        len(rows),
+        waiting,
+    )
     return len(rows)
 
 
@@ -141,6 +147,22 @@ def _mirror_cases(phase: Phase, rows: list[dict[str, str]]) -> None:
     )
     Phase.objects.filter(pk=phase.pk).update(truth_loaded_at=timezone.now())
     phase.truth_loaded_at = timezone.now()
+
+
+def _rerun_waiting_for_truth(phase: Phase) -> int:
+    """Submissions that failed only because no truth set existed get their promised rerun."""
+    from challenges.models import Submission
+    from challenges.services.pipeline import NO_TRUTH_DETAIL
+    from challenges.services.submissions import rerun_submission
+
+    waiting = list(
+        Submission.objects.filter(
+            phase=phase, status=Submission.Status.FAILED, status_detail=NO_TRUTH_DETAIL
+        )
+    )
+    for submission in waiting:
+        rerun_submission(submission, reason="Test set loaded: scoring again.")
+    return len(waiting)
 
 
 def phase_truth_path(phase: Phase) -> Path:
