@@ -180,3 +180,11 @@ def test_real_hc18_images_keep_their_size(tmp_path: Path) -> None:
     for path in images:
         mask = Image.open(tmp_path / "out" / f"{path.stem}.png")
         assert mask.size == Image.open(path).size
+
+
+def test_external_data_is_refused(tmp_path: Path, half_bright_input) -> None:
+    model = onnx.load(conv_segmenter(tmp_path / "m.onnx"))
+    external = tmp_path / "ext.onnx"
+    onnx.save(model, external, save_as_external_data=True, size_threshold=0, location="w.bin")
+    outcome = run_onnx(external, SPEC, half_bright_input, tmp_path / "out", LIMITS)
+    assert outcome.status is Status.REJECTED and "external data" in outcome.message
