@@ -1,3 +1,23 @@
-"""Web page routes (filled in by the views module)."""
+"""Web page routes; the API lives under /api/ (challenges.api_urls)."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from web.views import accounts, challenges, leaderboards, submissions
+
+app_name = "web"
+
+urlpatterns = [
+    path("", challenges.home, name="home"),
+    path("challenges/<slug:slug>/", challenges.challenge_detail, name="challenge"),
+    path("challenges/<slug:slug>/join/", challenges.join, name="join"),
+    path("phases/<int:pk>/", challenges.phase_detail, name="phase"),
+    path("phases/<int:pk>/submit/", submissions.submit, name="submit"),
+    path("phases/<int:pk>/leaderboard/", leaderboards.leaderboard, name="leaderboard"),
+    path("phases/<int:pk>/pareto/", leaderboards.pareto, name="pareto"),
+    path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
+    path("my/submissions/", submissions.my_submissions, name="my-submissions"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+]

@@ -1,0 +1,68 @@
+"""Forms of the web pages (the service layer re-checks everything they accept)."""
+
+from __future__ import annotations
+
+from challenges.models import Submission
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+
+class SubmissionForm(forms.Form):
+    """Upload + the method description that feeds the leaderboard and the Pareto plot."""
+
+    file = forms.FileField(
+        label="Predictions archive",
+        help_text="A .zip (or .tar.gz) with one label image per case, named <case>.png.",
+    )
+    kind = forms.ChoiceField(choices=Submission.Kind.choices, initial=Submission.Kind.PREDICTIONS)
+    method_name = forms.CharField(max_length=200, label="Method name")
+    team_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Team",
+        help_text="Your team in this challenge; you join it with this name on first submission.",
+    )
+    backbone = forms.CharField(max_length=200, required=False, help_text="e.g. resnet34, vit_b")
+    fine_tuning_strategy = forms.ChoiceField(
+        choices=Submission.Strategy.choices,
+        initial=Submission.Strategy.FULL,
+        label="Fine-tuning strategy",
+    )
+    params_total = forms.IntegerField(min_value=0, required=False, label="Total parameters")
+    params_trainable = forms.IntegerField(min_value=0, required=False, label="Trainable parameters")
+    paper_url = forms.URLField(required=False, label="Paper link")
+    code_url = forms.URLField(required=False, label="Code link")
+
+    def __init__(self, *args, allowed_kinds=None, team=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if allowed_kinds:
+            self.fields["kind"].choices = [
+                c for c in Submission.Kind.choices if c[0] in allowed_kinds
+            ]
+        if len(self.fields["kind"].choices) == 1:
+            self.fields["kind"].widget = forms.HiddenInput()
+            self.fields["kind"].initial = self.fields["kind"].choices[0][0]
+        if team is not None:
+            self.fields["team_name"].initial = team.name
+            self.fields["team_name"].disabled = True
+            self.fields["team_name"].help_text = "You submit for this team."
+
+    def clean(self):
+        data = super().clean()
+        total, trainable = data.get("params_total"), data.get("params_trainable")
+        if total is not None and trainable is not None and trainable > total:
+            self.add_error("params_trainable", "Cannot exceed the total parameter count.")
+        return data
+
+    def metadata(self) -> dict:
+        data = self.cleaned_data
+        keys = ("kind", "method_name", "backbone", "fine_tuning_strategy", "params_total")
+        keys += ("params_trainable", "paper_url", "code_url")
+        return {k: data.get(k) for k in keys}
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(required=False)
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")

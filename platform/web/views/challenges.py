@@ -1,0 +1,81 @@
+"""Home (challenge list), challenge page with its join button, and phase pages."""
+
+from __future__ import annotations
+
+from challenges.models import Case, Challenge, Phase, Submission
+from challenges.permissions import (
+    can_view_leaderboard,
+    is_organiser,
+    join_challenge,
+    user_team,
+)
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    challenges = (
+        Challenge.objects.prefetch_related(Prefetch("phases", queryset=Phase.objects.all()))
+        .annotate(n_submissions=Count("phases__submissions", distinct=True))
+        .annotate(n_teams=Count("teams", distinct=True))
+        .order_by("title")
+    )
+    return render(request, "web/home.html", {"challenges": challenges})
+
+
+def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = get_object_or_404(Challenge.objects.prefetch_related("phases"), slug=slug)
+    phases = challenge.phases.annotate(
+        n_cases=Count("cases", distinct=True), n_submissions=Count("submissions", distinct=True)
+    )
+    return render(
+        request,
+        "web/challenge.html",
+        {
+            "challenge": challenge,
+            "phases": phases,
+            "team": user_team(request.user, challenge),
+            "organiser": is_organiser(request.user, challenge),
+            "task": challenge.task_spec or {},
+        },
+    )
+
+
+@login_required
+@require_POST
+def join(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = get_object_or_404(Challenge, slug=slug)
+    team_name = (request.POST.get("team_name") or "").strip() or None
+    team = join_challenge(request.user, challenge, team_name)
+    messages.success(request, f"You are in team “{team.name}” for {challenge.title}.")
+    return redirect("web:challenge", slug=slug)
+
+
+def phase_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
+    sites = (
+        Case.objects.filter(phase=phase)
+        .values("site__name")
+        .annotate(n=Count("id"))
+        .order_by("site__name")
+    )
+    mine = Submission.objects.none()
+    if request.user.is_authenticated:
+        mine = phase.submissions.filter(creator=request.user).order_by("-created_at")[:20]
+    return render(
+        request,
+        "web/phase.html",
+        {
+            "phase": phase,
+            "challenge": phase.challenge,
+            "sites": sites,
+            "mine": mine,
+            "team": user_team(request.user, phase.challenge),
+            "organiser": is_organiser(request.user, phase.challenge),
+            "leaderboard_visible": can_view_leaderboard(request.user, phase),
+        },
+    )

@@ -1,0 +1,79 @@
+"""Submission form, the live submission page and "My submissions"."""
+
+from __future__ import annotations
+
+from challenges.models import Phase, Submission
+from challenges.permissions import (
+    can_view_case_results,
+    can_view_submission,
+    is_organiser,
+    join_challenge,
+    user_team,
+)
+from challenges.services.submissions import SubmissionRejected, create_submission
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from web.forms import SubmissionForm
+
+
+@login_required
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
+    challenge = phase.challenge
+    team = user_team(request.user, challenge)
+    form_kwargs = {"allowed_kinds": phase.allowed_kinds, "team": team}
+    if request.method == "POST":
+        form = SubmissionForm(request.POST, request.FILES, **form_kwargs)
+        if form.is_valid():
+            if team is None and not is_organiser(request.user, challenge):
+                team = join_challenge(request.user, challenge, form.cleaned_data["team_name"])
+            try:
+                submission = create_submission(
+                    phase, request.user, form.cleaned_data["file"], form.metadata()
+                )
+            except SubmissionRejected as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("web:submission", pk=submission.pk)
+    else:
+        initial = {"team_name": request.user.get_username()} if team is None else {}
+        form = SubmissionForm(initial=initial, **form_kwargs)
+    return render(
+        request,
+        "web/submit.html",
+        {"phase": phase, "challenge": challenge, "form": form, "open": phase.is_open()},
+    )
+
+
+@login_required
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = get_object_or_404(
+        Submission.objects.select_related("phase__challenge", "team", "creator"), pk=pk
+    )
+    if not can_view_submission(request.user, submission):
+        raise Http404
+    return render(
+        request,
+        "web/submission.html",
+        {
+            "submission": submission,
+            "phase": submission.phase,
+            "challenge": submission.phase.challenge,
+            "show_cases": can_view_case_results(request.user, submission),
+            "final_states": list(Submission.FINISHED),
+        },
+    )
+
+
+@login_required
+def my_submissions(request: HttpRequest) -> HttpResponse:
+    submissions = (
+        Submission.objects.filter(Q(creator=request.user) | Q(team__members=request.user))
+        .distinct()
+        .select_related("phase__challenge", "team")
+        .order_by("-created_at")[:200]
+    )
+    return render(request, "web/my_submissions.html", {"submissions": submissions})
