@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluator.metrics.surface import directed_surface_distances, percentile
-
 SEGMENTATION_METRICS: tuple[str, ...] = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
 
 #: Ranking direction of every metric the evaluator defines (segmentation and biometry).
@@ -102,24 +100,23 @@ def score_class(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float])
         raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
     spacing = _check_spacing(spacing)
 
-    pred_size = int(np.count_nonzero(pred))
-    ref_size = int(np.count_nonzero(ref))
+    # Imported here, not at module level: the platform's web processes import this module for
+    # HIGHER_IS_BETTER alone and should not load numba and the compiled kernels for that.
+    from evaluator.metrics.surface import distance_summary, surface_statistics
+
+    stats = surface_statistics(pred, ref, spacing)
+    pred_size, ref_size, overlap = stats.pred_size, stats.ref_size, stats.overlap
     if pred_size == 0 or ref_size == 0:
         return _empty_score(pred.shape, spacing, pred_size == 0, ref_size == 0)
 
-    overlap = int(np.count_nonzero(np.bitwise_and(pred, ref)))
-    distances = directed_surface_distances(pred, ref, spacing)
-    forward, backward = distances.pred_to_ref, distances.ref_to_pred
-    pooled = np.concatenate((forward, backward))
-    forward_mean = float(forward.mean())
-    backward_mean = float(backward.mean())
+    hd, hd95, hd95_max, assd, masd = distance_summary(stats.distances)
     metrics = {
         "dice": 2.0 * overlap / (pred_size + ref_size),
         "iou": overlap / (pred_size + ref_size - overlap),
-        "hd": float(max(forward.max(), backward.max())),
-        "hd95": percentile(pooled, 95.0),
-        "hd95_max": max(percentile(forward, 95.0), percentile(backward, 95.0)),
-        "assd": float(pooled.mean()),
-        "masd": (forward_mean + backward_mean) / 2.0,
+        "hd": hd,
+        "hd95": hd95,
+        "hd95_max": hd95_max,
+        "assd": assd,
+        "masd": masd,
     }
     return ClassScore(metrics, ())

@@ -134,16 +134,43 @@ def test_interface_is_picklable_and_complete() -> None:
     assert all(name in HIGHER_IS_BETTER for name in SEGMENTATION_METRICS)
 
 
-def test_opencv_transform_path_is_exact() -> None:
-    """The distance-transform path (isotropic pixels, far-off borders) equals scipy's EDT."""
+@pytest.mark.parametrize("spacing", [(0.37, 0.37), (0.2, 0.9), (1.3, 0.4)])
+def test_column_scan_equals_scipy_edt(spacing) -> None:
+    """The nearest-border search is an exact EDT at the queried pixels, also for sparse,
+    far-apart targets (long scans) and anisotropic pixels."""
     from scipy.ndimage import distance_transform_edt
 
-    from evaluator.metrics.surface import _transform_distances
+    from evaluator.metrics.surface import nearest_border_distances
 
     rng = np.random.default_rng(11)
     target = np.zeros((300, 420), dtype=bool)
     target[rng.integers(0, 300, 40), rng.integers(0, 420, 40)] = True
-    query = np.flatnonzero(rng.random(target.shape) < 0.05)
-    expected = distance_transform_edt(~target, sampling=(0.37, 0.37)).ravel()[query]
-    got = _transform_distances(query, target, 0.37)
+    query = rng.random(target.shape) < 0.05
+    expected = distance_transform_edt(~target, sampling=spacing)[query]
+    got = nearest_border_distances(query, target, spacing)
     assert np.max(np.abs(got - expected)) < 1e-9
+
+
+def test_single_target_pixel_in_a_far_corner() -> None:
+    """A target with one pixel: every column but one is empty, the scan must cross them all."""
+    target = np.zeros((7, 200), dtype=bool)
+    target[6, 199] = True
+    query = np.zeros_like(target)
+    query[0, 0] = query[6, 198] = True
+    from evaluator.metrics.surface import nearest_border_distances
+
+    got = nearest_border_distances(query, target, (0.5, 2.0))
+    assert got == pytest.approx([np.hypot(6 * 0.5, 199 * 2.0), 2.0], abs=1e-12)
+
+
+def test_random_masks_match_medpy() -> None:
+    """Noise masks: many small components, one-pixel lines, pixels on every image edge."""
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        shape = tuple(int(s) for s in rng.integers(3, 40, 2))
+        pred = rng.random(shape) < rng.uniform(0.05, 0.9)
+        ref = rng.random(shape) < rng.uniform(0.05, 0.9)
+        if not pred.any() or not ref.any():
+            continue
+        spacing = tuple(float(s) for s in rng.uniform(0.05, 2.0, 2))
+        assert_matches_medpy(pred, ref, spacing, f"trial {trial} {shape} {spacing}")
