@@ -114,7 +114,10 @@ class ProgressReporter:
             now - self.last_write >= PROGRESS_MIN_INTERVAL_S
             and value - self.last_value >= PROGRESS_MIN_STEP
         ) or (value >= 1.0 > self.last_value):
-            Submission.objects.filter(pk=self.submission_id).update(progress=value)
+            # Progress doubles as a heartbeat: the watchdog only steps in when it stops.
+            Submission.objects.filter(pk=self.submission_id).update(
+                progress=value, state_changed_at=timezone.now()
+            )
         else:
             return
         self.last_write, self.last_value = now, value
