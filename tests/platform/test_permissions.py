@@ -154,3 +154,29 @@ def test_api_answers_never_contain_server_paths(world) -> None:
                 assert needle not in body, (url, needle)
     fields = json.loads(_api("red").get(f"/api/submissions/{subs['red'].pk}/").content)
     assert "file" not in fields
+
+
+def test_pages_hide_other_teams_submissions(world) -> None:
+    from django.urls import NoReverseMatch, reverse
+
+    phase, subs = world
+    try:
+        page = reverse("web:submission", args=[subs["red"].pk])
+        board = reverse("web:leaderboard", args=[phase.pk])
+    except NoReverseMatch:
+        pytest.skip("web pages not present")
+    blue = Client()
+    blue.force_login(subs["blue"].creator)
+    assert blue.get(page).status_code in (403, 404)
+    assert Client().get(page).status_code in (302, 403, 404)
+    red = Client()
+    red.force_login(subs["red"].creator)
+    assert red.get(page).status_code == 200
+    assert Client().get(board).status_code == 200
+    phase.leaderboard_visibility = Phase.Visibility.HIDDEN
+    phase.save()
+    assert Client().get(board).status_code in (403, 404)
+    for client in (blue, red):
+        body = client.get(page if client is red else board).content.decode()
+        for needle in (str(settings.TRUTH_ROOT), str(settings.MEDIA_ROOT), SECRET):
+            assert needle not in body
