@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("export", help="write TorchScript/ONNX and the JSON model spec")
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--token", default="", help="API token (needed with --phase)")
     r.add_argument("--url", default="http://127.0.0.1:8000")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
     r.set_defaults(func=_reproduce)
 
     ls = sub.add_parser("list", help="list models, strategies and configs")
@@ -175,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from reference_models.errors import EXPECTED_ERRORS
 
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         return args.func(args)
     except EXPECTED_ERRORS as exc:

@@ -32,8 +32,19 @@ def test_truth_set_problems_are_data_errors(tmp_path) -> None:
         load_truth_set(tmp_path)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread: on a busy 2-core CI machine two threads are ~7x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.slow
-def test_short_real_training_run_improves_dice(hc18_truth_40, tmp_path) -> None:
+def test_short_real_training_run_improves_dice(hc18_truth_40, tmp_path, one_torch_thread) -> None:
     config = get_config("cpu_quick").with_overrides(
         size=64, batch_size=8, epochs=100, max_steps=80, learning_rate=3e-3, seed=0
     )
@@ -52,3 +63,34 @@ def test_short_real_training_run_improves_dice(hc18_truth_40, tmp_path) -> None:
     assert records[0]["trainable_parameters"] == result.trainable_parameters
     assert all("epoch_seconds" in r for r in records if r["event"] == "epoch")
     assert result.checkpoint.is_file()
+
+
+def test_sweep_table_sorts_by_trainable_size_and_shows_papers_count() -> None:
+    from reference_models.sweep import format_table
+
+    base = {"model": "unet-mobilenet_v2", "total_parameters": 6_628_945, "hd95_mm": {1: 2.0}}
+    rows = [
+        {
+            **base,
+            "strategy": "i",
+            "title": "t",
+            "trainable_parameters": 4_405_073,
+            "paper_trainable": 4_405_073,
+            "dice": {1: 0.95},
+            "hc_abs_error_mm": 2.5,
+            "seconds_per_epoch": 10.0,
+        },
+        {
+            **base,
+            "strategy": "h",
+            "title": "t",
+            "trainable_parameters": 6_976,
+            "paper_trainable": 6_976,
+            "dice": {1: 0.80},
+            "hc_abs_error_mm": None,
+            "seconds_per_epoch": None,
+        },
+    ]
+    table = format_table(rows).splitlines()
+    assert "| h (t) | 6,976 | 6,976 | 1: 0.800 |" in table[2]
+    assert "4,405,073" in table[3] and "| 2.50 | 10.0 |" in table[3]
