@@ -1,19 +1,30 @@
 """Celery tasks. Thin wrappers: the work lives in ``challenges.services.pipeline``.
 
 Both tasks are acknowledged late (settings): a worker that dies mid-task gets the message
-redelivered; the pipeline's state checks make redelivery harmless.
+redelivered where the broker can (Redis); the pipeline's state checks make redelivery
+harmless, and the watchdog covers the rest.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
+
+DB_RETRIES = 5
 
 
-@shared_task(name="challenges.tasks.score_submission", acks_late=True)
-def score_submission(submission_id: int) -> str:
-    from challenges.services.pipeline import run_scoring
+@shared_task(bind=True, name="challenges.tasks.score_submission", acks_late=True)
+def score_submission(self, submission_id: int) -> str:
+    """Score one submission; a busy or briefly unreachable database means "try again soon"."""
+    from challenges.services.pipeline import release, run_scoring
 
-    return run_scoring(submission_id)
+    try:
+        return run_scoring(submission_id)
+    except OperationalError as exc:
+        if self.request.retries >= DB_RETRIES:
+            raise  # the watchdog requeues or fails the submission later
+        release(submission_id)
+        raise self.retry(exc=exc, countdown=2 + 3 * self.request.retries) from exc
 
 
 @shared_task(name="challenges.tasks.recover_stuck_submissions")

@@ -68,8 +68,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web process and worker share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Web process and workers share the file: wait for locks instead of failing. IMMEDIATE
+    # transactions take the write lock up front, so two writers queue up instead of one of
+    # them hitting SQLite's instant "database is locked" on a read-to-write upgrade; WAL lets
+    # pages read while a worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from challenges.models import Evaluation, Submission, truth_dir
@@ -89,6 +89,17 @@ def claim(submission_id: int) -> Submission | None:
             update_fields=["status", "status_detail", "progress", "attempts", "state_changed_at"]
         )
     return submission
+
+
+def release(submission_id: int) -> None:
+    """Hand a submission this run had claimed back to the queue (before a task retry)."""
+    try:
+        Submission.objects.filter(
+            pk=submission_id,
+            status__in=[Submission.Status.VALIDATING, Submission.Status.SCORING],
+        ).update(status=Submission.Status.QUEUED, state_changed_at=timezone.now())
+    except OperationalError:
+        log.warning("Could not release submission %s; the watchdog will", submission_id)
 
 
 class ProgressReporter:
@@ -204,8 +215,16 @@ def _store_evaluation(submission: Submission, results: dict) -> None:
             evaluator_version=str(results.get("evaluator_version", ""))[:50],
         )
         set_state(submission.pk, Submission.Status.DONE, "", progress=1.0)
-    leaderboards.recompute(submission.phase)
     log.info("Submission %s scored", submission.pk)
+    for attempt in range(3):
+        try:
+            leaderboards.recompute(submission.phase)
+            return
+        except OperationalError:  # busy database: the scores are safe, only the board waits
+            time.sleep(1 + attempt)
+    log.error(
+        "Leaderboard of phase %s not recomputed; run recompute_leaderboards", submission.phase_id
+    )
 
 
 def recover_stuck(now: datetime | None = None) -> dict[str, int]:
