@@ -113,3 +113,12 @@ def test_commands(make_challenge, truth) -> None:
         call_command("rerun_submissions")
     call_command("rerun_submissions", "cmd/test")
     call_command("recompute_leaderboards", "cmd/test")
+
+
+def test_system_check_refuses_truth_under_media(settings, tmp_path) -> None:
+    from challenges.checks import truth_root_is_private
+
+    assert truth_root_is_private() == []
+    settings.MEDIA_ROOT = tmp_path
+    settings.TRUTH_ROOT = tmp_path / "truth"
+    assert [e.id for e in truth_root_is_private()] == ["challenges.E001"]
