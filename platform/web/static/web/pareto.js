@@ -58,7 +58,8 @@
     if (parent) parent.appendChild(node);
     return node;
   }
-  const fmtParams = n => n >= 1e9 ? (n / 1e9).toPrecision(3) + "G" : n >= 1e6 ? (n / 1e6).toPrecision(3) + "M" : n >= 1e3 ? (n / 1e3).toPrecision(3) + "k" : String(n);
+  const short = v => String(Number(v.toPrecision(3)));
+  const fmtParams = n => n >= 1e9 ? short(n / 1e9) + "G" : n >= 1e6 ? short(n / 1e6) + "M" : n >= 1e3 ? short(n / 1e3) + "k" : String(n);
   const fmt = v => (v === null || v === undefined) ? "–" : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
 
   function niceTicks(lo, hi, n) {
