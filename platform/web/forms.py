@@ -30,8 +30,8 @@ class SubmissionForm(forms.Form):
     )
     params_total = forms.IntegerField(min_value=0, required=False, label="Total parameters")
     params_trainable = forms.IntegerField(min_value=0, required=False, label="Trainable parameters")
-    paper_url = forms.URLField(required=False, label="Paper link")
-    code_url = forms.URLField(required=False, label="Code link")
+    paper_url = forms.URLField(required=False, label="Paper link", assume_scheme="https")
+    code_url = forms.URLField(required=False, label="Code link", assume_scheme="https")
 
     def __init__(self, *args, allowed_kinds=None, team=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
