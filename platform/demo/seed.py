@@ -113,7 +113,9 @@ def seed_users(log: Log) -> dict:
     return {"organiser": organiser, "demo": demo}
 
 
-def seed_challenge(spec: DemoChallenge, organiser, log: Log) -> Challenge:
+def seed_challenge(
+    spec: DemoChallenge, organiser, log: Log, per_site: int | None = None
+) -> Challenge:
     from evaluator.tasks import get_task
 
     challenge, made = Challenge.objects.get_or_create(
@@ -128,7 +130,8 @@ def seed_challenge(spec: DemoChallenge, organiser, log: Log) -> Challenge:
     challenge.organisers.add(organiser)
     log(f"challenge {spec.slug} {'created' if made else 'exists'}")
     now = timezone.now()
-    for slug, title, per_site, seed, visibility, per_case in DEMO_PHASES:
+    for slug, title, default_per_site, seed, visibility, per_case in DEMO_PHASES:
+        n_per_site = per_site or default_per_site
         phase, made = Phase.objects.get_or_create(
             challenge=challenge,
             slug=slug,
@@ -146,7 +149,7 @@ def seed_challenge(spec: DemoChallenge, organiser, log: Log) -> Challenge:
         )
         if not phase.has_truth or not (phase_truth_path(phase) / "cases.csv").is_file():
             with tempfile.TemporaryDirectory() as tmp:
-                write_phantom_truth_set(Path(tmp) / "truth", spec.phantom_kind, per_site, seed)
+                write_phantom_truth_set(Path(tmp) / "truth", spec.phantom_kind, n_per_site, seed)
                 n = load_truth(phase, Path(tmp) / "truth")
             log(f"  phase {slug}: truth set loaded ({n} phantom cases, 3 sites)")
         else:
@@ -194,14 +197,20 @@ def wait_for_scores(ids: list[int], log: Log, timeout_s: float = 600.0) -> bool:
     return not pending
 
 
-def seed_demo(log: Log, *, wait: bool = False, only: list[str] | None = None) -> dict:
+def seed_demo(
+    log: Log,
+    *,
+    wait: bool = False,
+    only: list[str] | None = None,
+    per_site: int | None = None,
+) -> dict:
     """Everything `manage.py seed_demo` does; `only` limits it to some challenge slugs."""
     users = seed_users(log)
     challenges, new_ids = [], []
     for spec in DEMO_CHALLENGES:
         if only and spec.slug not in only and spec.task_name not in only:
             continue
-        challenge = seed_challenge(spec, users["organiser"], log)
+        challenge = seed_challenge(spec, users["organiser"], log, per_site)
         challenges.append(challenge)
         if spec.slug == DEMO_CHALLENGES[0].slug:
             join_challenge(users["demo"], challenge, "Demo Team")  # ready to submit at once

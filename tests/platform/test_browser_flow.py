@@ -166,9 +166,11 @@ def test_submit_watch_live_status_then_leaderboard_and_pareto(
     page.wait_for_selector("#pareto-svg circle.pt")
     assert page.locator("#pareto-svg circle.pt").count() == 5
     assert page.locator("#pareto-svg circle.on-front").count() >= 1
+    assert page.locator("#pareto-front").count() == 1 or page.locator(".on-front").count() == 1
+    page.screenshot(path=str(SHOTS / "pareto.png"), full_page=True)
     page.hover("#pareto-svg circle.on-front >> nth=0")
     assert page.is_visible("#pareto-tooltip")
-    page.screenshot(path=str(SHOTS / "pareto.png"), full_page=True)
+    assert "params" in page.inner_text("#pareto-tooltip")
     page.uncheck("#strategy-filters input[value='lora']")
     assert page.locator("#pareto-svg circle.pt").count() == 3  # two LoRA entries hidden
     page.close()

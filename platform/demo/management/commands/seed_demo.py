@@ -22,6 +22,13 @@ class Command(BaseCommand):
             "--only", action="append", help="seed only this challenge slug or task (repeatable)"
         )
 
+        parser.add_argument(
+            "--cases-per-site",
+            type=int,
+            default=None,
+            help="phantom cases per site in every phase (default: 8 validation, 12 test)",
+        )
+
     def handle(self, *args, **options) -> None:
         from demo.seed import seed_demo
 
@@ -29,8 +36,15 @@ class Command(BaseCommand):
             self.stdout.write(message)
             self.stdout.flush()
 
+        if options["cases_per_site"] is not None and options["cases_per_site"] < 1:
+            raise CommandError("--cases-per-site must be at least 1")
         try:
-            result = seed_demo(log, wait=options["wait"], only=options["only"])
+            result = seed_demo(
+                log,
+                wait=options["wait"],
+                only=options["only"],
+                per_site=options["cases_per_site"],
+            )
         except (SubmissionRejected, TruthLoadError) as exc:
             raise CommandError(f"seeding failed: {getattr(exc, 'message', exc)}") from None
         if result["finished"] is False:
