@@ -14,7 +14,9 @@ class SubmissionForm(forms.Form):
         label="Predictions archive",
         help_text="A .zip (or .tar.gz) with one label image per case, named <case>.png.",
     )
-    kind = forms.ChoiceField(choices=Submission.Kind.choices, initial=Submission.Kind.PREDICTIONS)
+    kind = forms.ChoiceField(
+        choices=Submission.Kind.choices, initial=Submission.Kind.PREDICTIONS, required=False
+    )
     method_name = forms.CharField(max_length=200, label="Method name")
     team_name = forms.CharField(
         max_length=100,
@@ -58,7 +60,9 @@ class SubmissionForm(forms.Form):
         data = self.cleaned_data
         keys = ("kind", "method_name", "backbone", "fine_tuning_strategy", "params_total")
         keys += ("params_trainable", "paper_url", "code_url")
-        return {k: data.get(k) for k in keys}
+        metadata = {k: data.get(k) for k in keys}
+        metadata["kind"] = metadata["kind"] or self.fields["kind"].initial
+        return metadata
 
 
 class SignUpForm(UserCreationForm):
