@@ -164,6 +164,11 @@ class Phase(models.Model):
         max_length=10, choices=PerCaseVisibility.choices, default=PerCaseVisibility.OWNERS
     )
     truth_loaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    inference_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text="Wall-clock limit for one model or container run on the test set; "
+        "0 means the worker's default (FETALBENCH_INFERENCE_SECONDS).",
+    )
 
     class Meta:
         ordering = ["challenge_id", "opens_at", "id"]
@@ -246,13 +251,16 @@ class Submission(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        INFERRING = "inferring", "Running inference"
         VALIDATING = "validating", "Validating"
         SCORING = "scoring", "Scoring"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    IN_PROGRESS = (Status.QUEUED, Status.VALIDATING, Status.SCORING)
+    IN_PROGRESS = (Status.QUEUED, Status.INFERRING, Status.VALIDATING, Status.SCORING)
+    #: Kinds the platform runs itself (inference queue) before scoring their output.
+    RUN_KINDS = (Kind.MODEL, Kind.CONTAINER)
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="submissions")
@@ -278,6 +286,17 @@ class Submission(models.Model):
     params_trainable = models.BigIntegerField(null=True, blank=True)
     params_source = models.CharField(
         max_length=10, choices=ParamsSource.choices, default=ParamsSource.DECLARED
+    )
+    flops = models.BigIntegerField(
+        null=True, blank=True, help_text="Measured FLOPs of one forward pass (model files)."
+    )
+    latency_ms = models.FloatField(
+        null=True, blank=True, help_text="Measured median latency per image on the worker."
+    )
+    inference = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Summary of the model/container run: status, message, log tail, wall time.",
     )
     paper_url = models.URLField(blank=True)
     code_url = models.URLField(blank=True)
