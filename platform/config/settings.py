@@ -139,17 +139,40 @@ CELERY_TASK_ROUTES = {
     "challenges.tasks.score_submission": {"queue": "scoring"},
     "challenges.tasks.run_inference": {"queue": "inference"},
     "challenges.tasks.recover_stuck_submissions": {"queue": "scoring"},
+    # Runs where Docker is: on the inference workers.
+    "challenges.tasks.reap_sandbox_orphans": {"queue": "inference"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-submissions": {
         "task": "challenges.tasks.recover_stuck_submissions",
         "schedule": timedelta(minutes=1),
     },
+    "reap-sandbox-orphans": {
+        "task": "challenges.tasks.reap_sandbox_orphans",
+        "schedule": timedelta(minutes=15),
+    },
 }
 # How long a submission may stay in one state before the watchdog steps in.
 SUBMISSION_STATE_DEADLINE = timedelta(
     seconds=int(os.environ.get("FETALBENCH_STATE_DEADLINE_S", 30 * 60))
 )
+
+# --- Inference (model and container submissions; docs/model-container.md) ---------------------
+# Default wall-clock limit per run; a phase's `inference_seconds` overrides it. Keep it below
+# SUBMISSION_STATE_DEADLINE: a run gives no heartbeat, so the watchdog would requeue it.
+INFERENCE_SECONDS = int(os.environ.get("FETALBENCH_INFERENCE_SECONDS", 20 * 60))
+INFERENCE_MEMORY_BYTES = int(os.environ.get("FETALBENCH_INFERENCE_MEMORY_BYTES", 8 * 1024**3))
+# Docker refuses a CPU quota above the host's CPU count.
+INFERENCE_CPUS = min(
+    float(os.environ.get("FETALBENCH_INFERENCE_CPUS", 4)), float(os.cpu_count() or 1)
+)
+INFERENCE_PIDS = int(os.environ.get("FETALBENCH_INFERENCE_PIDS", 256))
+INFERENCE_OUTPUT_BYTES = int(os.environ.get("FETALBENCH_INFERENCE_OUTPUT_BYTES", 2 * 1024**3))
+INFERENCE_GPU = os.environ.get("FETALBENCH_INFERENCE_GPU", "0") == "1"
+# Sandbox containers/images older than this are a crashed worker's leftovers.
+SANDBOX_ORPHAN_AGE_S = int(os.environ.get("FETALBENCH_SANDBOX_ORPHAN_AGE_S", 2 * 3600))
+# Scratch space for input folders and outputs of runs (deleted after each run).
+INFERENCE_SCRATCH = Path(os.environ.get("FETALBENCH_INFERENCE_SCRATCH", VAR_DIR / "inference"))
 
 LOGGING = {
     "version": 1,

@@ -4,35 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('challenges', '0001_initial'),
+        ("challenges", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='phase',
-            name='inference_seconds',
-            field=models.PositiveIntegerField(default=0, help_text="Wall-clock limit for one model or container run on the test set; 0 means the worker's default (FETALBENCH_INFERENCE_SECONDS)."),
+            model_name="phase",
+            name="inference_seconds",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Wall-clock limit for one model or container run on the test set; 0 means the worker's default (FETALBENCH_INFERENCE_SECONDS).",
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='flops',
-            field=models.BigIntegerField(blank=True, help_text='Measured FLOPs of one forward pass (model files).', null=True),
+            model_name="submission",
+            name="flops",
+            field=models.BigIntegerField(
+                blank=True, help_text="Measured FLOPs of one forward pass (model files).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='inference',
-            field=models.JSONField(blank=True, default=dict, help_text='Summary of the model/container run: status, message, log tail, wall time.'),
+            model_name="submission",
+            name="inference",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Summary of the model/container run: status, message, log tail, wall time.",
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='latency_ms',
-            field=models.FloatField(blank=True, help_text='Measured median latency per image on the worker.', null=True),
+            model_name="submission",
+            name="latency_ms",
+            field=models.FloatField(
+                blank=True, help_text="Measured median latency per image on the worker.", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='submission',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('inferring', 'Running inference'), ('validating', 'Validating'), ('scoring', 'Scoring'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=12),
+            model_name="submission",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("inferring", "Running inference"),
+                    ("validating", "Validating"),
+                    ("scoring", "Scoring"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=12,
+            ),
         ),
     ]

@@ -1,7 +1,9 @@
 """The scoring pipeline a Celery worker runs for one submission.
 
 States: queued -> validating -> scoring -> done (with a current Evaluation) or failed (with a
-readable ``status_detail``). A task only proceeds from ``queued``: a redelivered message for a
+readable ``status_detail``). Model and container submissions first pass through "running
+inference" (``challenges.services.inference``), whose output folder then takes the same
+``score_predictions`` path as uploaded masks. A task only proceeds from ``queued``: a redelivered message for a
 submission that is already done, failed or being worked on does nothing, and a submission
 whose worker died is handed back to the queue by the watchdog (``recover_stuck``), which
 counts attempts and gives up with a reason after ``MAX_ATTEMPTS``.
@@ -61,8 +63,9 @@ def set_state(submission_id: int, status: str, detail: str = "", **extra) -> Non
     )
 
 
-def claim(submission_id: int) -> Submission | None:
-    """Move a queued submission to validating; None when there is nothing to do."""
+def claim(submission_id: int, status: str = Submission.Status.VALIDATING) -> Submission | None:
+    """Move a queued submission to `status` (validating, or running inference for models and
+    containers); None when there is nothing to do."""
     with transaction.atomic():
         submission = (
             Submission.objects.select_for_update()
@@ -80,7 +83,7 @@ def claim(submission_id: int) -> Submission | None:
                 submission.status,
             )
             return None
-        submission.status = Submission.Status.VALIDATING
+        submission.status = status
         submission.status_detail = ""
         submission.progress = 0.0
         submission.attempts += 1
@@ -96,7 +99,11 @@ def release(submission_id: int) -> None:
     try:
         Submission.objects.filter(
             pk=submission_id,
-            status__in=[Submission.Status.VALIDATING, Submission.Status.SCORING],
+            status__in=[
+                Submission.Status.INFERRING,
+                Submission.Status.VALIDATING,
+                Submission.Status.SCORING,
+            ],
         ).update(status=Submission.Status.QUEUED, state_changed_at=timezone.now())
     except OperationalError:
         log.warning("Could not release submission %s; the watchdog will", submission_id)
@@ -153,16 +160,11 @@ def describe_invalid(exc: Exception) -> str:
 
 
 def run_scoring(submission_id: int) -> str:
-    """Score one submission end to end; returns the final status (or 'skipped')."""
-    from evaluator.scoring import InvalidSubmission, score_submission
-
+    """Score one predictions submission end to end; returns the final status (or 'skipped')."""
     submission = claim(submission_id)
     if submission is None:
         return "skipped"
-    phase = submission.phase
-    truth = truth_dir(phase.pk)
-    if not (truth / "cases.csv").is_file():
-        set_state(submission_id, Submission.Status.FAILED, NO_TRUTH_DETAIL)
+    if not has_truth(submission):
         return Submission.Status.FAILED
     if submission.kind != Submission.Kind.PREDICTIONS:
         set_state(
@@ -174,12 +176,29 @@ def run_scoring(submission_id: int) -> str:
     if not submission.file or not submission.file.storage.exists(submission.file.name):
         set_state(submission_id, Submission.Status.FAILED, "The uploaded file is missing.")
         return Submission.Status.FAILED
+    return score_predictions(submission, Path(submission.file.path))
+
+
+def has_truth(submission: Submission) -> bool:
+    """False (and the submission failed with the promise of a rerun) without a truth set."""
+    if (truth_dir(submission.phase_id) / "cases.csv").is_file():
+        return True
+    set_state(submission.pk, Submission.Status.FAILED, NO_TRUTH_DETAIL)
+    return False
+
+
+def score_predictions(submission: Submission, predictions: Path) -> str:
+    """Validate and score a folder or archive of masks for `submission` (uploaded predictions
+    or a model's inference output); stores the evaluation and returns the final status."""
+    from evaluator.scoring import InvalidSubmission, score_submission
+
+    submission_id = submission.pk
     try:
-        task = phase.challenge.get_task()
+        task = submission.phase.challenge.get_task()
         results = score_submission(
             task,
-            truth,
-            Path(submission.file.path),
+            truth_dir(submission.phase_id),
+            predictions,
             workers=scoring_workers(),
             progress=ProgressReporter(submission_id),
         )

@@ -64,6 +64,7 @@ def create_submission(
         )
     if not uploaded_file.size:
         raise SubmissionRejected("The uploaded file is empty.")
+    check_upload_type(kind, uploaded_file)
     fields = clean_metadata(metadata)
     if not organiser:
         _check_daily_limit(phase, user, team)
@@ -156,11 +157,42 @@ def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
 
 
 def queue_scoring(submission: Submission) -> None:
-    """Send the scoring task once the surrounding transaction has committed."""
-    from challenges.tasks import score_submission
+    """Send the submission's task once the surrounding transaction has committed: scoring for
+    uploaded masks, inference (then scoring) for models and containers. The watchdog and
+    reruns come through here too, so each kind always lands on the queue that can run it."""
+    from challenges.tasks import run_inference, score_submission
 
     submission_id = submission.pk
-    transaction.on_commit(lambda: score_submission.delay(submission_id))
+    task = run_inference if submission.kind in Submission.RUN_KINDS else score_submission
+    transaction.on_commit(lambda: task.delay(submission_id))
+
+
+def check_upload_type(kind: str, uploaded_file: UploadedFile) -> None:
+    """Cheap checks at upload (name, magic bytes, the model bundle's table of contents) so an
+    obviously wrong file is refused now rather than after a wait in the inference queue."""
+    from challenges.services.model_bundle import BundleError, check_bundle
+
+    name = (uploaded_file.name or "").lower()
+    if kind == Submission.Kind.CONTAINER:
+        if not name.endswith((".tar", ".tar.gz", ".tgz")):
+            raise SubmissionRejected(
+                "A container submission is an image saved with `docker save` (.tar or .tar.gz)."
+            )
+        uploaded_file.seek(0)
+        head = uploaded_file.read(512)
+        uploaded_file.seek(0)
+        if not (head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"):
+            raise SubmissionRejected(
+                "The file is not a tar archive (or a gzip-compressed one); "
+                "save the image with `docker save IMAGE -o image.tar`."
+            )
+    elif kind == Submission.Kind.MODEL:
+        try:
+            check_bundle(uploaded_file)
+        except BundleError as exc:
+            raise SubmissionRejected(f"Model submission: {exc}") from None
+        finally:
+            uploaded_file.seek(0)
 
 
 def rerun_submission(submission: Submission, reason: str = "Rerun requested.") -> None:

@@ -1,0 +1,216 @@
+"""Running a model or container submission on the phase's test images (the `inference` queue).
+
+queued -> running inference -> (validating -> scoring -> done) | failed. The runner only ever
+gets a fresh folder of the phase's test *images* plus inputs.json (`sandbox.prepare_input`);
+labels stay in the truth set, which only `score_predictions` reads afterwards. The run's
+summary (status, message, log tail, wall time, measured counts) is kept on the submission;
+every temporary folder is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from challenges.models import Phase, Submission, truth_dir
+from challenges.services.model_bundle import BundleError, extract_bundle
+from challenges.services.pipeline import (
+    claim,
+    has_truth,
+    redact,
+    score_predictions,
+    set_state,
+)
+
+log = logging.getLogger(__name__)
+
+LOG_LINES_KEPT = 50
+LOG_LINES_SHOWN = 20
+OUTCOME_WORDS = {
+    "timeout": "ran past its time limit",
+    "oom": "ran out of memory",
+    "crashed": "failed",
+    "output_too_large": "wrote more output than allowed",
+    "rejected": "was rejected",
+}
+
+
+class InferenceUnavailable(Exception):
+    """The phase or worker cannot run models (not the participant's fault); message says why."""
+
+
+def run_inference(submission_id: int) -> str:
+    """Run one model/container submission and score its output; returns the final status."""
+    submission = claim(submission_id, Submission.Status.INFERRING)
+    if submission is None:
+        return "skipped"
+    if not has_truth(submission):
+        return Submission.Status.FAILED
+    if submission.kind not in Submission.RUN_KINDS:
+        set_state(
+            submission_id,
+            Submission.Status.FAILED,
+            f"{submission.get_kind_display()} submissions are not run by the inference worker.",
+        )
+        return Submission.Status.FAILED
+    if not submission.file or not submission.file.storage.exists(submission.file.name):
+        set_state(submission_id, Submission.Status.FAILED, "The uploaded file is missing.")
+        return Submission.Status.FAILED
+    scratch = Path(settings.INFERENCE_SCRATCH)
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"submission-{submission_id}-", dir=scratch))
+    try:
+        try:
+            input_dir = prepare_test_input(submission.phase, work / "input")
+            outcome = _run(submission, input_dir, work / "output", work / "model")
+        except BundleError as exc:
+            set_state(submission_id, Submission.Status.FAILED, f"Model submission: {exc}")
+            return Submission.Status.FAILED
+        except InferenceUnavailable as exc:
+            set_state(submission_id, Submission.Status.FAILED, str(exc))
+            return Submission.Status.FAILED
+        except Exception as exc:  # noqa: BLE001 - a worker must record every failure
+            log.error(
+                "Inference for submission %s crashed: %s",
+                submission_id,
+                redact("".join(traceback.format_exception(exc))),
+            )
+            set_state(
+                submission_id,
+                Submission.Status.FAILED,
+                f"Running the submission failed with an internal error ({type(exc).__name__}); "
+                "the organisers can see the worker log and rerun it.",
+            )
+            return Submission.Status.FAILED
+        _record_outcome(submission, outcome)
+        if not outcome.ok:
+            set_state(submission_id, Submission.Status.FAILED, describe_outcome(outcome))
+            return Submission.Status.FAILED
+        set_state(submission_id, Submission.Status.VALIDATING, "Inference finished; scoring.")
+        return score_predictions(submission, work / "output")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def prepare_test_input(phase: Phase, dest: Path) -> Path:
+    """The runner's /input: the phase's test images and inputs.json, never a label."""
+    from sandbox.inputs import Case, prepare_input
+
+    from evaluator.truth import TruthSet
+
+    truth = TruthSet.load(truth_dir(phase.pk))
+    missing = [c.case for c in truth.cases if c.image_path is None]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InferenceUnavailable(
+            f"The test set of this phase has no images for {len(missing)} case(s) ({shown}), "
+            "so models cannot be run on it; ask the organisers to load the images."
+        )
+    return prepare_input(
+        (Case(c.case, Path(c.image_path), (c.spacing[1], c.spacing[0])) for c in truth.cases),
+        dest,
+    )
+
+
+def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: Path) -> Any:
+    from sandbox.limits import SandboxLimits
+    from sandbox.onnx_runner import OnnxLimits, run_onnx
+    from sandbox.runner import run_submission
+    from sandbox.torchscript_runner import run_torchscript
+
+    seconds = float(submission.phase.inference_seconds or settings.INFERENCE_SECONDS)
+    archive = Path(submission.file.path)
+    if submission.kind == Submission.Kind.CONTAINER:
+        limits = SandboxLimits(
+            wall_seconds=seconds,
+            memory_bytes=settings.INFERENCE_MEMORY_BYTES,
+            nano_cpus=int(settings.INFERENCE_CPUS * 1e9),
+            pids=settings.INFERENCE_PIDS,
+            output_bytes=settings.INFERENCE_OUTPUT_BYTES,
+            gpu=settings.INFERENCE_GPU,
+        )
+        try:
+            from sandbox.runner import docker_client
+
+            client = docker_client()
+            client.ping()
+        except Exception as exc:  # noqa: BLE001 - docker's errors vary by transport
+            raise InferenceUnavailable(
+                "The inference worker cannot reach Docker right now; the organisers can "
+                "rerun this submission once it is back."
+            ) from exc
+        return run_submission(
+            archive,
+            input_dir,
+            output_dir,
+            limits=limits,
+            client=client,
+            run_id=f"s{submission.pk}-{uuid.uuid4().hex[:8]}",
+        )
+    bundle = extract_bundle(archive, model_dir)
+    limits = OnnxLimits(
+        wall_seconds=seconds,
+        memory_bytes=settings.INFERENCE_MEMORY_BYTES,
+        threads=max(1, int(settings.INFERENCE_CPUS)),
+        use_gpu=settings.INFERENCE_GPU,
+    )
+    runner = run_onnx if bundle.format == "onnx" else run_torchscript
+    outcome = runner(bundle.model_path, bundle.spec, input_dir, output_dir, limits)
+    outcome.details["format"] = bundle.format
+    return outcome
+
+
+def _record_outcome(submission: Submission, outcome: Any) -> None:
+    """Keep the run's summary; model files also get their measured size and speed."""
+    details = {k: v for k, v in outcome.details.items() if k != "image" or isinstance(v, dict)}
+    summary = {
+        "status": str(outcome.status),
+        "message": redact(outcome.message),
+        "log_tail": [redact(line) for line in outcome.log_tail[-LOG_LINES_KEPT:]],
+        "wall_seconds": round(outcome.wall_seconds, 3),
+        "exit_code": outcome.exit_code,
+        "details": _json_safe(details),
+    }
+    fields: dict[str, Any] = {"inference": summary}
+    if submission.kind == Submission.Kind.MODEL and outcome.details.get("parameters") is not None:
+        fields.update(
+            params_total=int(outcome.details["parameters"]),
+            params_source=Submission.ParamsSource.MEASURED,
+            flops=outcome.details.get("flops"),
+            latency_ms=outcome.details.get("median_latency_ms"),
+        )
+        trainable = submission.params_trainable
+        if trainable is not None and trainable > fields["params_total"]:
+            fields["params_trainable"] = None  # a declared part larger than the measured whole
+    Submission.objects.filter(pk=submission.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(submission, name, value)
+
+
+def describe_outcome(outcome: Any) -> str:
+    """What the participant reads: what happened, why, and the end of the model's log."""
+    what = OUTCOME_WORDS.get(str(outcome.status), "failed")
+    message = redact(outcome.message.strip()) or "no further detail."
+    lines = [f"The model {what}: {message}"]
+    tail = [redact(line) for line in outcome.log_tail[-LOG_LINES_SHOWN:]]
+    if tail:
+        lines.append(f"Last {len(tail)} line(s) of its log:")
+        lines += tail
+    return "\n".join(lines)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return redact(str(value))

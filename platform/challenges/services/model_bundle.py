@@ -1,0 +1,107 @@
+"""The upload format of a model-file submission: one zip holding the network and its spec.
+
+A zip (rather than two multipart files) keeps `/api/submissions/` to its single `file` field
+and one sha256 per submission. It holds exactly one network (`*.onnx` for ONNX, `*.pt` for a
+TorchScript archive written by `torch.jit.save`) and exactly one `*.json` spec (see
+`sandbox.onnx_spec` and docs/model-container.md), at any folder depth; macOS `__MACOSX/`
+entries are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sandbox.onnx_spec import OnnxSpec, SpecError
+
+MODEL_SUFFIXES = {".onnx": "onnx", ".pt": "torchscript"}
+MAX_MODEL_BYTES = 1024**3
+MAX_SPEC_BYTES = 64 * 1024
+
+
+class BundleError(ValueError):
+    """The zip is not a usable model bundle; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    model_path: Path
+    spec: dict[str, Any]
+    format: str  # "onnx" or "torchscript"
+
+
+def _members(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo]:
+    files = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+    ]
+    models = [i for i in files if Path(i.filename).suffix.lower() in MODEL_SUFFIXES]
+    specs = [i for i in files if i.filename.lower().endswith(".json")]
+    if len(models) != 1:
+        raise BundleError(
+            f"the zip must hold exactly one model file (.onnx or .pt); it holds {len(models)}."
+        )
+    if len(specs) != 1:
+        raise BundleError(
+            f"the zip must hold exactly one .json spec next to the model; it holds {len(specs)}."
+        )
+    model, spec = models[0], specs[0]
+    if model.file_size > MAX_MODEL_BYTES:
+        raise BundleError(f"the model file is larger than {MAX_MODEL_BYTES // 1024**2} MiB.")
+    if spec.file_size > MAX_SPEC_BYTES:
+        raise BundleError(f"the spec is larger than {MAX_SPEC_BYTES // 1024} KiB.")
+    return model, spec
+
+
+def _spec(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+    try:
+        data = json.loads(archive.read(info).decode("utf-8"))
+        OnnxSpec.from_dict(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, SpecError):
+            raise BundleError(f"{Path(info.filename).name}: {exc}") from None
+        raise BundleError(f"{Path(info.filename).name} is not valid JSON.") from None
+    return data
+
+
+def check_bundle(fileobj: IO[bytes]) -> str:
+    """Validate the table of contents and the spec without extracting the network; returns
+    the model format. Cheap enough for the upload request."""
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            model, spec = _members(archive)
+            _spec(archive, spec)
+            fmt = MODEL_SUFFIXES[Path(model.filename).suffix.lower()]
+            if fmt == "torchscript":
+                with archive.open(model) as handle:
+                    if handle.read(2) != b"PK":
+                        raise BundleError(
+                            "the .pt file is not a TorchScript archive (save it with "
+                            "torch.jit.save)."
+                        )
+            return fmt
+    except zipfile.BadZipFile:
+        raise BundleError("upload a .zip holding the model file and its .json spec.") from None
+
+
+def extract_bundle(path: Path, dest: Path) -> ModelBundle:
+    """Extract the network (under a fixed name, never the participant's path) and the spec."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            model, spec_info = _members(archive)
+            spec = _spec(archive, spec_info)
+            suffix = Path(model.filename).suffix.lower()
+            target = dest / f"model{suffix}"
+            with archive.open(model) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, length=1024 * 1024)
+            if target.stat().st_size > MAX_MODEL_BYTES:
+                raise BundleError("the model file is larger than declared in the zip.")
+    except zipfile.BadZipFile:
+        raise BundleError("the upload is not a readable zip.") from None
+    return ModelBundle(target, spec, MODEL_SUFFIXES[suffix])
