@@ -160,6 +160,8 @@ def _parse_task(data: Any, source: str) -> Task:
         raise _fail(source, f"scorer {scorer!r} does not fit kind {kind!r}")
 
     classes = _parse_classes(data.get("classes"), kind, source)
+    if scorer == "psfhs2023" and [(c.name, c.value) for c in classes] != [("ps", 1), ("fh", 2)]:
+        raise _fail(source, "the psfhs2023 scorer needs classes ps = 1 and fh = 2, as in PSFHS")
     if "binary" in data and data["binary"] != (len(classes) == 1):
         raise _fail(source, "'binary' must be true exactly when there is one class")
 

@@ -58,6 +58,7 @@ def test_task_file_with_ac_and_fl(tmp_path: Path) -> None:
         ({"biometry": {"hc": "brain"}}, "unknown class"),
         ({"primary_metric": "head.accuracy"}, "primary_metric"),
         ({"colour": "red"}, "unknown field"),
+        ({"scorer": "psfhs2023", "biometry": {}, "primary_metric": "challenge.score"}, "ps = 1"),
     ],
 )
 def test_bad_task_files_say_what_is_wrong(tmp_path: Path, change: dict, message: str) -> None:
