@@ -10,11 +10,14 @@ listed, so a participant fixes everything in one go and no partial leaderboard e
 
 from __future__ import annotations
 
+import atexit
 import math
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,13 +234,29 @@ def _run_jobs(
             if progress:
                 progress(i, total)
         return outcomes
-    chunks = _chunks(jobs, workers)
-    outcomes = []
+    try:
+        return _run_in_pool(_pool(workers), task, jobs, workers, progress)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): start afresh once, so one bad event does
+        # not poison every later submission of a long-running scoring service.
+        _discard_pool(workers)
+        return _run_in_pool(_pool(workers), task, jobs, workers, progress)
+
+
+def _run_in_pool(
+    pool: ProcessPoolExecutor,
+    task: Task,
+    jobs: list[_Job],
+    workers: int,
+    progress: ProgressCallback | None,
+) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    total = len(jobs)
+    outcomes: list[tuple[dict[str, Any] | None, Problem | None]] = []
     done = 0
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(chunks)), mp_context=_mp_context(), initializer=_init_worker
-    ) as pool:
-        pending = {pool.submit(_score_chunk, task, chunk): len(chunk) for chunk in chunks}
+    pending = {
+        pool.submit(_score_chunk, task, chunk): len(chunk) for chunk in _chunks(jobs, workers)
+    }
+    try:
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -246,7 +265,46 @@ def _run_jobs(
                 done += size
                 if progress:
                     progress(done, total)
+    finally:
+        for future in pending:
+            future.cancel()
     return outcomes
+
+
+# Worker pools outlive one submission: a scoring service then pays process start-up and the
+# workers' one-off warm-up (compiled metric kernels loaded from cache) once, not per upload.
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=_mp_context(), initializer=_init_worker
+            )
+            _POOLS[workers] = pool
+        return pool
+
+
+def _discard_pool(workers: int) -> None:
+    with _POOLS_LOCK:
+        pool = _POOLS.pop(workers, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown_pools() -> None:
+    """Stop the cached worker processes (also done at interpreter exit)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(shutdown_pools)
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,5 +428,6 @@ __all__ = [
     "build_results",
     "score_arrays",
     "score_submission",
+    "shutdown_pools",
     "validate_submission",
 ]
