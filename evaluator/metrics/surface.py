@@ -73,80 +73,121 @@ def union_bounding_box(pred: np.ndarray, ref: np.ndarray) -> tuple[slice, slice]
 
 
 @njit(cache=True, nogil=True)
-def _border_in_box(mask, r0, r1, c0, c1):  # pragma: no cover - compiled
-    """Border map of `mask` inside the box, row-major flat indices of its pixels, mask size.
+def _border_row(mask, y, c0, c1, first_or_last_row, out):  # pragma: no cover - compiled
+    """Border flags (0/1) of image row `y` inside the box columns c0:c1, written to `out`.
 
     A border pixel is a foreground pixel with a background 4-neighbour; neighbours outside
-    the box count as background (exact, see the module docstring).
+    the box count as background (exact, see the module docstring), so the box's first and
+    last rows and columns are border wherever they are foreground. `mask` is uint8 0/1; the
+    loop runs on 1-D row slices without branches so that the compiler vectorises it.
+    """
+    w = c1 - c0
+    row = mask[y, c0:c1]
+    if first_or_last_row or w <= 2:
+        out[:] = row
+        return
+    up = mask[y - 1, c0 + 1 : c1 - 1]
+    down = mask[y + 1, c0 + 1 : c1 - 1]
+    left = row[: w - 2]
+    right = row[2:]
+    centre = row[1 : w - 1]
+    inner = out[1 : w - 1]
+    for j in range(w - 2):
+        inner[j] = centre[j] & ~(up[j] & down[j] & left[j] & right[j])
+    out[0] = row[0]
+    out[w - 1] = row[w - 1]
+
+
+@njit(cache=True, nogil=True)
+def _append_flagged(flags, words, base, pixels, count):  # pragma: no cover - compiled
+    """Append `base + j` to `pixels[count:]` for every j with flags[j] != 0; the new count.
+
+    Borders are sparse, so 8 flags at a time are skipped while all zero (`words` is the
+    uint64 view of the flags' first multiple of 8); inside a non-zero word the compaction
+    is branch-free (write always, advance on a flag).
+    """
+    for q in range(words.size):
+        if words[q] != 0:
+            for j in range(8 * q, 8 * q + 8):
+                pixels[count] = base + j
+                count += flags[j]
+    for j in range(8 * words.size, flags.size):
+        pixels[count] = base + j
+        count += flags[j]
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _box_borders(pred, ref, r0, r1, c0, c1):  # pragma: no cover - compiled
+    """Mask sizes, overlap and both borders (row-major flat box indices) in one pass.
+
+    `pred` and `ref` are uint8 0/1 images; every foreground pixel lies inside the box.
     """
     h, w = r1 - r0, c1 - c0
-    border = np.zeros((h, w), dtype=np.uint8)
-    pixels = np.empty(h * w, dtype=np.int64)
-    count = 0
-    size = 0
+    pred_row = np.empty(w, dtype=np.uint8)
+    ref_row = np.empty(w, dtype=np.uint8)
+    pred_words = pred_row[: (w // 8) * 8].view(np.uint64)
+    ref_words = ref_row[: (w // 8) * 8].view(np.uint64)
+    # Capacity h * w + 1: the branch-free compaction writes one slot past the last border pixel.
+    pred_pixels = np.empty(h * w + 1, dtype=np.int64)
+    ref_pixels = np.empty(h * w + 1, dtype=np.int64)
+    n_pred = 0
+    n_ref = 0
+    pred_size = 0
+    ref_size = 0
+    overlap = 0
     for i in range(h):
         y = r0 + i
-        inner_row = 0 < i < h - 1
+        edge_row = i == 0 or i == h - 1
+        _border_row(pred, y, c0, c1, edge_row, pred_row)
+        _border_row(ref, y, c0, c1, edge_row, ref_row)
+        p_row, r_row = pred[y, c0:c1], ref[y, c0:c1]
+        row_pred = np.uint32(0)  # narrow per-row sums vectorise; rows are < 2**32 wide
+        row_ref = np.uint32(0)
+        row_overlap = np.uint32(0)
         for j in range(w):
-            x = c0 + j
-            if mask[y, x]:
-                size += 1
-                interior = (
-                    inner_row
-                    and 0 < j < w - 1
-                    and mask[y - 1, x]
-                    and mask[y + 1, x]
-                    and mask[y, x - 1]
-                    and mask[y, x + 1]
-                )
-                if not interior:
-                    border[i, j] = 1
-                    pixels[count] = i * w + j
-                    count += 1
-    return border, pixels[:count], size
+            row_pred += p_row[j]
+            row_ref += r_row[j]
+            row_overlap += p_row[j] & r_row[j]
+        pred_size += row_pred
+        ref_size += row_ref
+        overlap += row_overlap
+        n_pred = _append_flagged(pred_row, pred_words, i * w, pred_pixels, n_pred)
+        n_ref = _append_flagged(ref_row, ref_words, i * w, ref_pixels, n_ref)
+    return pred_size, ref_size, overlap, pred_pixels[:n_pred], ref_pixels[:n_ref]
 
 
 @njit(cache=True, nogil=True)
-def _overlap_in_box(pred, ref, r0, r1, c0, c1):  # pragma: no cover - compiled
-    """Number of pixels foreground in both masks (all of them lie inside the box)."""
-    overlap = 0
-    for y in range(r0, r1):
-        for x in range(c0, c1):
-            overlap += pred[y, x] & ref[y, x]
-    return overlap
+def _nearest_distances(query, target, width, row_mm, col_mm):  # pragma: no cover - compiled
+    """Exact distance (mm) from each query pixel to the nearest target pixel.
 
-
-@njit(cache=True, nogil=True)
-def _column_gaps(border):  # pragma: no cover - compiled
-    """Per pixel: row distance to the nearest border pixel in the same column (two sweeps)."""
-    h, w = border.shape
-    gaps = np.empty((h, w), dtype=np.int32)
-    last = np.full(w, -_NO_BORDER, dtype=np.int64)
-    for i in range(h):
-        for j in range(w):
-            if border[i, j]:
-                last[j] = i
-            gaps[i, j] = min(i - last[j], _NO_BORDER)
-    following = np.full(w, h + _NO_BORDER, dtype=np.int64)
-    for i in range(h - 1, -1, -1):
-        for j in range(w):
-            if border[i, j]:
-                following[j] = i
-            gap = following[j] - i
-            if gap < gaps[i, j]:
-                gaps[i, j] = gap
-    return gaps
-
-
-@njit(cache=True, nogil=True)
-def _nearest_distances(query, width, gaps, row_mm, col_mm):  # pragma: no cover - compiled
-    """Exact distance (mm) from each query pixel (flat box index) to the nearest border pixel
-    that `gaps` (from ``_column_gaps``) describes, by an outward column scan."""
+    Both are row-major flat indices into an array `width` wide. One sweep down the rows keeps,
+    per column, the last target row at or above the current row and the next one below it
+    (the first, per-column pass of a separable EDT, kept only where it is needed); each
+    query pixel then scans columns outwards until the horizontal offset alone exceeds the
+    best distance found (the second pass, evaluated only at the query pixels).
+    """
+    n_target = target.size
+    # Per target pixel: the next target row below it in its column; per column: the first.
+    next_in_column = np.empty(n_target, dtype=np.int32)
+    following = np.full(width, _NO_BORDER, dtype=np.int32)
+    for t in range(n_target - 1, -1, -1):
+        i, j = divmod(target[t], width)
+        next_in_column[t] = following[j]
+        following[j] = i
+    last = np.full(width, -_NO_BORDER, dtype=np.int32)
     distances = np.empty(query.size, dtype=np.float64)
+    t = 0
     for n in range(query.size):
         i, j = divmod(query[n], width)
+        row_end = (i + 1) * width
+        while t < n_target and target[t] < row_end:
+            column = target[t] % width
+            last[column] = target[t] // width
+            following[column] = next_in_column[t]
+            t += 1
         best = np.inf
-        gap = gaps[i, j]
+        gap = min(i - last[j], following[j] - i)
         if gap < _NO_BORDER_LIMIT:
             dy = gap * row_mm
             best = dy * dy
@@ -158,14 +199,14 @@ def _nearest_distances(query, width, gaps, row_mm, col_mm):  # pragma: no cover 
             if dx2 >= best or (left < 0 and right >= width):
                 break
             if left >= 0:
-                gap = gaps[i, left]
+                gap = min(i - last[left], following[left] - i)
                 if gap < _NO_BORDER_LIMIT:
                     dy = gap * row_mm
                     squared = dx2 + dy * dy
                     if squared < best:
                         best = squared
             if right < width:
-                gap = gaps[i, right]
+                gap = min(i - last[right], following[right] - i)
                 if gap < _NO_BORDER_LIMIT:
                     dy = gap * row_mm
                     squared = dx2 + dy * dy
@@ -180,17 +221,15 @@ def _nearest_distances(query, width, gaps, row_mm, col_mm):  # pragma: no cover 
 def _surface_kernel(pred, ref, r0, r1, c0, c1, row_mm, col_mm):  # pragma: no cover - compiled
     """(pred size, ref size, overlap, pred->ref distances, ref->pred distances) in one call.
 
-    The distance arrays are empty when either mask is.
+    `pred` and `ref` are uint8 0/1 images. The distance arrays are empty when either mask is.
     """
-    pred_border, pred_pixels, pred_size = _border_in_box(pred, r0, r1, c0, c1)
-    ref_border, ref_pixels, ref_size = _border_in_box(ref, r0, r1, c0, c1)
-    overlap = _overlap_in_box(pred, ref, r0, r1, c0, c1)
+    pred_size, ref_size, overlap, pred_pixels, ref_pixels = _box_borders(pred, ref, r0, r1, c0, c1)
     if pred_size == 0 or ref_size == 0:
         empty = np.empty(0, dtype=np.float64)
         return pred_size, ref_size, overlap, empty, empty.copy()
     width = c1 - c0
-    forward = _nearest_distances(pred_pixels, width, _column_gaps(ref_border), row_mm, col_mm)
-    backward = _nearest_distances(ref_pixels, width, _column_gaps(pred_border), row_mm, col_mm)
+    forward = _nearest_distances(pred_pixels, ref_pixels, width, row_mm, col_mm)
+    backward = _nearest_distances(ref_pixels, pred_pixels, width, row_mm, col_mm)
     return pred_size, ref_size, overlap, forward, backward
 
 
@@ -269,7 +308,9 @@ def directed_surface_distances(
     pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float]
 ) -> DirectedDistances:
     """Both directed border-distance arrays for two non-empty boolean 2-D masks of one shape."""
-    stats = surface_statistics(np.ascontiguousarray(pred), np.ascontiguousarray(ref), spacing)
+    stats = surface_statistics(
+        np.ascontiguousarray(pred, dtype=bool), np.ascontiguousarray(ref, dtype=bool), spacing
+    )
     if stats.pred_size == 0 or stats.ref_size == 0:
         raise ValueError("an empty mask has no border: surface distances are undefined")
     return stats.distances
@@ -283,9 +324,11 @@ def distance_summary(distances: DirectedDistances) -> tuple[float, float, float,
 
 def border_mask(mask: np.ndarray) -> np.ndarray:
     """The mask's border (boolean, same shape): mask XOR its 4-connected erosion."""
-    mask = np.ascontiguousarray(mask, dtype=bool)
+    mask = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     rows, cols = mask.shape
-    border, _, _ = _border_in_box(mask, 0, rows, 0, cols)
+    border = np.empty(mask.shape, dtype=np.uint8)
+    for row in range(rows):
+        _border_row(mask, row, 0, cols, row in (0, rows - 1), border[row])
     return border.view(bool)
 
 
@@ -294,10 +337,14 @@ def nearest_border_distances(
 ) -> np.ndarray:
     """Distance (mm) from each foreground pixel of `query` (row-major) to the nearest
     foreground pixel of `target` (non-empty): the exact EDT of ``~target`` at those pixels."""
-    target = np.ascontiguousarray(target, dtype=np.uint8)
-    pixels = np.flatnonzero(query).astype(np.int64)
-    gaps = _column_gaps(target)
-    return _nearest_distances(pixels, target.shape[1], gaps, float(spacing[0]), float(spacing[1]))
+    width = np.shape(target)[1]
+    return _nearest_distances(
+        np.flatnonzero(query).astype(np.int64),
+        np.flatnonzero(target).astype(np.int64),
+        width,
+        float(spacing[0]),
+        float(spacing[1]),
+    )
 
 
 def percentile(values: np.ndarray, q: float) -> float:
