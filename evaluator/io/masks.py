@@ -111,10 +111,22 @@ def _colour_name(mode: str) -> str:
 
 
 def _sitk_image(path: Path) -> sitk.Image:
-    if suffix_of(path) in (".nii", ".nii.gz"):
-        _check_nifti_complete(path)
+    """Decode with ITK after checking the header: a tiny compressed file can declare a huge
+    image, and ITK would allocate all of it before we could look at the pixels."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        return sitk.ReadImage(str(path))
+        reader.ReadImageInformation()
+        voxels = math.prod(int(s) for s in reader.GetSize())
+        if voxels * reader.GetNumberOfComponents() > MAX_PIXELS:
+            raise MaskReadError(
+                f"{path.name} declares an image of size {tuple(reader.GetSize())}, far larger "
+                "than a 2-D ultrasound frame",
+                "wrong_shape",
+            )
+        if suffix_of(path) in (".nii", ".nii.gz"):
+            _check_nifti_complete(path)
+        return reader.Execute()
     except RuntimeError:
         # ITK's text is a C++ trace naming server paths; it helps no participant.
         raise MaskReadError(
@@ -132,26 +144,31 @@ def _check_nifti_complete(path: Path) -> None:
     """Refuse truncated NIfTI files, which ITK silently pads with garbage.
 
     The header gives the data offset and size; the (decompressed) file must reach its end.
-    Masks are small 2-D images, so reading the file once more costs little.
+    Masks are small 2-D images (and the caller has bounded their size), so streaming through
+    the file once more costs little.
     """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                data = fh.read(MAX_PIXELS * 8 + 1024)
-        else:
-            data = path.read_bytes()
+        with opener(path, "rb") as fh:
+            header = fh.read(544)
+            needed = _nifti_end(header)
+            if needed is None:
+                raise MaskReadError(f"cannot decode {path.name}: not a NIfTI file", "unreadable")
+            have = len(header)
+            while have < needed:  # count the rest without keeping it
+                chunk = fh.read(min(1 << 20, needed - have))
+                if not chunk:
+                    break
+                have += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise MaskReadError(
             f"cannot decode {path.name}: the compressed data is truncated or corrupt "
             f"({_short(exc)})",
             "unreadable",
         ) from None
-    needed = _nifti_end(data)
-    if needed is None:
-        raise MaskReadError(f"cannot decode {path.name}: not a NIfTI file", "unreadable")
-    if len(data) < needed:
+    if have < needed:
         raise MaskReadError(
-            f"cannot decode {path.name}: the file is truncated ({len(data)} of {needed} bytes)",
+            f"cannot decode {path.name}: the file is truncated ({have} of {needed} bytes)",
             "unreadable",
         )
 

@@ -200,3 +200,12 @@ def test_read_image_converts_colour_png(tmp_path: Path) -> None:
     Image.fromarray(rgb).save(tmp_path / "c.png")
     grey = read_image(tmp_path / "c.png")
     assert grey.shape == (6, 7) and grey.dtype == np.uint8 and 100 < grey[0, 0] < 130
+
+
+def test_huge_declared_image_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A small gzip that declares a 9000 x 9000 x 1 NIfTI: refused from the header."""
+    labels = np.zeros((1, 9000, 9000), np.uint8)  # 81 MB of zeros, written once
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(tmp_path / "big.nii.gz"), True)
+    del labels
+    assert (tmp_path / "big.nii.gz").stat().st_size < 2_000_000
+    _expect(tmp_path / "big.nii.gz", "wrong_shape", "far larger than a 2-D ultrasound frame")
