@@ -293,20 +293,21 @@ def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits) -> None:
 
 
 class _GuardedStream(io.RawIOBase):
-    """Decompressed stream that refuses to inflate beyond the limits.
+    """Decompressed tar stream that refuses to inflate beyond the limits.
 
-    A .tar.gz has no per-member compressed sizes, so the ratio is watched on the whole
-    stream: compressed bytes consumed from the file against bytes produced.
+    A .tar.gz has no per-member compressed sizes, so the ratio is measured per member as the
+    compressed bytes consumed from the file while that member's bytes were produced (`mark`
+    starts a member). Measuring the whole stream instead would refuse legitimate archives of
+    many small, very regular masks.
     """
 
     def __init__(self, raw: BinaryIO, kind: str, name: str, limits: ArchiveLimits) -> None:
-        self._raw = raw
         self._counted = _CountingReader(raw)
         self._inner: BinaryIO
         if kind == "gz":
             self._inner = gzip.GzipFile(fileobj=self._counted, mode="rb")  # type: ignore[arg-type]
         elif kind == "bz2":
-            self._inner = bz2.BZ2File(self._counted)  # type: ignore[arg-type]
+            self._inner = bz2.BZ2File(self._counted)  # type: ignore[arg-type]  # noqa: SIM115
         elif kind == "xz":
             self._inner = lzma.LZMAFile(self._counted)  # type: ignore[arg-type]  # noqa: SIM115
         else:
@@ -314,6 +315,13 @@ class _GuardedStream(io.RawIOBase):
         self._name = name
         self._limits = limits
         self._produced = 0
+        self._member = ""
+        self._mark = (0, 0)
+
+    def mark(self, member: str) -> None:
+        """Start measuring the compression ratio of `member`."""
+        self._member = member
+        self._mark = (self._produced, self._counted.count)
 
     def readable(self) -> bool:
         return True
@@ -327,10 +335,12 @@ class _GuardedStream(io.RawIOBase):
         # tar adds headers and padding; allow them on top of the content limit.
         if self._produced > lim.max_total_bytes + 512 * (lim.max_members * 3 + 20):
             raise ArchiveError(f"{self._name}: the contents exceed {_human(lim.max_total_bytes)}")
-        consumed = max(self._counted.count, 1)
-        if self._produced > lim.ratio_min_bytes and self._produced > lim.max_ratio * consumed:
+        produced = self._produced - self._mark[0]
+        consumed = max(self._counted.count - self._mark[1], 1)
+        if produced > lim.ratio_min_bytes and produced > lim.max_ratio * consumed:
+            what = f"member {self._member!r}" if self._member else self._name
             raise ArchiveError(
-                f"{self._name}: {_human(consumed)} expand to more than {_human(self._produced)} "
+                f"{what}: {_human(consumed)} expand to more than {_human(produced)} "
                 f"(more than {lim.max_ratio:g}:1): refusing a likely compression bomb"
             )
         return n
@@ -355,7 +365,8 @@ def _extract_tar(path: Path, dest: Path, limits: ArchiveLimits, kind: str) -> No
     budget = _Budget(path.name, limits)
     with (
         open(path, "rb") as raw,
-        io.BufferedReader(_GuardedStream(raw, kind, path.name, limits), _CHUNK) as stream,
+        _GuardedStream(raw, kind, path.name, limits) as guard,
+        io.BufferedReader(guard, _CHUNK) as stream,
         tarfile.open(fileobj=stream, mode="r|") as tf,
     ):
         for member in tf:  # stream mode: check each header before writing its data
@@ -376,6 +387,7 @@ def _extract_tar(path: Path, dest: Path, limits: ArchiveLimits, kind: str) -> No
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             budget.check_declared(member.name, member.size, None)
+            guard.mark(member.name)
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tf.extractfile(member)
             if src is None:  # pragma: no cover - regular files always have data

@@ -274,3 +274,27 @@ def test_duplicate_members_are_refused(tmp_path: Path) -> None:
         tf.addfile(info, io.BytesIO(b"2"))
     with pytest.raises(ArchiveError, match="appears twice"), unpacked(archive):
         pass
+
+
+def test_tar_of_dot_with_root_entry_unpacks(tmp_path: Path) -> None:
+    """`tar czf sub.tgz -C folder .` stores a './' entry and './x' names: perfectly fine."""
+    src = tmp_path / "src"
+    (src / "inner").mkdir(parents=True)
+    (src / "inner" / "001_HC.png").write_bytes(b"x")
+    archive = tmp_path / "sub.tgz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(src, arcname=".")
+    with unpacked(archive) as folder:
+        assert _files_under(folder) == ["inner/001_HC.png"]
+
+
+def test_many_highly_compressible_masks_are_not_a_bomb(tmp_path: Path) -> None:
+    """Uncompressed all-background NIfTI masks compress ~1000:1 yet are legitimate."""
+    members = {f"{i:03d}_HC.nii": bytes(800 * 540) for i in range(40)}
+    archive = _zip(tmp_path / "sub.zip", members)
+    assert archive.stat().st_size * 200 < sum(map(len, members.values()))
+    with unpacked(archive) as folder:
+        assert len(_files_under(folder)) == 40
+    tgz = _tar(tmp_path / "sub.tgz", members)
+    with unpacked(tgz) as folder:
+        assert len(_files_under(folder)) == 40
