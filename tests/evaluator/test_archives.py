@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -20,12 +21,13 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def _assert_nothing_escaped(tmp_path: Path, before: set[str]) -> None:
-    """Nothing new appeared next to the archive or in its parent (traversal targets)."""
-    after = {p.name for p in tmp_path.parent.iterdir()}
-    assert after == before
-    assert not (tmp_path.parent / "evil.png").exists()
-    assert not Path("/tmp/fetalbench-evil.png").exists()
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the unpacker's temporary folders into tmp_path, so escapes can be seen."""
+    root = tmp_path / "temp_root"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -91,14 +93,18 @@ def test_temp_dir_is_removed_when_the_caller_fails(tmp_path: Path) -> None:
     ],
 )
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
-def test_path_traversal_is_refused(tmp_path: Path, name: str, words: str, kind: str) -> None:
-    before = {p.name for p in tmp_path.parent.iterdir()}
+def test_path_traversal_is_refused(
+    tmp_path: Path, temp_root: Path, name: str, words: str, kind: str
+) -> None:
     members = {"ok.png": b"fine", name: b"evil"}
     archive = tmp_path / f"s.{kind}"
     _zip(archive, members) if kind == "zip" else _tar(archive, members)
     with pytest.raises(ArchiveError, match=words), unpacked(archive):
         pass
-    _assert_nothing_escaped(tmp_path, before)
+    # Nothing written anywhere: the temporary folder is gone and no file escaped it.
+    assert list(temp_root.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name, "temp_root"]
+    assert not Path("/tmp/fetalbench-evil.png").exists()
 
 
 def test_zip_symlink_member_is_refused(tmp_path: Path) -> None:
@@ -147,11 +153,12 @@ def _zip_bomb(path: Path, size: int) -> Path:
     return path
 
 
-def test_zip_bomb_is_refused_from_declared_sizes(tmp_path: Path) -> None:
+def test_zip_bomb_is_refused_from_declared_sizes(tmp_path: Path, temp_root: Path) -> None:
     archive = _zip_bomb(tmp_path / "bomb.zip", 200 * MiB)
     assert archive.stat().st_size < 1 * MiB
     with pytest.raises(ArchiveError, match="zip bomb"), unpacked(archive):
         pass
+    assert list(temp_root.iterdir()) == []
 
 
 def test_member_and_total_size_limits(tmp_path: Path) -> None:
