@@ -129,7 +129,8 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
         lower = {}
     candidates: dict[str, list[tuple[Path, str]]] = {}
     problems: list[Problem] = []
-    wrong_format: set[str] = set()
+    # Cases already reported for another reason (a .jpg, a bad CSV row): no missing_case too.
+    reported: set[str] = set()
 
     def rel(path: Path) -> str:
         try:
@@ -175,10 +176,10 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                         )
                     else:
                         candidates.setdefault(case, []).append((path, f"{rel(path)} (row {stem})"))
-                # Rows with defects still count as submitted: no missing_case on top.
                 for p in csv_problems:
-                    if p.case and match(p.case):
-                        wrong_format.add(match(p.case) or "")
+                    case = match(p.case) if p.case else None
+                    if case is not None:
+                        reported.add(case)
                 continue
             problems.append(
                 Problem(
@@ -191,7 +192,7 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
             match(stem_any) if any(path.name.lower().endswith(s) for s in _WRONG_FORMATS) else None
         )
         if case is not None:
-            wrong_format.add(case)
+            reported.add(case)
             problems.append(
                 Problem(
                     case,
@@ -215,7 +216,7 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                 )
             )
     for case in cases:
-        if case not in candidates and case not in wrong_format:
+        if case not in candidates and case not in reported:
             problems.append(Problem(case, "missing_case", f"no prediction for case {case}"))
     return files, problems
 
