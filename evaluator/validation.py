@@ -153,7 +153,8 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                     Problem(
                         stem,
                         "extra_file",
-                        f"{rel(path)}: no case {stem!r} in this phase's truth set",
+                        f"{rel(path)}: no case {stem!r} in this phase's truth set"
+                        + _did_you_mean(stem, match),
                     )
                 )
             else:
@@ -219,6 +220,20 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
         if case not in candidates and case not in reported:
             problems.append(Problem(case, "missing_case", f"no prediction for case {case}"))
     return files, problems
+
+
+_NAME_DECORATIONS = ("_annotation", "_mask", "_seg", "_pred", "_prediction", "_label")
+
+
+def _did_you_mean(stem: str, match) -> str:
+    """A hint for the commonest misnaming: a tool's suffix after the case id."""
+    low = stem.lower()
+    for decoration in _NAME_DECORATIONS:
+        if low.endswith(decoration):
+            case = match(stem[: -len(decoration)])
+            if case is not None:
+                return f" (did you mean {case}? name files exactly <case>.<ext>)"
+    return ""
 
 
 # --------------------------------------------------------------------------- decoding

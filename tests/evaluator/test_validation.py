@@ -166,6 +166,14 @@ def test_multiclass_values(tmp_path: Path, multi_truth: TruthSet) -> None:
     assert np.array_equal(pred, _mask(1, (0, 1, 2)))
 
 
+def test_decorated_names_get_a_hint(tmp_path: Path, binary_truth: TruthSet) -> None:
+    write_label_map(tmp_path / "sub" / "c1_Annotation.png", _mask(1))
+    _, problems = discover_predictions(tmp_path / "sub", binary_truth)
+    extra = [p for p in problems if p.code == "extra_file"]
+    assert extra[0].case == "c1_Annotation"
+    assert "did you mean c1?" in extra[0].message
+
+
 def test_case_insensitive_names_match(tmp_path: Path, binary_truth: TruthSet) -> None:
     write_label_map(tmp_path / "sub" / "C1.PNG", _mask(1))
     files, problems = discover_predictions(tmp_path / "sub", binary_truth)
