@@ -17,31 +17,14 @@ scoring step (docs/model-container.md, "Model files").
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.onnx_runner import (
-    EXIT_OOM,
-    EXIT_REJECTED,
-    MiB,
-    OnnxLimits,
-    _clean_env,
-    _limit_child,
-    _read_result,
-    _Rejected,
-    _short,
-    _tail,
-    _to_labels,
-)
+from sandbox.model_process import EXIT_OOM, EXIT_REJECTED, ModelLimits, run_model_process
+from sandbox.onnx_runner import _Rejected, _short, _to_labels
 from sandbox.onnx_spec import OnnxSpec, SpecError
-from sandbox.outcome import Outcome, Status
-
-#: Model-file limits are the same for both formats.
-ModelLimits = OnnxLimits
+from sandbox.outcome import Outcome
 
 
 def run_torchscript(
@@ -56,80 +39,9 @@ def run_torchscript(
     `details` carries parameters, flops at the spec's input size (macs = flops / 2) and
     median_latency_ms per image. Never raises for anything about the model or the spec.
     """
-    limits = limits or ModelLimits()
-    started = time.monotonic()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        parsed = OnnxSpec.from_dict(spec)
-    except SpecError as exc:
-        return Outcome(Status.REJECTED, f"model spec: {exc}", output_dir=output_dir)
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        return Outcome(Status.REJECTED, "model file not found", output_dir=output_dir)
-    if model_path.stat().st_size > limits.max_model_bytes:
-        return Outcome(
-            Status.REJECTED,
-            f"model file is larger than {limits.max_model_bytes // MiB} MiB",
-            output_dir=output_dir,
-        )
-    with tempfile.TemporaryDirectory(prefix="fetalbench-torchscript-") as scratch:
-        result_path = Path(scratch) / "result.json"
-        job = Path(scratch) / "job.json"
-        job.write_text(
-            json.dumps(
-                {
-                    "model": str(model_path.resolve()),
-                    "spec": parsed.to_dict(),
-                    "input_dir": str(Path(input_dir).resolve()),
-                    "output_dir": str(output_dir.resolve()),
-                    "result": str(result_path),
-                    "threads": limits.threads,
-                    "use_gpu": limits.use_gpu,
-                }
-            )
-        )
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "sandbox.torchscript_worker", str(job)],
-                env=_clean_env(limits.threads),
-                cwd=scratch,
-                capture_output=True,
-                timeout=limits.wall_seconds,
-                preexec_fn=_limit_child(limits),  # noqa: PLW1509 - only sets rlimits
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            return Outcome(
-                Status.TIMEOUT,
-                f"the model did not finish within {limits.wall_seconds:g} s and was stopped.",
-                log_tail=_tail(exc.stderr),
-                wall_seconds=time.monotonic() - started,
-                output_dir=output_dir,
-            )
-        result = _read_result(result_path)
-        message = result.get("message", "")
-        if proc.returncode == 0:
-            status, message = Status.OK, message or "the model finished."
-        elif proc.returncode == EXIT_REJECTED:
-            status = Status.REJECTED
-        elif proc.returncode in (EXIT_OOM, -9):
-            status = Status.OOM
-            message = f"the model ran out of memory (limit {limits.memory_bytes // MiB} MiB)" + (
-                f": {message}" if message else "."
-            )
-        else:
-            status = Status.CRASHED
-            message = message or f"the model process ended with code {proc.returncode}."
-        return Outcome(
-            status,
-            message,
-            log_tail=_tail(proc.stderr),
-            wall_seconds=time.monotonic() - started,
-            output_dir=output_dir,
-            exit_code=proc.returncode,
-            details=result.get("details", {}),
-        )
+    return run_model_process(
+        "sandbox.torchscript_worker", model_path, spec, input_dir, output_dir, limits
+    )
 
 
 # --------------------------------------------------------------------- the child process
