@@ -1,0 +1,25 @@
+"""Segmentation metrics (exact against medpy 0.5.2), surface distances and biometry.
+
+The distance and outline kernels are compiled with numba and cached on disk; `warm_up`
+loads them (or compiles them, the first time on a machine) so that a process can pay that
+once before it forks scoring workers, which then inherit the compiled code.
+"""
+
+from __future__ import annotations
+
+
+def warm_up() -> None:
+    """Load (or compile) every compiled kernel by scoring and measuring a tiny mask.
+
+    About 0.3-0.5 s from numba's on-disk cache, several seconds when nothing is cached yet.
+    """
+    import numpy as np
+
+    from evaluator.metrics.biometry import femur_length_mm, head_circumference_mm
+    from evaluator.metrics.segmentation import score_class
+
+    mask = np.zeros((12, 12), dtype=bool)
+    mask[3:9, 2:10] = True
+    score_class(mask, np.roll(mask, 1, axis=0), (1.0, 1.0))
+    head_circumference_mm(mask, (1.0, 1.0))
+    femur_length_mm(mask, (1.0, 1.0))

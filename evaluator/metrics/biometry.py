@@ -82,52 +82,57 @@ def largest_component(mask: np.ndarray) -> np.ndarray | None:
 
 
 @njit(cache=True, nogil=True)
+def _edge_pixels(region):  # pragma: no cover - compiled
+    """Row-major flat indices of region pixels with a 4-neighbour outside the region (inside
+    the array: beyond it counts as inside). One vectorised pass; outlines are sparse."""
+    h, w = region.shape
+    flags = np.zeros(w, dtype=np.uint8)
+    words = flags[: (w // 8) * 8].view(np.uint64)
+    pixels = np.empty(h * w + 1, dtype=np.int64)  # +1: branch-free compaction overshoot
+    count = 0
+    for i in range(h):
+        row = region[i]
+        up = region[i - 1] if i > 0 else row
+        down = region[i + 1] if i < h - 1 else row
+        if w > 2:
+            centre, left, right = row[1 : w - 1], row[: w - 2], row[2:]
+            inner_up, inner_down, inner = up[1 : w - 1], down[1 : w - 1], flags[1 : w - 1]
+            for j in range(w - 2):
+                inner[j] = centre[j] & ~(inner_up[j] & inner_down[j] & left[j] & right[j])
+        # First and last column: the neighbour beyond the array is inside.
+        for j in (0, w - 1):
+            left_in = row[j - 1] if j > 0 else 1
+            right_in = row[j + 1] if j < w - 1 else 1
+            flags[j] = row[j] & ~(up[j] & down[j] & left_in & right_in) & 1
+        base = i * w
+        for q in range(words.size):
+            if words[q] != 0:
+                for j in range(8 * q, 8 * q + 8):
+                    pixels[count] = base + j
+                    count += flags[j]
+        for j in range(8 * words.size, w):
+            pixels[count] = base + j
+            count += flags[j]
+    return pixels[:count]
+
+
+@njit(cache=True, nogil=True)
 def _crack_midpoints(region):  # pragma: no cover - compiled
     """(x, y) midpoints of the edges between `region` (uint8 0/1) and its outside, in the
     order up, down, left, right edges, each row-major; beyond the array counts as inside."""
     h, w = region.shape
-    flags = np.empty(w, dtype=np.uint8)
-    words = flags[: (w // 8) * 8].view(np.uint64)
-    found = np.empty(4 * h * w + 1, dtype=np.int64)  # +1: branch-free compaction overshoot
+    candidates = _edge_pixels(region)
+    points = np.empty((4 * candidates.size, 2), dtype=np.float64)
     count = 0
-    for direction, (dy, dx) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
-        for i in range(h):
-            row = region[i]
-            ni = i + dy
-            if dy != 0:
-                if ni < 0 or ni >= h:
-                    continue  # beyond the image: no edge
-                neighbour = region[ni]
-                for j in range(w):
-                    flags[j] = row[j] & (neighbour[j] ^ 1)
-            else:
-                for j in range(1, w - 1):
-                    flags[j] = row[j] & (row[j + dx] ^ 1)
-                # The neighbour beyond the array edge is inside: no edge there.
-                flags[0] = row[0] & (row[1] ^ 1) if dx == 1 and w > 1 else 0
-                flags[w - 1] = row[w - 1] & (row[w - 2] ^ 1) if dx == -1 and w > 1 else 0
-            base = (direction * h + i) * w
-            for q in range(words.size):
-                if words[q] != 0:
-                    for j in range(8 * q, 8 * q + 8):
-                        found[count] = base + j
-                        count += flags[j]
-            for j in range(8 * words.size, w):
-                found[count] = base + j
-                count += flags[j]
-    points = np.empty((count, 2), dtype=np.float64)
-    for n in range(count):
-        direction, rest = divmod(found[n], h * w)
-        i, j = divmod(rest, w)
-        if direction == 0:
-            points[n, 0], points[n, 1] = j, i - 0.5
-        elif direction == 1:
-            points[n, 0], points[n, 1] = j, i + 0.5
-        elif direction == 2:
-            points[n, 0], points[n, 1] = j - 0.5, i
-        else:
-            points[n, 0], points[n, 1] = j + 0.5, i
-    return points
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        for n in range(candidates.size):
+            i, j = divmod(candidates[n], w)
+            ni, nj = i + dy, j + dx
+            if 0 <= ni < h and 0 <= nj < w and region[ni, nj] == 0:
+                points[count, 0] = j + 0.5 * dx
+                points[count, 1] = i + 0.5 * dy
+                count += 1
+    return points[:count]
 
 
 def outline_points_px(region: np.ndarray) -> np.ndarray:
