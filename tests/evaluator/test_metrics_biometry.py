@@ -108,3 +108,58 @@ def test_biometry_bad_input_gets_a_clear_error() -> None:
         head_circumference_mm(np.zeros((3, 3, 3)), (1.0, 1.0))
     with pytest.raises(ValueError, match="positive"):
         femur_length_mm(np.zeros((3, 3)), (1.0, -1.0))
+
+
+def _reference_largest_component(mask: np.ndarray) -> np.ndarray | None:
+    """The definition, on the full image: labelling, largest area, outer contour filled."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    if count < 2:
+        return None
+    component = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    contours, _ = cv2.findContours(component, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(component, contours, -1, 1, thickness=cv2.FILLED)
+    return component.astype(bool)
+
+
+def _reference_outline_points(region: np.ndarray) -> np.ndarray:
+    """Crack midpoints by whole-array shifts (beyond the image: no edge), in the same order."""
+    rows, cols = region.shape
+    padded = np.pad(region, 1, constant_values=True)
+    points = []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        neighbour = padded[1 + dy : 1 + dy + rows, 1 + dx : 1 + dx + cols]
+        ys, xs = np.nonzero(region & ~neighbour)
+        points.append(np.column_stack((xs + 0.5 * dx, ys + 0.5 * dy)))
+    return np.concatenate(points).astype(np.float64)
+
+
+def test_fast_region_and_outline_equal_their_definitions() -> None:
+    """The cut-out region (no labelling for one outer contour) and the compiled crack-edge
+    scan reproduce the plain full-image definitions exactly, on noise with many components,
+    holes, islands in holes, one-pixel rows/columns and pixels on every image edge."""
+    from evaluator.metrics.biometry import largest_component, outline_points_px
+
+    rng = np.random.default_rng(2)
+    shapes = [(1, 1), (1, 9), (9, 1), (2, 2), *(tuple(rng.integers(3, 45, 2)) for _ in range(80))]
+    for shape in shapes:
+        mask = rng.random(shape) < rng.uniform(0.1, 0.9)
+        expected = _reference_largest_component(mask)
+        got = largest_component(mask)
+        if expected is None:
+            assert got is None
+            continue
+        assert np.array_equal(got, expected), shape
+        assert np.array_equal(outline_points_px(got), _reference_outline_points(expected)), shape
+    ring = np.zeros((30, 30), dtype=bool)
+    ring[5:25, 5:25] = True
+    ring[8:22, 8:22] = False
+    ring[12:18, 12:18] = True  # an island inside the hole
+    assert np.array_equal(largest_component(ring), _reference_largest_component(ring))
+
+
+def test_warm_up_loads_every_kernel() -> None:
+    from evaluator.metrics import warm_up
+
+    warm_up()  # loads from numba's cache or compiles; must not raise
