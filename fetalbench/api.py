@@ -22,6 +22,8 @@ ROUTES = {
     "token": "/api/token/",
     "submissions": "/api/submissions/",
     "submission": "/api/submissions/{id}/",
+    "submission_cases": "/api/submissions/{id}/cases/",
+    "phase": "/api/phases/{phase}/",
     "leaderboard": "/api/phases/{phase}/leaderboard/",
     "leaderboard_csv": "/api/phases/{phase}/leaderboard.csv",
 }
@@ -146,6 +148,14 @@ class Client:
 
     def submission(self, submission_id: int) -> dict:
         return self._request("GET", "submission", params_path={"id": submission_id})
+
+    def phase(self, phase: int) -> dict:
+        """One phase: `is_open`, `allowed_kinds`, ranking metrics, sites."""
+        return self._request("GET", "phase", params_path={"phase": phase})
+
+    def submission_cases(self, submission_id: int) -> dict:
+        """Per-case metrics of one scored submission (`{"cases": [{"metrics": ...}]}`)."""
+        return self._request("GET", "submission_cases", params_path={"id": submission_id})
 
     def leaderboard(self, phase: int, site: str | None = None) -> dict:
         params = {"site": site} if site else {}

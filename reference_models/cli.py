@@ -69,11 +69,16 @@ def _export(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from reference_models.configs import get_config
-    from reference_models.export import export_model
     from reference_models.sweep import format_table, run_sweep
 
+    client = _phase_client(args) if args.phase is not None else None
     config = get_config(args.config).with_overrides(
-        epochs=args.epochs, size=args.size, max_train_images=args.max_images
+        epochs=args.epochs,
+        size=args.size,
+        batch_size=args.batch_size,
+        max_train_images=args.max_images,
+        max_steps=args.max_steps,
+        seed=args.seed,
     )
     rows = run_sweep(
         config,
@@ -85,21 +90,44 @@ def _reproduce(args: argparse.Namespace) -> int:
         bn_policy=args.bn,
         progress=not args.no_progress,
     )
-    if args.phase is not None:
-        from reference_models.submit import submit_model_file
+    if client is not None:
+        from reference_models.submit import submit_and_score
 
-        for row in rows:
-            exported = export_model(
-                Path(row["checkpoint"]),
-                Path(row["checkpoint"]).parent / "export",
-                formats=("torchscript",),
-            )
-            record = submit_model_file(
-                args.url, args.token, args.phase, exported["torchscript"], row
-            )
-            row["submission"] = record.get("id")
+        bundles = [_bundle(Path(row["checkpoint"])) for row in rows]
+        submit_and_score(client, args.phase, bundles, rows, timeout=args.wait_timeout)
     print(format_table(rows))
     return 0
+
+
+def _phase_client(args: argparse.Namespace):
+    """A client for --phase, checked before hours of training rather than after."""
+    from fetalbench.api import ApiError, Client, load_config
+
+    stored = load_config()
+    token = args.token or stored.get("token", "")
+    url = args.url or stored.get("url") or "http://127.0.0.1:8000"
+    if not token:
+        raise ApiError("--phase needs a token: pass --token or run `fetalbench login`")
+    client = Client(url=url, token=token)
+    phase = client.phase(args.phase)
+    if "model" not in phase.get("allowed_kinds", []):
+        raise ApiError(f"phase {args.phase} does not take model submissions (kind=model)")
+    if not phase.get("is_open", True):
+        raise ApiError(f"phase {args.phase} is closed")
+    return client
+
+
+def _bundle(checkpoint: Path) -> Path:
+    """Export the checkpoint as TorchScript and zip it with its spec for the platform."""
+    from reference_models.bundle import write_model_bundle
+    from reference_models.export import export_model
+
+    exported = export_model(checkpoint, checkpoint.parent / "export", formats=("torchscript",))
+    return write_model_bundle(
+        exported["torchscript"],
+        exported["torchscript_spec"],
+        checkpoint.parent / "export" / "model-submission.zip",
+    )
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -160,10 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--bn", default="papers-freeze", choices=["papers-freeze", "strict-freeze"])
     r.add_argument("--epochs", type=int)
     r.add_argument("--size", type=int)
+    r.add_argument("--batch-size", type=int)
     r.add_argument("--max-images", type=int)
+    r.add_argument("--max-steps", type=int)
+    r.add_argument("--seed", type=int)
     r.add_argument("--phase", type=int, help="phase id to submit each model file to")
-    r.add_argument("--token", default="", help="API token (needed with --phase)")
-    r.add_argument("--url", default="http://127.0.0.1:8000")
+    r.add_argument("--token", default="", help="API token (default: `fetalbench login`'s)")
+    r.add_argument("--url", default="", help="server (default: `fetalbench login`'s or local)")
+    r.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds to wait for each submission to be scored",
+    )
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
     r.set_defaults(func=_reproduce)

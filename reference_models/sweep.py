@@ -67,19 +67,34 @@ def _fmt(value, digits: int) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    """Markdown table, one row per strategy, sorted by trainable parameters."""
-    lines = [
-        "| model | strategy | trainable | paper's count | Dice | HD95 (mm) | HC error (mm) | s/epoch |",
-        "| --- | --- | ---: | ---: | --- | --- | ---: | ---: |",
-    ]
+    """Markdown table, one row per strategy, sorted by trainable parameters.
+
+    Rows that went through the platform (`submit.submit_and_score`) add its submission id,
+    its score on the hidden cases and the parameter count it measured from the model file.
+    """
+    platform = any("platform_score" in row for row in rows)
+    header = "| model | strategy | trainable | paper's count | Dice | HD95 (mm) | HC error (mm) | s/epoch |"
+    rule = "| --- | --- | ---: | ---: | --- | --- | ---: | ---: |"
+    if platform:
+        metric = next(r["platform_metric"] for r in rows if "platform_metric" in r)
+        header += f" submission | platform {metric} | measured total |"
+        rule += " ---: | ---: | ---: |"
+    lines = [header, rule]
     for row in sorted(rows, key=lambda r: r["trainable_parameters"]):
         dice = " / ".join(f"{v}: {d:.3f}" for v, d in row["dice"].items())
         hd95 = " / ".join(f"{v}: {d:.1f}" for v, d in row["hd95_mm"].items())
         paper = row.get("paper_trainable")
-        lines.append(
+        line = (
             f"| {row['model']} | {row['strategy']} ({row['title']}) | "
             f"{row['trainable_parameters']:,} | {'-' if paper is None else f'{paper:,}'} | "
             f"{dice} | {hd95} | {_fmt(row['hc_abs_error_mm'], 2)} | "
             f"{_fmt(row['seconds_per_epoch'], 1)} |"
         )
+        if platform:
+            measured = row.get("platform_params_total")
+            line += (
+                f" {row.get('submission', '-')} | {_fmt(row.get('platform_score'), 3)} | "
+                f"{'-' if measured is None else f'{measured:,}'} |"
+            )
+        lines.append(line)
     return "\n".join(lines)
