@@ -34,39 +34,68 @@ def _check_input(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.nda
     return mask != 0, row_mm, col_mm
 
 
+def _largest_of_several(mask8: np.ndarray, contours) -> tuple[int, np.ndarray, int, int]:
+    """Index of the outer contour whose component has the most pixels, the component's
+    pixels (uint8 0/1) in its bounding box, and that box's (row, col) offset.
+
+    A component lies inside its contour's bounding box and nothing else in the box is
+    8-connected to it, so labelling the box alone counts it exactly. Boxes are visited
+    largest first and the search stops once a box is smaller than the best count found, so
+    a head with a few small stray blobs costs about one labelling of the head's box instead
+    of the whole image. Ties go to the component whose first pixel comes first in raster
+    order (each outer contour starts at that pixel): a fixed rule, unlike the label order
+    of OpenCV's block-based labelling.
+    """
+    boxes = [cv2.boundingRect(contour) for contour in contours]
+    order = sorted(range(len(contours)), key=lambda k: -boxes[k][2] * boxes[k][3])
+    best: tuple[int, int, int] | None = None  # (-pixels, first row, first col)
+    chosen = (0, np.zeros((1, 1), dtype=np.uint8), 0, 0)
+    for k in order:
+        x, y, w, h = boxes[k]
+        if best is not None and w * h < -best[0]:
+            break
+        first_x, first_y = (int(v) for v in contours[k][0, 0])
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(
+            mask8[y : y + h, x : x + w], connectivity=8
+        )
+        label = labels[first_y - y, first_x - x]
+        key = (-int(stats[label, cv2.CC_STAT_AREA]), first_y, first_x)
+        if best is None or key < best:
+            best = key
+            chosen = (k, (labels == label).view(np.uint8), y, x)
+    return chosen
+
+
 def largest_region(mask: np.ndarray) -> tuple[np.ndarray, int, int] | None:
-    """The largest 8-connected component with its holes filled (uint8 0/1), cut out with a one-pixel
-    background margin (clipped at the image edge), and the cut's (row, col) offset; None if
-    the mask is empty.
+    """The largest 8-connected component with its holes filled (uint8 0/1), cut out with a
+    one-pixel background margin (clipped at the image edge), and the cut's (row, col)
+    offset; None if the mask is empty.
 
     Stray false-positive blobs must not move the measurement, and holes do not change an
     outline, so only the outer contour of the biggest blob counts. Working on the cut keeps
     the cost proportional to the head rather than the image. A mask with a single outer
     contour (the usual case) needs no connected-component labelling: every other foreground
-    pixel then lies in one of its holes, which the fill covers anyway.
+    pixel then lies in one of its holes, which the fill covers anyway. Equal largest
+    components: the one whose first pixel comes first in raster order.
     """
     mask8 = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     contours, _ = cv2.findContours(mask8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
-    if len(contours) == 1:
-        x, y, w, h = cv2.boundingRect(contours[0])
-        source = mask8
-    else:
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8)
-        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        x, y, w, h = (int(v) for v in stats[largest, :4])
-        source = labels == largest
     rows, cols = mask8.shape
-    y0, x0 = max(y - 1, 0), max(x - 1, 0)
-    y1, x1 = min(y + h + 1, rows), min(x + w + 1, cols)
-    region = np.ascontiguousarray(source[y0:y1, x0:x1], dtype=np.uint8)
-    if len(contours) > 1:
-        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        offset = (0, 0)
+    if len(contours) == 1:
+        contour = contours[0]
+        x, y, w, h = cv2.boundingRect(contour)
+        y0, x0 = max(y - 1, 0), max(x - 1, 0)
+        region = mask8[y0 : min(y + h + 1, rows), x0 : min(x + w + 1, cols)].copy()
     else:
-        offset = (-x0, -y0)
-    cv2.drawContours(region, contours, -1, 1, thickness=cv2.FILLED, offset=offset)
+        index, component, y, x = _largest_of_several(mask8, contours)
+        contour = contours[index]
+        h, w = component.shape
+        y0, x0 = max(y - 1, 0), max(x - 1, 0)
+        region = np.zeros((min(y + h + 1, rows) - y0, min(x + w + 1, cols) - x0), np.uint8)
+        region[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = component
+    cv2.drawContours(region, [contour], -1, 1, thickness=cv2.FILLED, offset=(-x0, -y0))
     return region, y0, x0
 
 

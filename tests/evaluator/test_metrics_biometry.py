@@ -111,13 +111,18 @@ def test_biometry_bad_input_gets_a_clear_error() -> None:
 
 
 def _reference_largest_component(mask: np.ndarray) -> np.ndarray | None:
-    """The definition, on the full image: labelling, largest area, outer contour filled."""
+    """The definition, on the full image: labelling, largest area (ties: the component whose
+    first pixel comes first in raster order), outer contour filled."""
     import cv2
 
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
     if count < 2:
         return None
-    component = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    tied = 1 + np.flatnonzero(areas == areas.max())
+    first_pixel = {int(label): np.flatnonzero(labels == label)[0] for label in tied}
+    largest = min(first_pixel, key=first_pixel.get)
+    component = (labels == largest).astype(np.uint8)
     contours, _ = cv2.findContours(component, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(component, contours, -1, 1, thickness=cv2.FILLED)
     return component.astype(bool)
@@ -157,6 +162,11 @@ def test_fast_region_and_outline_equal_their_definitions() -> None:
     ring[8:22, 8:22] = False
     ring[12:18, 12:18] = True  # an island inside the hole
     assert np.array_equal(largest_component(ring), _reference_largest_component(ring))
+    twins = np.zeros((20, 30), dtype=bool)
+    twins[10:14, 2:6] = True
+    twins[3:7, 20:24] = True  # same size, first in raster order: this one
+    assert np.array_equal(largest_component(twins)[3:7, 20:24], np.ones((4, 4), dtype=bool))
+    assert not largest_component(twins)[10:14, 2:6].any()
 
 
 def test_warm_up_loads_every_kernel() -> None:
