@@ -174,6 +174,7 @@ class Hostile:
 
 def hostile_cases(cases: list[str]) -> list[Hostile]:
     every = list(cases)
+    output = ["what it wrote to /output is not a valid submission", "<case_id>.png"]
     return [
         Hostile(
             "endless loop",
@@ -235,20 +236,20 @@ def hostile_cases(cases: list[str]) -> list[Hostile]:
         Hostile(
             "writes nothing",
             "echo done, nothing written\n",
-            every,
+            [*output, *every, "no prediction for case", "done, nothing written"],
             inference_status="ok",
         ),
         Hostile(
             "wrong names",
             "for f in /masks/*.png; do n=${f##*/}; cp $f /output/pred_$n; done\n",
-            every,
+            [*output, *every, "pred_"],
             masks="truth",
             inference_status="ok",
         ),
         Hostile(
             "wrong shapes",
             "cp /masks/*.png /output/\n",
-            every,
+            [*output, *every, "17x23", "but the image is"],
             masks="small",
             inference_status="ok",
         ),
@@ -258,7 +259,7 @@ def hostile_cases(cases: list[str]) -> list[Hostile]:
             "find / \\( -path /proc -o -path /sys -o -path /dev -o -path /bin \\) -prune"
             " -o -print 2>&1\n"
             "echo END\n",
-            every,  # it finds nothing to copy, so it writes nothing: missing cases
+            [*output, *every],  # it finds nothing to copy, so it writes nothing
             inference_status="ok",
         ),
     ]
@@ -372,20 +373,12 @@ def test_each_hostile_container_fails_clearly_and_the_next_one_runs(
 
 
 def _archive(path: Path, case: Hostile, masks: dict[str, bytes], monkeypatch) -> Path:
-    if masks or case.image:
-        return _container_with(path, case, masks, monkeypatch)
+    """A `docker save` archive of the case's busybox model (masks baked in where it needs)."""
     from tests.sandbox.conftest import write_image_archive
 
-    return write_image_archive(path, case.script)
-
-
-def _container_with(path: Path, case: Hostile, masks: dict[str, bytes], monkeypatch) -> Path:
-    """container_archive (masks baked into the layer) with write_image_archive's options."""
-    import tests.sandbox.conftest as images
-
-    if not case.image:
+    if masks:
         return container_archive(path, case.script, masks, monkeypatch)
-    return images.write_image_archive(path, case.script, **case.image)
+    return write_image_archive(path, case.script, **case.image)
 
 
 def _labels_unreachable(inference: dict, case_ids: list[str], said: str) -> list[str]:

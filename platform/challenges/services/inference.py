@@ -94,7 +94,10 @@ def run_inference(submission_id: int) -> str:
             set_state(submission_id, Submission.Status.FAILED, describe_outcome(outcome))
             return Submission.Status.FAILED
         set_state(submission_id, Submission.Status.VALIDATING, "Inference finished; scoring.")
-        return score_predictions(submission, work / "output")
+        status = score_predictions(submission, work / "output")
+        if status == Submission.Status.FAILED:
+            _explain_invalid_output(submission_id, outcome)
+        return status
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -192,6 +195,31 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
     Submission.objects.filter(pk=submission.pk).update(**fields)
     for name, value in fields.items():
         setattr(submission, name, value)
+
+
+def _explain_invalid_output(submission_id: int, outcome: Any) -> None:
+    """A model that ran fine but wrote unusable files: the bare validation report ("no
+    prediction for case X") does not tell a container author that it is about /output and
+    its file names, nor why nothing was written; add both (the rule and the log tail)."""
+    from sandbox.inputs import OUTPUT_SUFFIXES
+
+    detail = (
+        Submission.objects.filter(pk=submission_id).values_list("status_detail", flat=True).first()
+        or ""
+    )
+    if not detail.startswith("The submission is invalid"):
+        return  # an internal scoring error keeps its own message
+    lines = [
+        "The model ran to the end, but what it wrote to /output is not a valid submission "
+        f"(one label map per case, named <case_id>{OUTPUT_SUFFIXES[0]} or "
+        f"{' or '.join(OUTPUT_SUFFIXES[1:])}).",
+        detail,
+    ]
+    tail = [redact(line) for line in outcome.log_tail[-LOG_LINES_SHOWN:]]
+    if tail:
+        lines.append(f"Last {len(tail)} line(s) of its log:")
+        lines += tail
+    set_state(submission_id, Submission.Status.FAILED, "\n".join(lines))
 
 
 def describe_outcome(outcome: Any) -> str:
