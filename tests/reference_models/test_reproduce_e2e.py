@@ -122,8 +122,12 @@ def test_reproduce_submits_each_strategy_and_reports_platform_scores(
     table = [line for line in out.out.splitlines() if line.startswith("| unet-tiny |")]
     assert len(table) == len(STRATEGIES)
     assert "platform head dice" in out.out or "platform" in out.out.splitlines()[0]
+    scores = {}
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert int(cells[-3]) in by_id
         assert re.fullmatch(r"\d\.\d{3}", cells[-2]), line
         assert int(cells[-1].replace(",", "")) == by_id[int(cells[-3])].params_total
+        scores[int(cells[-3])] = float(cells[-2])
+    # The table's score is the one the platform ranks by (the board's row agrees).
+    assert scores[row["submission_id"]] == pytest.approx(row["score"], abs=5e-4)
