@@ -226,7 +226,11 @@ def describe_outcome(outcome: Any) -> str:
     """What the participant reads: what happened, why, and the end of the model's log."""
     what = OUTCOME_WORDS.get(str(outcome.status), "failed")
     message = redact(outcome.message.strip()) or "no further detail."
-    lines = [f"The model {what}: {message}"]
+    if message.lower().startswith(f"the model {what}"):
+        # The runner already said it in full ("the model ran out of memory (limit 64 MiB)").
+        lines = [message[0].upper() + message[1:]]
+    else:
+        lines = [f"The model {what}: {message}"]
     tail = [redact(line) for line in outcome.log_tail[-LOG_LINES_SHOWN:]]
     if tail:
         lines.append(f"Last {len(tail)} line(s) of its log:")
