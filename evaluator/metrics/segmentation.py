@@ -102,21 +102,21 @@ def score_class(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float])
 
     # Imported here, not at module level: the platform's web processes import this module for
     # HIGHER_IS_BETTER alone and should not load numba and the compiled kernels for that.
-    from evaluator.metrics.surface import distance_summary, surface_statistics
+    from evaluator.metrics.surface import surface_scores
 
-    stats = surface_statistics(pred, ref, spacing)
-    pred_size, ref_size, overlap = stats.pred_size, stats.ref_size, stats.overlap
+    scores = surface_scores(pred, ref, spacing)
+    if scores is None:
+        return _empty_score(pred.shape, spacing, True, True)
+    pred_size, ref_size, overlap = int(scores.pred_size), int(scores.ref_size), scores.overlap
     if pred_size == 0 or ref_size == 0:
         return _empty_score(pred.shape, spacing, pred_size == 0, ref_size == 0)
-
-    hd, hd95, hd95_max, assd, masd = distance_summary(stats.distances)
     metrics = {
         "dice": 2.0 * overlap / (pred_size + ref_size),
         "iou": overlap / (pred_size + ref_size - overlap),
-        "hd": hd,
-        "hd95": hd95,
-        "hd95_max": hd95_max,
-        "assd": assd,
-        "masd": masd,
+        "hd": float(scores.hd),
+        "hd95": float(scores.hd95),
+        "hd95_max": float(scores.hd95_max),
+        "assd": float(scores.assd),
+        "masd": float(scores.masd),
     }
     return ClassScore(metrics, ())

@@ -7,21 +7,21 @@ medpy computes, per call and per direction, a binary erosion and a Euclidean dis
    4-connected cross only looks at direct neighbours, and every pixel outside the box is
    background, so a neighbour outside the box is background whether it is inside the image
    (it is outside the union) or beyond the image edge (scipy's default ``border_value=0``);
-2. extracts each border once (a foreground pixel with a background 4-neighbour), counting
-   both masks and their overlap in the same pass;
-3. for each border, records per pixel of the box the row distance to the nearest border pixel
-   of the same column (two sweeps, the first pass of a separable EDT);
-4. finds each border pixel's nearest partner on the other border by scanning columns outwards
-   from its own: a column ``k`` pixels away holds nothing nearer than ``k * col_mm``, so the
-   scan stops as soon as that exceeds the best distance found. This is the exact EDT value
-   at the border pixel (the second, per-row pass of a separable EDT, evaluated only where it
-   is needed), so it equals medpy's ``distance_transform_edt(~border, sampling=spacing)
-   [other_border]`` up to floating-point rounding (~1e-15 mm).
+2. extracts both borders (a foreground pixel with a background 4-neighbour) in one pass over
+   the box rows, counting both masks and their overlap on the way;
+3. per direction, sweeps down the rows keeping, per column, the last border row at or above
+   the current row and the next one below (the per-column pass of a separable EDT, kept
+   only where needed), and for each query border pixel scans columns outwards from its own:
+   a column ``k`` pixels away holds nothing nearer than ``k * col_mm``, so the scan stops
+   as soon as that reaches the best distance found. This is the exact EDT value at the
+   query pixel (the per-row pass of a separable EDT, evaluated only there), so it equals
+   medpy's ``distance_transform_edt(~border, sampling=spacing)[other_border]`` up to
+   floating-point rounding (~1e-15 mm).
 
-A border pixel whose partner is ``d`` pixels away costs about ``2 d`` table look-ups, and the
-sweeps cost a few nanoseconds per pixel of the box, so a well-aligned and a badly misplaced
-prediction cost about the same. All metrics are then derived from one pair of directed
-distance arrays (``distance_summary``).
+A border pixel whose partner is ``d`` pixels away costs about ``2 d`` look-ups and no
+box-sized array is allocated, so a well-aligned and a badly misplaced prediction cost about the
+same. All metrics are then derived from the one pair of directed distance arrays
+(``_distance_summary``; ``surface_scores`` does everything in one compiled call).
 
 The kernels are compiled on first use and cached next to this file (``cache=True``); where
 that folder is read-only numba falls back to its per-user cache directory.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -263,8 +264,60 @@ def _distance_summary(forward, backward):  # pragma: no cover - compiled
     return hd, hd95, hd95_max, assd, masd
 
 
+@njit(cache=True, nogil=True)
+def _score_kernel(pred, ref, r0, r1, c0, c1, row_mm, col_mm):  # pragma: no cover - compiled
+    """Sizes, overlap and (hd, hd95, hd95_max, assd, masd) in one dispatch from Python.
+
+    The five distances are 0 when either mask is empty (the caller flags those cases).
+    """
+    pred_size, ref_size, overlap, forward, backward = _surface_kernel(
+        pred, ref, r0, r1, c0, c1, row_mm, col_mm
+    )
+    if pred_size == 0 or ref_size == 0:
+        return pred_size, ref_size, overlap, 0.0, 0.0, 0.0, 0.0, 0.0
+    hd, hd95, hd95_max, assd, masd = _distance_summary(forward, backward)
+    return pred_size, ref_size, overlap, hd, hd95, hd95_max, assd, masd
+
+
 # --------------------------------------------------------------------------------------------
 # Python interface
+
+
+class SurfaceScores(NamedTuple):
+    """What `score_class` needs, from one compiled call (a named tuple: cheap to build)."""
+
+    pred_size: int
+    ref_size: int
+    overlap: int
+    hd: float
+    hd95: float
+    hd95_max: float
+    assd: float
+    masd: float
+
+
+def surface_scores(
+    pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float]
+) -> SurfaceScores | None:
+    """Mask sizes, overlap and the five distance metrics (mm) of two boolean C-contiguous
+    2-D masks of one shape; None when both are empty. The distances are 0 when one is empty.
+    """
+    box = union_bounding_box(pred, ref)
+    if box is None:
+        return None
+    rows, cols = box
+    return SurfaceScores(
+        *_score_kernel(
+            pred.view(np.uint8),
+            ref.view(np.uint8),
+            rows.start,
+            rows.stop,
+            cols.start,
+            cols.stop,
+            float(spacing[0]),
+            float(spacing[1]),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -290,8 +343,8 @@ def surface_statistics(
         return SurfaceStatistics(0, 0, 0, DirectedDistances(empty, empty.copy()))
     rows, cols = box
     pred_size, ref_size, overlap, forward, backward = _surface_kernel(
-        pred,
-        ref,
+        pred.view(np.uint8),
+        ref.view(np.uint8),
         rows.start,
         rows.stop,
         cols.start,
@@ -314,12 +367,6 @@ def directed_surface_distances(
     if stats.pred_size == 0 or stats.ref_size == 0:
         raise ValueError("an empty mask has no border: surface distances are undefined")
     return stats.distances
-
-
-def distance_summary(distances: DirectedDistances) -> tuple[float, float, float, float, float]:
-    """(hd, hd95, hd95_max, assd, masd) in mm from two non-empty directed distance arrays."""
-    hd, hd95, hd95_max, assd, masd = _distance_summary(distances.pred_to_ref, distances.ref_to_pred)
-    return float(hd), float(hd95), float(hd95_max), float(assd), float(masd)
 
 
 def border_mask(mask: np.ndarray) -> np.ndarray:

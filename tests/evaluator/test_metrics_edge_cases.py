@@ -174,3 +174,21 @@ def test_random_masks_match_medpy() -> None:
             continue
         spacing = tuple(float(s) for s in rng.uniform(0.05, 2.0, 2))
         assert_matches_medpy(pred, ref, spacing, f"trial {trial} {shape} {spacing}")
+
+
+def test_directed_distances_equal_medpys_in_its_order() -> None:
+    """The public per-pixel arrays: medpy's __surface_distances, same pixels, same order."""
+    from medpy.metric import binary as medpy_binary
+
+    from evaluator.metrics.surface import directed_surface_distances
+
+    medpy_surface_distances = getattr(medpy_binary, "__surface_distances")
+    ref = disk((60, 70), (30, 30), 15)
+    pred = np.roll(ref, (4, -3), axis=(0, 1)) | disk((60, 70), (5, 62), 3)
+    got = directed_surface_distances(pred, ref, (0.4, 0.7))
+    forward = medpy_surface_distances(pred, ref, (0.4, 0.7))
+    backward = medpy_surface_distances(ref, pred, (0.4, 0.7))
+    assert np.allclose(got.pred_to_ref, forward, rtol=0, atol=1e-9)
+    assert np.allclose(got.ref_to_pred, backward, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="empty"):
+        directed_surface_distances(np.zeros_like(ref), ref, (1.0, 1.0))
