@@ -11,9 +11,9 @@ import math
 
 import cv2
 import numpy as np
-from numba import njit
 
 from evaluator.geometry.ellipse import fit_ellipse
+from evaluator.metrics.compiled import kernel
 
 BIOMETRY_METRICS: tuple[str, ...] = ("hc_abs_error_mm", "ac_abs_error_mm", "fl_abs_error_mm")
 
@@ -110,7 +110,7 @@ def largest_component(mask: np.ndarray) -> np.ndarray | None:
     return full
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _edge_pixels(region):  # pragma: no cover - compiled
     """Row-major flat indices of region pixels with a 4-neighbour outside the region (inside
     the array: beyond it counts as inside). One vectorised pass; outlines are sparse."""
@@ -145,7 +145,7 @@ def _edge_pixels(region):  # pragma: no cover - compiled
     return pixels[:count]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _crack_midpoints(region):  # pragma: no cover - compiled
     """(x, y) midpoints of the edges between `region` (uint8 0/1) and its outside, in the
     order up, down, left, right edges, each row-major; beyond the array counts as inside."""

@@ -35,7 +35,8 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from numba import njit
+
+from evaluator.metrics.compiled import kernel
 
 #: Row distance recorded for a column without any border pixel (beyond every real one).
 _NO_BORDER = 1 << 30
@@ -73,7 +74,7 @@ def union_bounding_box(pred: np.ndarray, ref: np.ndarray) -> tuple[slice, slice]
 # non-contiguous view has to be made, and return arrays in box coordinates.
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _border_row(mask, y, c0, c1, first_or_last_row, out):  # pragma: no cover - compiled
     """Border flags (0/1) of image row `y` inside the box columns c0:c1, written to `out`.
 
@@ -99,7 +100,7 @@ def _border_row(mask, y, c0, c1, first_or_last_row, out):  # pragma: no cover - 
     out[w - 1] = row[w - 1]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _append_flagged(flags, words, base, pixels, count):  # pragma: no cover - compiled
     """Append `base + j` to `pixels[count:]` for every j with flags[j] != 0; the new count.
 
@@ -118,7 +119,7 @@ def _append_flagged(flags, words, base, pixels, count):  # pragma: no cover - co
     return count
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _box_borders(pred, ref, r0, r1, c0, c1):  # pragma: no cover - compiled
     """Mask sizes, overlap and both borders (row-major flat box indices) in one pass.
 
@@ -158,7 +159,7 @@ def _box_borders(pred, ref, r0, r1, c0, c1):  # pragma: no cover - compiled
     return pred_size, ref_size, overlap, pred_pixels[:n_pred], ref_pixels[:n_ref]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _nearest_distances(query, target, width, row_mm, col_mm):  # pragma: no cover - compiled
     """Exact distance (mm) from each query pixel to the nearest target pixel.
 
@@ -218,7 +219,7 @@ def _nearest_distances(query, target, width, row_mm, col_mm):  # pragma: no cove
     return distances
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _surface_kernel(pred, ref, r0, r1, c0, c1, row_mm, col_mm):  # pragma: no cover - compiled
     """(pred size, ref size, overlap, pred->ref distances, ref->pred distances) in one call.
 
@@ -234,7 +235,7 @@ def _surface_kernel(pred, ref, r0, r1, c0, c1, row_mm, col_mm):  # pragma: no co
     return pred_size, ref_size, overlap, forward, backward
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _percentile(values, q):  # pragma: no cover - compiled
     """``np.percentile(values, q)`` (linear method, NumPy's symmetric lerp) by partitioning."""
     n = values.size
@@ -250,7 +251,7 @@ def _percentile(values, q):  # pragma: no cover - compiled
     return a + diff * fraction
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _distance_summary(forward, backward):  # pragma: no cover - compiled
     """(hd, hd95, hd95_max, assd, masd) from both directed distance arrays (see segmentation)."""
     pooled = np.concatenate((forward, backward))
@@ -264,7 +265,7 @@ def _distance_summary(forward, backward):  # pragma: no cover - compiled
     return hd, hd95, hd95_max, assd, masd
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _score_kernel(pred, ref, r0, r1, c0, c1, row_mm, col_mm):  # pragma: no cover - compiled
     """Sizes, overlap and (hd, hd95, hd95_max, assd, masd) in one dispatch from Python.
 

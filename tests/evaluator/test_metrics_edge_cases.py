@@ -192,3 +192,13 @@ def test_directed_distances_equal_medpys_in_its_order() -> None:
     assert np.allclose(got.ref_to_pred, backward, rtol=0, atol=1e-9)
     with pytest.raises(ValueError, match="empty"):
         directed_surface_distances(np.zeros_like(ref), ref, (1.0, 1.0))
+
+
+def test_kernel_decorator_compiles_without_a_cache_location() -> None:
+    """numba refuses cache=True where no cache folder can be used (here: source without a
+    file); the kernels must then still compile instead of failing the import."""
+    from evaluator.metrics.compiled import kernel
+
+    namespace: dict = {}
+    exec("def double(x):\n    return 2 * x\n", namespace)  # no source file: no cache locator
+    assert kernel(namespace["double"])(21) == 42
