@@ -184,7 +184,10 @@ def _init_worker() -> None:
     thread pools only contend with each other."""
     import cv2
 
+    from evaluator.metrics import warm_up
+
     cv2.setNumThreads(1)
+    warm_up()  # load the compiled distance kernels before the first case, not during it
 
 
 def _score_chunk(
@@ -216,7 +219,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["evaluator.scoring"])
+        context.set_forkserver_preload(
+            ["evaluator.scoring", "evaluator.metrics.surface", "evaluator.metrics.biometry"]
+        )
         return context
     return multiprocessing.get_context("spawn")
 

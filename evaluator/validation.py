@@ -272,6 +272,16 @@ def _truth_shape(case: TruthCase) -> tuple[int, int]:
 
 
 def _present_values(array: np.ndarray) -> list[int]:
+    """The label values that occur, cheaply: this runs once per case on the scoring hot path.
+
+    Binary masks (the common case) are settled by min and max alone, ~100x cheaper than a
+    histogram of an 800x540 mask; anything wider falls back to a full count.
+    """
+    if array.size == 0:
+        return []
+    lo, hi = int(array.min()), int(array.max())
+    if hi - lo <= 1:
+        return sorted({lo, hi})
     if array.dtype == np.uint8:
         counts = np.bincount(array.ravel(), minlength=256)
         return [int(v) for v in np.flatnonzero(counts)]
