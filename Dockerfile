@@ -7,6 +7,7 @@ ARG WITH_MODELS=0
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     FETALBENCH_VAR=/srv/var \
+    NUMBA_CACHE_DIR=/srv/var/numba-cache \
     DJANGO_SETTINGS_MODULE=config.settings
 
 RUN apt-get update -qq \
