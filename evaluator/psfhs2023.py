@@ -47,16 +47,6 @@ EMPTY_DICE, EMPTY_HD, EMPTY_ASD = 0.0, 100.0, 100.0
 #: pi/180); kept, since AoP differences of ~1e-3 degree would otherwise creep in.
 _PS_DEG_TO_RAD = 0.01745
 
-HIGHER_IS_BETTER = {
-    "dice": True,
-    "hd": False,
-    "asd": False,
-    "aop_pred": True,
-    "aop_ref": True,
-    "aop_abs_diff": False,
-    "score": True,
-}
-
 
 def metric_paths(metrics: list[str] | tuple[str, ...] = SEGMENTATION_METRICS) -> list[str]:
     """The "group.metric" paths a psfhs2023 result carries."""

@@ -37,6 +37,39 @@ BIOMETRY = {
 BIOMETRY_SUFFIXES = ("pred_mm", "ref_mm", "abs_diff_mm", "diff_mm")
 
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "macro_auc")
+#: Per-case values a classification result also carries (their means are what the set-level
+#: statistics summarise): whether the arg-max class was right, the true class's probability.
+CLASSIFICATION_CASE_METRICS = ("correct", "p_true")
+
+#: Ranking direction (True: higher is better) of every metric name any scorer emits, keyed by
+#: the name after the group ("dice" in "head.dice"). The one table for directions: task files,
+#: the platform's leaderboards and the API all read it, and a task's ranking entries must agree
+#: with it. Measurements that are not errors (``*_pred_mm``, ``*_ref_mm``, the signed
+#: ``*_diff_mm``, ``aop_pred``/``aop_ref``) have no better side; they sort ascending.
+METRIC_DIRECTIONS: dict[str, bool] = {
+    # standard per-class segmentation (evaluator.metrics.segmentation.SEGMENTATION_METRICS)
+    "dice": True,
+    "iou": True,
+    "hd": False,
+    "hd95": False,
+    "hd95_max": False,
+    "assd": False,
+    "masd": False,
+    # biometry, per key in BIOMETRY: <key>_pred_mm, <key>_ref_mm, <key>_abs_diff_mm, <key>_diff_mm
+    **{f"{key}_{suffix}": False for key in BIOMETRY for suffix in BIOMETRY_SUFFIXES},
+    # psfhs2023 (evaluator.psfhs2023): dice and hd as above, plus
+    "asd": False,
+    "aop_pred": False,
+    "aop_ref": False,
+    "aop_abs_diff": False,
+    "score": True,
+    # classification
+    "accuracy": True,
+    "macro_f1": True,
+    "macro_auc": True,
+    "correct": True,
+    "p_true": True,
+}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -55,7 +88,8 @@ class TaskClass:
 
 @dataclass(frozen=True)
 class RankingHint:
-    """One leaderboard criterion: a metric path such as "head.dice" and its direction."""
+    """One leaderboard criterion: a metric path such as "head.dice" and its direction (always
+    the one in METRIC_DIRECTIONS; kept here so that a task's JSON states it)."""
 
     metric: str
     higher_is_better: bool
@@ -88,6 +122,21 @@ class Task:
     @property
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes]
+
+    @property
+    def metric_directions(self) -> dict[str, bool]:
+        """Every "group.metric" path this task's results carry, with its direction."""
+        return {path: higher_is_better(path) for path in metric_paths(self)}
+
+    def direction(self, metric_path: str) -> bool:
+        """Direction of one of this task's metric paths; TaskError naming the choices if the
+        task's results never carry it (a typo must not silently rank by nothing)."""
+        if metric_path not in metric_paths(self):
+            raise TaskError(
+                f"{metric_path!r} is not a metric of task {self.name!r}; "
+                f"choose from {metric_paths(self)}"
+            )
+        return higher_is_better(metric_path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,7 +252,7 @@ def _parse_task(data: Any, source: str) -> Task:
         if (
             not isinstance(item, dict)
             or not isinstance(item.get("metric"), str)
-            or not isinstance(item.get("higher_is_better"), bool)
+            or not isinstance(item.get("higher_is_better", True), bool)
             or set(item) - {"metric", "higher_is_better"}
         ):
             raise _fail(
@@ -215,7 +264,15 @@ def _parse_task(data: Any, source: str) -> Task:
                 f"ranking metric {item['metric']!r} is not produced by this task; "
                 f"choose from {sorted(valid_paths)}",
             )
-        ranking.append(RankingHint(item["metric"], item["higher_is_better"]))
+        direction = higher_is_better(item["metric"])
+        if item.get("higher_is_better", direction) != direction:
+            word = "higher" if direction else "lower"
+            raise _fail(
+                source,
+                f"ranking metric {item['metric']!r}: {word} is better "
+                f"(higher_is_better: {str(direction).lower()}); leave the field out or fix it",
+            )
+        ranking.append(RankingHint(item["metric"], direction))
 
     primary = data.get("primary_metric") or (ranking[0].metric if ranking else "")
     if not isinstance(primary, str) or primary not in valid_paths:
@@ -225,7 +282,7 @@ def _parse_task(data: Any, source: str) -> Task:
             f"choose from {sorted(valid_paths)}",
         )
     if not ranking:
-        ranking = [RankingHint(primary, default_higher_is_better(primary))]
+        ranking = [RankingHint(primary, higher_is_better(primary))]
 
     return Task(
         name=name,
@@ -279,7 +336,7 @@ def metric_paths_for(
 ) -> list[str]:
     """Every "group.metric" path the task's results carry (what ranking may refer to)."""
     if kind == CLASSIFICATION:
-        return [f"classification.{m}" for m in metrics]
+        return [f"classification.{m}" for m in (*metrics, *CLASSIFICATION_CASE_METRICS)]
     if scorer == "psfhs2023":
         from evaluator.psfhs2023 import metric_paths
 
@@ -294,14 +351,16 @@ def metric_paths(task: Task) -> list[str]:
     return metric_paths_for(task.kind, task.scorer, task.class_names, task.metrics, task.biometry)
 
 
-_LOWER_IS_BETTER = ("hd", "asd", "assd", "masd", "diff_mm", "aop_abs_diff")
-
-
-def default_higher_is_better(metric_path: str) -> bool:
-    """Direction of a metric path when a task file gives none: distances and errors are
-    lower-is-better, everything else (overlap, accuracy, scores) higher-is-better."""
+def higher_is_better(metric_path: str) -> bool:
+    """Direction of a metric ("head.dice" or "dice") from METRIC_DIRECTIONS; TaskError for a
+    name no scorer emits, so a misspelt metric cannot be ranked in an arbitrary direction."""
     metric = metric_path.rsplit(".", 1)[-1]
-    return not (metric.startswith("hd") or metric.endswith(_LOWER_IS_BETTER))
+    try:
+        return METRIC_DIRECTIONS[metric]
+    except KeyError:
+        raise TaskError(
+            f"unknown metric {metric!r}: the evaluator emits {sorted(METRIC_DIRECTIONS)}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Clinicians measure HC and AC as the perimeter of an ellipse fitted to the skull (or abdomen)
 outline, and FL as the longest extent of the femur, so a prediction is judged on the same
-measurement as the reference: |measure(pred) - measure(ref)| (``*_abs_error_mm`` metrics).
+measurement as the reference: |measure(pred) - measure(ref)| (the ``<key>_abs_diff_mm``
+metrics of a task's results; names and directions in ``evaluator.tasks``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import numpy as np
 
 from evaluator.geometry.ellipse import fit_ellipse
 from evaluator.metrics.compiled import kernel
-
-BIOMETRY_METRICS: tuple[str, ...] = ("hc_abs_error_mm", "ac_abs_error_mm", "fl_abs_error_mm")
 
 
 def _check_input(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.ndarray, float, float]:

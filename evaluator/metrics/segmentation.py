@@ -15,21 +15,6 @@ import numpy as np
 
 SEGMENTATION_METRICS: tuple[str, ...] = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
 
-#: Ranking direction of every metric the evaluator defines (segmentation and biometry).
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "dice": True,
-    "iou": True,
-    "hd": False,
-    "hd95": False,
-    "hd95_max": False,
-    "assd": False,
-    "masd": False,
-    # Biometry: absolute error of the measurement taken on the prediction vs the reference.
-    "hc_abs_error_mm": False,
-    "ac_abs_error_mm": False,
-    "fl_abs_error_mm": False,
-}
-
 DISTANCE_METRICS: tuple[str, ...] = ("hd", "hd95", "hd95_max", "assd", "masd")
 
 FLAG_EMPTY_PREDICTION = "empty_prediction"
@@ -100,8 +85,8 @@ def score_class(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float])
         raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
     spacing = _check_spacing(spacing)
 
-    # Imported here, not at module level: the platform's web processes import this module for
-    # HIGHER_IS_BETTER alone and should not load numba and the compiled kernels for that.
+    # Imported here, not at module level: importing this module for SEGMENTATION_METRICS or
+    # ClassScore alone should not load numba and the compiled kernels.
     from evaluator.metrics.surface import surface_scores
 
     scores = surface_scores(pred, ref, spacing)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -24,22 +25,16 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
+from evaluator.tasks import TaskError, higher_is_better
 
 ALL = "all"
-_HIGHER_WORDS = ("dice", "iou", "accuracy", "f1", "auc", "score")
+log = logging.getLogger(__name__)
 
 
-def metric_higher_is_better(metric: str, hints: dict[str, bool] | None = None) -> bool:
-    """Direction of a metric: the evaluator's table first, then the task's hints."""
-    try:
-        from evaluator.metrics.segmentation import HIGHER_IS_BETTER
-    except ImportError:  # evaluator still being written: fall back to the names
-        HIGHER_IS_BETTER = {}
-    if metric in HIGHER_IS_BETTER:
-        return bool(HIGHER_IS_BETTER[metric])
-    if hints and metric in hints:
-        return hints[metric]
-    return any(word in metric for word in _HIGHER_WORDS)
+def metric_higher_is_better(metric: str) -> bool:
+    """Direction of a metric ("dice" or "head.dice"): the evaluator's one table
+    (evaluator.tasks.METRIC_DIRECTIONS); TaskError for a name no scorer emits."""
+    return higher_is_better(metric)
 
 
 @dataclass(frozen=True)
@@ -54,25 +49,22 @@ class Criterion:
 
 
 def ranking_criteria(phase: Phase) -> list[Criterion]:
-    """The phase's ranking metrics, or the task's own ranking when the phase names none."""
-    hints: dict[str, bool] = {}
-    pairs: list[tuple[str, str]] = []
-    task = None
+    """The phase's ranking metrics, or the task's own ranking when the phase names none.
+
+    Phase.save has checked the phase's metrics against the task, so every name has a
+    direction; one that somehow has none fails here with the evaluator's TaskError.
+    """
     try:
         task = phase.challenge.get_task()
     except Exception:  # noqa: BLE001 - an unknown task still gets a (Dice) leaderboard
         task = None
-    if task is not None:
-        for hint in getattr(task, "ranking", ()):
-            cls, _, metric = hint.metric.partition(".")
-            hints[metric] = hint.higher_is_better
-            pairs.append((cls, metric))
     if phase.ranking_metrics:
         pairs = [(str(m["class"]), str(m["metric"])) for m in phase.ranking_metrics]
-    if not pairs:
-        first = task.classes[0].name if task is not None and task.classes else "head"
-        pairs = [(first, "dice")]
-    return [Criterion(c, m, metric_higher_is_better(m, hints)) for c, m in pairs]
+    elif task is not None:
+        pairs = [(h.metric.partition(".")[0], h.metric.partition(".")[2]) for h in task.ranking]
+    else:
+        pairs = [("head", "dice")]
+    return [Criterion(c, m, metric_higher_is_better(m)) for c, m in pairs]
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,7 +296,12 @@ def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
                 key = f"{cls}.{metric}"
                 if key not in seen:
                     seen.add(key)
-                    columns.append(Column(key, cls, metric, metric_higher_is_better(metric), False))
+                    try:
+                        direction = metric_higher_is_better(metric)
+                    except TaskError:  # stored by an evaluator that named it otherwise
+                        log.warning("phase %s: no direction for %s; column left out", phase.pk, key)
+                        continue
+                    columns.append(Column(key, cls, metric, direction, False))
     return columns
 
 

@@ -13,9 +13,12 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
+
+from challenges.ranking_metrics import ranking_metrics_problem
 
 
 class PrivateUploadStorage(FileSystemStorage):
@@ -179,9 +182,32 @@ class Phase(models.Model):
     def __str__(self) -> str:
         return f"{self.challenge.slug}/{self.slug}"
 
+    def clean(self) -> None:
+        """The admin's check (also run on every save): ranking metrics the task carries."""
+        super().clean()
+        self.check_ranking_metrics()
+
+    def check_ranking_metrics(self) -> None:
+        """ValidationError on ``ranking_metrics`` naming the bad entry and the task's choices.
+
+        Checked on save too, not only in forms: a phase created from code or the shell must
+        not rank by a metric its results never carry.
+        """
+        if not self.ranking_metrics or not self.challenge_id:
+            return
+        try:
+            task = self.challenge.get_task()
+        except Exception as exc:  # noqa: BLE001 - any reason the task cannot load
+            problem = f"the challenge's task cannot be loaded to check them: {exc}"
+        else:
+            problem = ranking_metrics_problem(self.ranking_metrics, task)
+        if problem:
+            raise ValidationError({"ranking_metrics": problem})
+
     def save(self, *args, **kwargs) -> None:
         if not self.allowed_kinds:
             self.allowed_kinds = [Submission.Kind.PREDICTIONS]
+        self.check_ranking_metrics()
         super().save(*args, **kwargs)
 
     def is_open(self, at=None) -> bool:

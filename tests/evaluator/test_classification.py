@@ -72,6 +72,9 @@ def test_whole_submission(tmp_path: Path) -> None:
     assert set(results["aggregates"]) == {"all", "s1", "s2"}
     assert results["aggregates"]["s1"]["classification"]["accuracy"]["mean"] == 1.0
     assert results["cases"][3]["metrics"]["classification"]["p_true"] == 0.3
+    # every name it writes is one of the task's paths, so each has a direction to rank by
+    emitted = {f"classification.{name}" for name in group}
+    assert emitted == set(TASK.metric_directions)
 
 
 def test_invalid_submission_lists_problems(tmp_path: Path) -> None:

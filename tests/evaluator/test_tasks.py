@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from evaluator.tasks import Task, TaskError, builtin_task_names, get_task, metric_paths
@@ -94,9 +96,66 @@ def test_classification_task() -> None:
     assert task.metrics == ("accuracy", "macro_f1", "macro_auc")
 
 
-def test_default_directions() -> None:
-    from evaluator.tasks import default_higher_is_better
+def test_directions_come_from_one_table() -> None:
+    from evaluator.tasks import METRIC_DIRECTIONS, higher_is_better
 
-    assert default_higher_is_better("head.dice") and default_higher_is_better("challenge.score")
+    assert higher_is_better("head.dice") and higher_is_better("challenge.score")
     for path in ("head.hd95", "ps.asd", "head.hc_abs_diff_mm", "aop.aop_abs_diff", "fh.masd"):
-        assert not default_higher_is_better(path)
+        assert not higher_is_better(path)
+    assert higher_is_better("dice") is METRIC_DIRECTIONS["dice"]
+    with pytest.raises(TaskError, match="unknown metric 'hc_abs_error_mm'"):
+        higher_is_better("head.hc_abs_error_mm")
+
+
+def test_task_directions_and_unknown_paths() -> None:
+    task = get_task("hc18")
+    assert task.metric_directions["head.hc_abs_diff_mm"] is False
+    assert set(task.metric_directions) == set(metric_paths(task))
+    assert task.direction("head.dice") is True
+    with pytest.raises(TaskError, match=r"'head\.hc_abs_error_mm' is not a metric of task 'hc18'"):
+        task.direction("head.hc_abs_error_mm")
+    with pytest.raises(TaskError, match="is not a metric"):
+        get_task("psfhs").direction("head.dice")
+
+
+def test_ranking_direction_is_optional_and_must_agree() -> None:
+    spec = get_task("hc18").to_dict()
+    spec["ranking"] = [{"metric": "head.hd95"}]
+    spec["primary_metric"] = "head.hd95"
+    assert Task.from_dict(spec).ranking[0].higher_is_better is False
+    spec["ranking"] = [{"metric": "head.hd95", "higher_is_better": True}]
+    with pytest.raises(TaskError, match=r"'head\.hd95': lower is better"):
+        Task.from_dict(spec)
+
+
+def _label_map(task: Task) -> np.ndarray:
+    """One filled ellipse per class (label value), far enough apart to measure each."""
+    label = np.zeros((160, 160), np.uint8)
+    for i, cls in enumerate(task.classes):
+        cv2.ellipse(label, (40 + 70 * i, 80), (28, 18), 20, 0, 360, cls.value, -1)
+    return label
+
+
+SEGMENTATION_TASKS = [
+    *builtin_task_names(),
+    {
+        "name": "abdomen_femur",
+        "classes": [{"name": "abdomen", "value": 1}, {"name": "femur", "value": 2}],
+        "biometry": {"ac": "abdomen", "fl": "femur"},
+        "primary_metric": "abdomen.dice",
+    },
+]
+
+
+@pytest.mark.parametrize("spec", SEGMENTATION_TASKS, ids=lambda s: str(s)[:20])
+def test_every_emitted_metric_is_a_task_path_with_a_direction(spec) -> None:
+    """What a scorer writes for a case is exactly what a task lists, so a leaderboard can
+    rank by any of it and never meets a name without a direction."""
+    from evaluator.scoring import score_arrays
+
+    task = get_task(spec) if isinstance(spec, str) else Task.from_dict(spec)
+    label = _label_map(task)
+    metrics, _ = score_arrays(task, np.roll(label, 3, axis=1), label, (0.5, 0.5), {})
+    emitted = {f"{group}.{name}" for group, values in metrics.items() for name in values}
+    assert emitted == set(metric_paths(task))
+    assert set(task.metric_directions) == emitted

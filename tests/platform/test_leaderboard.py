@@ -153,3 +153,21 @@ def test_default_criteria_come_from_the_task(board) -> None:
     phase, _, _ = board
     keys = [c.key for c in leaderboards.ranking_criteria(phase)]
     assert keys[0] == "head.dice"
+
+
+def test_directions_are_the_evaluators_for_every_column(board) -> None:
+    """Ranking and extra columns take their direction from evaluator.tasks, one table for
+    every name the evaluator writes (biometry included)."""
+    from evaluator.tasks import METRIC_DIRECTIONS
+
+    phase, submit, team = board
+    phase.ranking_metrics = [{"class": "head", "metric": "hc_abs_diff_mm"}]
+    phase.save()
+    submit(team("far"), {"all": {"hc_abs_diff_mm": 9.0, "iou": 0.7, "hc_pred_mm": 180.0}})
+    submit(team("near"), {"all": {"hc_abs_diff_mm": 1.0, "iou": 0.6, "hc_pred_mm": 171.0}})
+    recompute(phase)
+    table = leaderboard_table(phase)
+    assert [r.participant for r in table.rows] == ["near", "far"]
+    directions = {c.metric: c.higher_is_better for c in table.columns}
+    assert directions == {m: METRIC_DIRECTIONS[m] for m in ("hc_abs_diff_mm", "iou", "hc_pred_mm")}
+    assert directions["hc_abs_diff_mm"] is False and directions["iou"] is True

@@ -122,3 +122,49 @@ def test_system_check_refuses_truth_under_media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     settings.TRUTH_ROOT = tmp_path / "truth"
     assert [e.id for e in truth_root_is_private()] == ["challenges.E001"]
+
+
+def _admin_form_data(client: Client, url: str) -> dict[str, object]:
+    """The admin change form's current values, as the browser would post them back."""
+    form = client.get(url).context["adminform"].form
+    data: dict[str, object] = {"_save": "Save"}
+    for field in form:
+        widget = field.field.widget
+        value = field.field.prepare_value(field.value())
+        if hasattr(widget, "widgets") and hasattr(widget, "decompress"):  # split date/time
+            parts = widget.decompress(value) if value else [None] * len(widget.widgets)
+            for i, part in enumerate(parts):
+                data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
+        elif value is not None:
+            data[field.html_name] = value
+    return data
+
+
+def test_ranking_metrics_must_be_metrics_of_the_task(
+    make_challenge, make_user, admin_client_for
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    _, phase = make_challenge()
+    client = admin_client_for(make_user("root", is_staff=True, is_superuser=True))
+    url = f"/admin/challenges/phase/{phase.pk}/change/"
+    data = _admin_form_data(client, url)
+    data["ranking_metrics"] = '[{"class": "head", "metric": "hc_abs_error_mm"}]'
+    refused = client.post(url, data)
+    assert refused.status_code == 200  # the form again, with the error on the field
+    errors = refused.context["adminform"].form.errors["ranking_metrics"]
+    assert "'head.hc_abs_error_mm' is not a metric of task 'hc18'" in errors[0]
+    assert "head.hc_abs_diff_mm" in errors[0]  # the choices are listed
+    data["ranking_metrics"] = '[{"class": "head", "metric": "hc_abs_diff_mm"}]'
+    assert client.post(url, data).status_code == 302
+    phase.refresh_from_db()
+    assert phase.ranking_metrics == [{"class": "head", "metric": "hc_abs_diff_mm"}]
+    # Code and the shell cannot get around it either: save() checks too.
+    for bad, message in [
+        ([{"class": "fh", "metric": "dice"}], "'fh.dice' is not a metric"),
+        ([{"class": "head"}], "must be {'class': str, 'metric': str}"),
+        ({"class": "head", "metric": "dice"}, "must be a list"),
+    ]:
+        phase.ranking_metrics = bad
+        with pytest.raises(ValidationError, match=message):
+            phase.save()
