@@ -93,3 +93,46 @@ def test_submission_errors_are_readable(make_challenge, make_user) -> None:
     assert rejected.status_code == 400 and "Join the challenge" in rejected.json()["detail"]
     unknown_site = client.get(f"/api/phases/{phase.pk}/leaderboard/?site=elsewhere")
     assert unknown_site.status_code == 404
+
+
+def test_leaderboard_every_entry_api_and_exports(make_challenge, make_user) -> None:
+    """`?entries=all`: one row per scored submission in the API, CSV and JSON; the default
+    stays one row per team; an unknown value is a 400 that says what to send."""
+    challenge, phase = make_challenge()
+    _fill(phase, challenge, make_user, 2)
+    team = Team.objects.get(name="team 0")
+    extra = Submission.objects.create(
+        phase=phase, creator=team.members.first(), team=team, status="done", method_name="again"
+    )
+    stats = {"mean": 0.5, "ci95_low": 0.4, "ci95_high": 0.6}
+    Evaluation.objects.create(
+        submission=extra,
+        results={"aggregates": {"all": {"head": {"dice": stats}}, "s1": {"head": {"dice": stats}}}},
+    )
+    recompute(phase)
+    client = APIClient()
+    base = f"/api/phases/{phase.pk}/leaderboard"
+    assert [r["participant"] for r in client.get(base + "/").json()["rows"]] == [
+        "team 0",
+        "team 1",
+    ]
+    every = client.get(base + "/?entries=all").json()
+    assert every["entry_selection"] == "all"
+    assert [(r["participant"], r["rank"]) for r in every["rows"]] == [
+        ("team 0", 1),
+        ("team 1", 2),
+        ("team 0", 3),
+    ]
+    assert every["rows"][0]["submission_id"] == extra.pk
+    site = client.get(base + "/sites/s1/?entries=all").json()
+    assert site["site"] == "s1" and len(site["rows"]) == 3
+    csv_response = client.get(base + ".csv?entries=all&site=s1")
+    assert csv_response.status_code == 200
+    assert "-s1-all-entries.csv" in csv_response["Content-Disposition"]
+    assert len(csv_response.content.decode().splitlines()) == 4
+    json_response = client.get(base + ".json?entries=all")
+    assert "-all-all-entries.json" in json_response["Content-Disposition"]
+    assert len(json_response.json()["rows"]) == 3
+    bad = client.get(base + "/?entries=everything")
+    assert bad.status_code == 400 and "entries=all" in bad.json()["detail"]
+    assert client.get(base + ".csv?entries=1").status_code == 400

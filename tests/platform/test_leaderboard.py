@@ -171,3 +171,103 @@ def test_directions_are_the_evaluators_for_every_column(board) -> None:
     directions = {c.metric: c.higher_is_better for c in table.columns}
     assert directions == {m: METRIC_DIRECTIONS[m] for m in ("hc_abs_diff_mm", "iou", "hc_pred_mm")}
     assert directions["hc_abs_diff_mm"] is False and directions["iou"] is True
+
+
+# --------------------------------------------------------------------------------------------
+# Every entry (`?entries=all`): one row per scored submission, for strategy comparisons
+
+
+def test_all_entries_rank_every_scored_submission(board) -> None:
+    from challenges.leaderboards_all import all_entries_table
+
+    phase, submit, team = board
+    red, blue = team("red"), team("blue")
+    r1 = submit(red, {"all": {"dice": 0.80}, "a": {"dice": 0.9}}, method_name="red scratch")
+    r2 = submit(red, {"all": {"dice": 0.90}, "a": {"dice": 0.7}}, method_name="red full")
+    b1 = submit(blue, {"all": {"dice": 0.85}, "a": {"dice": 0.8}}, method_name="blue decoder")
+    cheat = submit(blue, {"all": {"dice": 0.99}})
+    Submission.objects.filter(pk=cheat.pk).update(disqualified=True)
+    failed = submit(blue, {"all": {"dice": 0.99}})
+    Submission.objects.filter(pk=failed.pk).update(status=Submission.Status.FAILED)
+    recompute(phase)
+
+    assert [r.submission_id for r in leaderboard_table(phase).rows] == [r2.pk, b1.pk]
+    table = all_entries_table(phase)
+    assert table.entry_selection == "all" and table.site is None
+    assert [(r.submission_id, r.rank, r.participant) for r in table.rows] == [
+        (r2.pk, 1, "red"),
+        (b1.pk, 2, "blue"),
+        (r1.pk, 3, "red"),
+    ]
+    assert table.rows[0].values["head.dice"] == {"mean": 0.9, "ci95_low": 0.89, "ci95_high": 0.91}
+    assert table.rows[2].method_name == "red scratch"
+    site_a = all_entries_table(phase, "a")
+    assert [(r.submission_id, r.rank) for r in site_a.rows] == [(r1.pk, 1), (b1.pk, 2), (r2.pk, 3)]
+    assert site_a.site == "a"
+    # site b: nobody has a value there -> every entry present, all tied last
+    assert {r.rank for r in all_entries_table(phase, "b").rows} == {1}
+    csv_lines = table.to_csv().splitlines()
+    assert len(csv_lines) == 4 and csv_lines[1].startswith(f"1,0.9,{r2.pk},red,red full")
+
+
+def test_all_entries_mean_rank_and_flat_queries(board, django_assert_max_num_queries) -> None:
+    from challenges.leaderboards_all import all_entries_table
+
+    phase, submit, team = board
+    phase.ranking_method = "mean_rank"
+    phase.ranking_metrics = [
+        {"class": "head", "metric": "dice"},
+        {"class": "head", "metric": "hd95"},
+    ]
+    phase.save()
+    red = team("red")
+    submit(red, {"all": {"dice": 0.95, "hd95": 9.0}})  # ranks 1, 3 -> 2.0
+    submit(red, {"all": {"dice": 0.90, "hd95": 2.0}})  # ranks 2, 1 -> 1.5
+    submit(team("green"), {"all": {"dice": 0.85, "hd95": 3.0}})  # ranks 3, 2 -> 2.5
+    assert [(r.participant, r.rank, r.score) for r in all_entries_table(phase).rows] == [
+        ("red", 1, 1.5),
+        ("red", 2, 2.0),
+        ("green", 3, 2.5),
+    ]
+    for i in range(30):
+        submit(red, {"all": {"dice": i / 30, "hd95": 1.0}})
+    with django_assert_max_num_queries(3):
+        assert len(all_entries_table(phase).rows) == 33
+
+
+def test_entries_option_is_checked() -> None:
+    from challenges.leaderboards_all import EntriesError, wants_all_entries
+
+    assert wants_all_entries("all") and not wants_all_entries(None) and not wants_all_entries("")
+    with pytest.raises(EntriesError, match="entries=all"):
+        wants_all_entries("every")
+
+
+def test_pages_toggle_every_entry(client, board) -> None:
+    import json
+
+    phase, submit, team = board
+    red = team("red")
+    submit(red, {"all": {"dice": 0.8}, "a": {"dice": 0.8}}, method_name="red scratch")
+    submit(red, {"all": {"dice": 0.9}, "a": {"dice": 0.9}}, method_name="red full")
+    recompute(phase)
+    url = f"/phases/{phase.pk}/leaderboard/"
+    default = client.get(url).content.decode()
+    assert "red full" in default and "red scratch" not in default
+    assert f'id="entries-toggle" href="{url}?entries=all"' in default
+    every = client.get(url + "?entries=all&site=a").content.decode()
+    assert "red full" in every and "red scratch" in every
+    assert "every scored submission, one row each" in every
+    assert f'id="entries-toggle" href="{url}?site=a"' in every  # back to one row per team
+    assert 'href="?site=all&amp;entries=all"' in every  # the site tabs keep the choice
+    assert "leaderboard.csv?site=a&amp;entries=all" in every
+    assert f"/phases/{phase.pk}/pareto/?site=a&amp;entries=all" in every
+    assert client.get(url + "?entries=every").status_code == 400
+
+    pareto = client.get(f"/phases/{phase.pk}/pareto/?entries=all").content.decode()
+    start = pareto.index('id="pareto-data"')
+    data = json.loads(pareto[pareto.index(">", start) + 1 : pareto.index("</script>", start)])
+    assert sorted(r["method_name"] for r in data["rows"]) == ["red full", "red scratch"]
+    assert "One point per team" in pareto
+    one = client.get(f"/phases/{phase.pk}/pareto/").content.decode()
+    assert "red scratch" not in one and f'href="/phases/{phase.pk}/pareto/?entries=all"' in one

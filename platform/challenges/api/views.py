@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,7 +27,12 @@ from challenges.api.serializers import (
     SubmissionSerializer,
     TeamSerializer,
 )
-from challenges.leaderboards import leaderboard_table
+from challenges.leaderboards_all import (
+    ENTRIES_ALL,
+    EntriesError,
+    phase_table,
+    wants_all_entries,
+)
 from challenges.models import Challenge, Phase, Site, Submission
 from challenges.permissions import can_view_case_results, can_view_leaderboard, join_challenge
 from challenges.services.submissions import SubmissionRejected, create_submission
@@ -160,12 +166,23 @@ class SubmissionCases(APIView):
 
 
 _SITE_PARAM = OpenApiParameter("site", str, description='Site name; "all" (default) = all cases')
+_ENTRIES_PARAM = OpenApiParameter(
+    "entries",
+    str,
+    enum=["all"],
+    description='"all": every scored submission as its own row; left out: one row per '
+    "participant (its best or latest entry, as the phase says)",
+)
 
 
 def _table_for(request: Request, pk: int, site: str | None):
     phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
     if not can_view_leaderboard(request.user, phase):
         raise Http404
+    try:
+        all_entries = wants_all_entries(request.query_params.get("entries"))
+    except EntriesError as exc:
+        raise ParseError(str(exc)) from None
     site = site or request.query_params.get("site") or None
     if (
         site
@@ -173,7 +190,7 @@ def _table_for(request: Request, pk: int, site: str | None):
         and not Site.objects.filter(challenge_id=phase.challenge_id, name=site).exists()
     ):
         raise Http404
-    return phase, leaderboard_table(phase, site)
+    return phase, phase_table(phase, site, all_entries=all_entries)
 
 
 class Leaderboard(APIView):
@@ -181,7 +198,7 @@ class Leaderboard(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[_SITE_PARAM], responses={200: dict})
+    @extend_schema(parameters=[_SITE_PARAM, _ENTRIES_PARAM], responses={200: dict})
     def get(self, request: Request, pk: int, site: str | None = None) -> Response:
         _, table = _table_for(request, pk, site)
         return Response(table.as_dict())
@@ -192,10 +209,12 @@ class LeaderboardExport(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[_SITE_PARAM], responses={200: str})
+    @extend_schema(parameters=[_SITE_PARAM, _ENTRIES_PARAM], responses={200: str})
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
         phase, table = _table_for(request, pk, None)
         name = f"{phase.challenge.slug}-{phase.slug}-{table.site or 'all'}"
+        if table.entry_selection == ENTRIES_ALL:
+            name += "-all-entries"
         if fmt == "csv":
             response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
         else:

@@ -1,14 +1,19 @@
 """Leaderboard tables (all cases and per site) and the score-vs-parameters Pareto plot.
 
 Both read the materialised rows through `leaderboard_table`, the same table the API and the
-CSV/JSON exports render, so the page, the plot and a download always agree.
+CSV/JSON exports render, so the page, the plot and a download always agree. `?entries=all`
+shows every scored submission as its own row instead (`challenges.leaderboards_all`): the
+view a strategy comparison needs, where one team submitted one model per strategy.
 """
 
 from __future__ import annotations
 
-from challenges.leaderboards import leaderboard_table
+from urllib.parse import urlencode
+
+from challenges.leaderboards_all import EntriesError, phase_table, wants_all_entries
 from challenges.models import Phase, Site
 from challenges.permissions import can_view_leaderboard
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -35,17 +40,43 @@ def _phase_and_site(request: HttpRequest, pk: int):
     return phase, sites, site
 
 
-def _export_links(phase: Phase, site: str | None) -> dict[str, str]:
-    query = f"?site={site}" if site else ""
+def _all_entries(request: HttpRequest) -> bool:
+    try:
+        return wants_all_entries(request.GET.get("entries"))
+    except EntriesError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _query(site: str | None, all_entries: bool) -> str:
+    """The query string that keeps the page's site and entries choice across links."""
+    params = {"site": site} if site else {}
+    if all_entries:
+        params["entries"] = "all"
+    return "?" + urlencode(params) if params else ""
+
+
+def _export_links(phase: Phase, site: str | None, all_entries: bool) -> dict[str, str]:
+    query = _query(site, all_entries)
     return {
         "csv": reverse("api-leaderboard-csv", args=[phase.pk]) + query,
         "json": reverse("api-leaderboard-json", args=[phase.pk]) + query,
     }
 
 
+def _entries_context(site: str | None, all_entries: bool) -> dict:
+    """Links for the site tabs, the cross-page link and the one-row/every-entry toggle."""
+    return {
+        "all_entries": all_entries,
+        "entries_query": "&entries=all" if all_entries else "",
+        "page_query": _query(site, all_entries),
+        "toggle_query": _query(site, not all_entries),
+    }
+
+
 def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
+    all_entries = _all_entries(request)
     phase, sites, site = _phase_and_site(request, pk)
-    table = leaderboard_table(phase, site)
+    table = phase_table(phase, site, all_entries=all_entries)
     columns = [
         {"column": c, "extra": not (c.ranking or c.metric in DEFAULT_METRICS)}
         for c in table.columns
@@ -61,14 +92,16 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "table": table,
             "columns": columns,
             "has_extra": any(c["extra"] for c in columns),
-            "exports": _export_links(phase, site),
+            "exports": _export_links(phase, site, all_entries),
+            **_entries_context(site, all_entries),
         },
     )
 
 
 def pareto(request: HttpRequest, pk: int) -> HttpResponse:
+    all_entries = _all_entries(request)
     phase, sites, site = _phase_and_site(request, pk)
-    table = leaderboard_table(phase, site)
+    table = phase_table(phase, site, all_entries=all_entries)
     data = table.as_dict()
     primary = next((c for c in table.columns if c.ranking), None)
     return render(
@@ -85,5 +118,6 @@ def pareto(request: HttpRequest, pk: int) -> HttpResponse:
                 "rows": data["rows"],
                 "default_metric": primary.key if primary else "",
             },
+            **_entries_context(site, all_entries),
         },
     )
