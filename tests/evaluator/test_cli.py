@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_scoring import make_hc18_release, write_submission, zip_folder
 
 from evaluator.io.masks import read_label_map, write_label_map
 from evaluator.metrics.segmentation import score_class
 from evaluator.results import SCHEMA_VERSION, validate_results
 from evaluator.truth import TruthSet
+from tests.evaluator.hc18_submissions import make_hc18_release, write_submission, zip_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
