@@ -1,10 +1,11 @@
 """Launch an untrusted model file's inference in a separate, limited child process.
 
 ONNX and TorchScript files are untrusted input to their parsers, so neither is ever opened in
-the worker itself: a child (`python -m sandbox.onnx_worker` or `sandbox.torchscript_worker`)
-gets an address-space limit (RLIMIT_AS), a CPU-time limit, a wall-clock limit, a clean
-environment and only the input folder of images + inputs.json. Both formats share this
-launcher so that limits, exit codes and outcome messages cannot drift apart.
+the worker itself: a child (`python -m sandbox.onnx_worker` or `sandbox.torchscript_worker`,
+both on `sandbox.model_worker`) gets an address-space limit (RLIMIT_AS), a CPU-time limit, a
+wall-clock limit, a clean environment and only the input folder of images + inputs.json. Both
+formats share this launcher so that limits, exit codes and outcome messages cannot drift
+apart.
 
 Child exit codes: 0 ok, 2 rejected (bad spec, not a model, wrong shapes), 3 out of memory.
 """
