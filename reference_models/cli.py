@@ -62,6 +62,7 @@ def _export(args: argparse.Namespace) -> int:
         Path(args.out),
         formats=tuple(args.format),
         output=args.output,
+        container=args.container,
     )
     print(json.dumps({k: str(v) for k, v in written.items()}))
     return 0
@@ -176,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", nargs="+", default=["torchscript", "onnx"], choices=["torchscript", "onnx"]
     )
     e.add_argument("--output", default="probabilities", choices=["logits", "probabilities"])
+    e.add_argument(
+        "--container",
+        action="store_true",
+        help="also write OUT/container/: a model-container build context (Dockerfile, ONNX "
+        "model, runner, ~170 MB of wheels); `bash OUT/container/build.sh` saves the image",
+    )
     e.set_defaults(func=_export)
 
     r = sub.add_parser("reproduce", help="train every strategy, evaluate, optionally submit")

@@ -78,13 +78,21 @@ def export_model(
     out_dir: Path,
     formats: tuple[str, ...] = ("torchscript", "onnx"),
     output: str = "probabilities",
+    container: bool = False,
 ) -> dict[str, Path]:
-    """Write model.pt / model.onnx with model.pt.json / model.onnx.json; returns the paths."""
+    """Write model.pt / model.onnx with model.pt.json / model.onnx.json; returns the paths.
+
+    With `container`, also `out_dir/container/`: a model-container build context around the
+    ONNX file (see reference_models.container), so the same export can be submitted as a
+    model file or as a container.
+    """
     if output not in ("logits", "probabilities"):
         raise ExportError(f"output must be 'logits' or 'probabilities', got {output!r}")
     unknown = set(formats) - set(FILE_NAMES)
     if unknown:
         raise ExportError(f"unknown format(s) {sorted(unknown)}; choose from {list(FILE_NAMES)}")
+    if container and "onnx" not in formats:
+        raise ExportError("the model container runs the ONNX file: add onnx to the formats")
     model, meta = model_from_checkpoint(checkpoint)
     wrapped = SegmentationOutput(model, output == "probabilities").eval()
     rows, cols = meta["input_size"]
@@ -103,6 +111,12 @@ def export_model(
         spec_path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
         written[framework] = path
         written[f"{framework}_spec"] = spec_path
+    if container:
+        from reference_models.container import write_container_context
+
+        written.update(
+            write_container_context(written["onnx"], written["onnx_spec"], out_dir / "container")
+        )
     return written
 
 

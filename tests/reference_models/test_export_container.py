@@ -1,0 +1,237 @@
+"""`export --container`: a trained reference model becomes a model container, built offline with
+real Docker, run through the platform's sandbox on real HC18 PNG and PSFHS MHA images, and its
+masks equal those the platform's ONNX model-file runner makes from the same export."""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from PIL import Image
+from sandbox import onnx_images, onnx_runner
+from sandbox.inputs import Case, prepare_input
+from sandbox.limits import GiB, MiB, SandboxLimits
+from sandbox.onnx_spec import OnnxSpec
+from sandbox.outcome import Status
+
+from reference_models.bundle import platform_spec
+from reference_models.cli import main
+from reference_models.wheels import CONTAINER_PACKAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+RUNNER = ROOT / "reference_models" / "container_context" / "run_model.py"
+BASE_SCRIPT = ROOT / "scripts" / "debian-python-base.sh"
+#: As tests/sandbox/test_sandbox_python_image.py: a mirror problem skips, anything else fails.
+MIRROR_TROUBLE = (
+    "Failed getting release file",
+    "Couldn't download",
+    "Temporary failure",
+    "resolve",
+)
+
+
+def _runner() -> ModuleType:
+    """The container's run_model.py as a module (it is a script, not part of a package)."""
+    spec = importlib.util.spec_from_file_location("fetalbench_run_model", RUNNER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _platform_to_labels():
+    """The platform's output -> label map step (its module is being split; either place)."""
+    try:
+        from sandbox.model_worker import to_labels
+    except ImportError:
+        from sandbox.onnx_runner import _to_labels as to_labels
+    return to_labels
+
+
+def _real_cases(n_hc18: int, n_psfhs: int) -> list[Case]:
+    hc18, psfhs = DATA / "hc18" / "training_set", DATA / "psfhs" / "image_mha"
+    if not hc18.is_dir() or not psfhs.is_dir():
+        pytest.skip(f"real data not found under {DATA} (see ../shared/data/README.md)")
+    spacing = {}
+    with (DATA / "hc18" / "training_set_pixel_size_and_HC.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            spacing[row["filename"]] = float(row["pixel size(mm)"])
+    # The last HC18 images: the model trains on the first 40.
+    pngs = sorted(hc18.glob("*HC.png"))[-n_hc18:]
+    cases = [Case(p.stem, p, (spacing[p.name], spacing[p.name])) for p in pngs]
+    return cases + [Case(p.name[:-4], p, (1.0, 1.0)) for p in sorted(psfhs.glob("*.mha"))[:n_psfhs]]
+
+
+def _mask(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {  # what our export writes: 3 channels, ImageNet normalisation
+            "input_size": [64, 96],
+            "channels": 3,
+            "normalisation": {
+                "scale": 1 / 255,
+                "mean": [0.485, 0.456, 0.406],
+                "std": [0.229, 0.224, 0.225],
+            },
+            "output": "probabilities",
+            "threshold": 0.5,
+            "class_values": [0, 1],
+        },
+        {"input_size": [80, 72], "output": "logits", "class_values": [0, 1, 2]},  # defaults
+    ],
+)
+def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict) -> None:
+    """Reading, resizing, normalising, labelling and resizing back are the platform's, bit for
+    bit, on a real HC18 PNG and a real PSFHS MetaImage (3 identical planes)."""
+    runner = _runner()
+    ours, theirs = runner.parse_spec(spec), OnnxSpec.from_dict(spec)
+    rng = np.random.default_rng(0)
+    for case in _real_cases(1, 1):
+        image = runner.read_image(case.image)
+        np.testing.assert_array_equal(image, onnx_images.read_image(case.image))
+        tensor = runner.to_model_input(image, ours)
+        np.testing.assert_array_equal(tensor, onnx_images.to_model_input(image, theirs))
+        channels = len(spec["class_values"]) if len(spec["class_values"]) > 2 else 1
+        output = rng.normal(size=(1, channels, *spec["input_size"])).astype(np.float32)
+        if spec["output"] == "probabilities":
+            output = 1 / (1 + np.exp(-output))
+        labels = runner.to_labels(output, ours)
+        np.testing.assert_array_equal(labels, _platform_to_labels()(output, theirs))
+        assert set(np.unique(labels)) == set(spec["class_values"])
+        np.testing.assert_array_equal(
+            runner.resize_back(labels, image.shape[:2]),
+            onnx_images.resize_back(labels, image.shape[:2]),
+        )
+
+
+def test_container_needs_the_onnx_export(tmp_path: Path, capsys) -> None:
+    argv = ["export", "--checkpoint", str(tmp_path / "model.pt"), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--format", "torchscript", "--container"]) == 2
+    err = capsys.readouterr().err
+    assert "runs the ONNX file" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def exported(hc18_truth_40: Path, tmp_path_factory) -> dict[str, Path]:
+    """A unet-tiny trained 30 steps on 40 real HC18 images (validation Dice about 0.75, so its
+    masks are neither empty nor full), exported with --container."""
+    base = tmp_path_factory.mktemp("container-export")
+    status = main(
+        ["train", "--config", "cpu_quick", "--model", "unet-tiny", "--strategy", "scratch"]
+        + ["--data", str(hc18_truth_40), "--out", str(base / "run"), "--size", "64"]
+        + ["--batch-size", "8", "--epochs", "100", "--max-steps", "30", "--lr", "3e-3"]
+        + ["--seed", "0", "--threads", "1", "--no-progress"]
+    )
+    assert status == 0
+    argv = ["export", "--checkpoint", str(base / "run" / "model.pt"), "--out", str(base / "x")]
+    assert main([*argv, "--container"]) == 0
+    return {"out": base / "x", "container": base / "x" / "container"}
+
+
+@pytest.mark.slow
+def test_export_writes_a_complete_build_context(exported: dict[str, Path]) -> None:
+    context = exported["container"]
+    dockerfile = (context / "Dockerfile").read_text()
+    instructions = [line.split()[0] for line in dockerfile.splitlines() if line[:1].isalpha()]
+    assert "USER 1000:1000" in dockerfile and "VOLUME" not in instructions
+    assert 'ENTRYPOINT ["python3", "/opt/model/run_model.py"]' in dockerfile
+    assert (context / "model.onnx").read_bytes() == (exported["out"] / "model.onnx").read_bytes()
+    spec = json.loads((context / "model.json").read_text())
+    assert spec == platform_spec(json.loads((exported["out"] / "model.onnx.json").read_text()))
+    OnnxSpec.from_dict(spec)  # the platform's own parser takes it
+    # The shared base recipe, byte for byte: its cache key is the one every container uses.
+    assert (context / "debian-python-base.sh").read_bytes() == BASE_SCRIPT.read_bytes()
+    wheels = sorted(p.name.lower() for p in (context / "wheels").glob("*.whl"))
+    assert len(wheels) == len(CONTAINER_PACKAGES)
+    for name in CONTAINER_PACKAGES:
+        pin = f"{name.replace('-', '_').lower()}-{importlib.metadata.version(name)}-"
+        assert any(w.startswith(pin) for w in wheels), (pin, wheels)
+
+
+def _docker_client():
+    try:
+        import docker
+
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except Exception as exc:  # noqa: BLE001 - any failure means "no daemon here"
+        pytest.skip(f"Docker daemon not reachable ({exc}); run `bash scripts/docker.sh`")
+
+
+@pytest.fixture(scope="module")
+def container_archive(exported: dict[str, Path]):
+    """`bash build.sh` of the generated context: the saved image, removed afterwards."""
+    client = _docker_client()
+    archive = exported["out"] / "model-container.tar"
+    proc = subprocess.run(
+        ["bash", str(exported["container"] / "build.sh"), str(archive)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout)[-600:]
+        if "debootstrap" in tail.lower() and any(s in tail for s in MIRROR_TROUBLE):
+            pytest.skip(f"debootstrap could not reach a Debian mirror:\n{tail}")
+        if "debootstrap: command not found" in tail or "Permission denied" in tail:
+            pytest.skip(f"cannot debootstrap here (needs root + debootstrap):\n{tail}")
+        pytest.fail(f"building the reference-model container failed:\n{tail}")
+    path, tag = proc.stdout.split()
+    assert Path(path) == archive
+    config = client.images.get(tag).attrs["Config"]
+    assert config["User"] == "1000:1000" and not config.get("Volumes")
+    yield archive
+    client.images.remove(tag, force=True)
+
+
+@pytest.mark.slow
+def test_container_masks_equal_the_model_file_masks(
+    exported: dict[str, Path], container_archive: Path, tmp_path: Path
+) -> None:
+    from sandbox.runner import run_submission
+
+    cases = _real_cases(3, 1)
+    input_dir = prepare_input(cases, tmp_path / "input")
+    limits = SandboxLimits(
+        wall_seconds=300,
+        memory_bytes=2 * GiB,
+        nano_cpus=2_000_000_000,
+        pids=64,
+        tmp_bytes=64 * MiB,
+        output_bytes=64 * MiB,
+    )
+    outcome = run_submission(
+        container_archive, input_dir, tmp_path / "container", limits=limits, client=_docker_client()
+    )
+    assert outcome.status is Status.OK, (outcome.message, outcome.log_tail)
+    assert len(outcome.log_tail) == len(cases)  # one line per case, no warnings
+
+    spec = json.loads((exported["container"] / "model.json").read_text())
+    reference = onnx_runner.run_onnx(
+        exported["out"] / "model.onnx", spec, input_dir, tmp_path / "model-file"
+    )
+    assert reference.status is Status.OK, reference.message
+    foreground = 0
+    for case in cases:
+        ours = _mask(tmp_path / "container" / f"{case.case_id}.png")
+        theirs = _mask(tmp_path / "model-file" / f"{case.case_id}.png")
+        np.testing.assert_array_equal(ours, theirs, err_msg=case.case_id)
+        rows, cols = onnx_images.read_image(case.image).shape[:2]
+        assert ours.shape == (rows, cols) and set(np.unique(ours)) <= {0, 1}
+        foreground += int(ours.sum())
+    assert (
+        0 < foreground < sum(_mask(tmp_path / "container" / f"{c.case_id}.png").size for c in cases)
+    )
