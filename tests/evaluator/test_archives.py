@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.io import archives
 from evaluator.io.archives import ArchiveError, ArchiveLimits, unpacked
 
 MiB = 1024 * 1024
@@ -23,10 +24,12 @@ def _files_under(folder: Path) -> list[str]:
 
 @pytest.fixture
 def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the unpacker's temporary folders into tmp_path, so escapes can be seen."""
+    """Point the unpacker's temporary folders (on disk and memory-backed) into tmp_path, so
+    escapes can be seen."""
     root = tmp_path / "temp_root"
     root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(root))
+    monkeypatch.setattr(archives, "MEMORY_ROOT", root)
     return root
 
 
@@ -305,3 +308,50 @@ def test_many_highly_compressible_masks_are_not_a_bomb(tmp_path: Path) -> None:
     tgz = _tar(tmp_path / "sub.tgz", members)
     with unpacked(tgz) as folder:
         assert len(_files_under(folder)) == 40
+
+
+@pytest.mark.skipif(not archives.MEMORY_ROOT.is_dir(), reason="no /dev/shm on this machine")
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_small_contents_unpack_into_memory_backed_folder(tmp_path: Path, kind: str) -> None:
+    archive = tmp_path / f"sub.{kind}"
+    _zip(archive, MEMBERS) if kind == "zip" else _tar(archive, MEMBERS)
+    with unpacked(archive) as folder:
+        assert folder.is_relative_to(archives.MEMORY_ROOT.resolve())
+        assert _files_under(folder) == sorted(MEMBERS)
+        workdir = folder.parent
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "tar"])
+def test_contents_larger_than_the_memory_room_unpack_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Over `memory_bytes` the unpacker falls back to the temporary folder on disk: for a zip
+    from the declared sizes, for a tar part-way through the stream (it starts again)."""
+    memory, disk = tmp_path / "memory", tmp_path / "disk"
+    memory.mkdir()
+    disk.mkdir()
+    monkeypatch.setattr(archives, "MEMORY_ROOT", memory)
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    members = {f"{i:03d}_HC.png": os.urandom(3000) for i in range(4)}
+    archive = tmp_path / f"sub.{kind}"
+    _zip(archive, members) if kind == "zip" else _tar(archive, members, "w:" + kind[4:])
+    for limit, root in ((12_000, memory), (7_000, disk), (0, disk)):
+        with unpacked(archive, ArchiveLimits(memory_bytes=limit)) as folder:
+            assert folder.is_relative_to(root.resolve())
+            assert {p: (folder / p).read_bytes() for p in _files_under(folder)} == members
+        assert list(memory.iterdir()) == [] and list(disk.iterdir()) == []
+
+
+def test_refusals_are_the_same_in_memory_and_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile tar met after the memory room ran out is still refused, from disk."""
+    monkeypatch.setattr(archives, "MEMORY_ROOT", tmp_path)
+    archive = _tar(tmp_path / "s.tar.gz", {"a.png": os.urandom(5000), "../evil.png": b"x"})
+    for limit in (1_000, 1_000_000):
+        with (
+            pytest.raises(ArchiveError, match="points outside"),
+            unpacked(archive, ArchiveLimits(memory_bytes=limit)),
+        ):
+            pass
