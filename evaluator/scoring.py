@@ -160,16 +160,21 @@ class _Job:
 
 
 def _score_job(task: Task, job: _Job) -> tuple[dict[str, Any] | None, Problem | None]:
-    try:
-        pred = load_prediction(job.prediction, job.truth, allowed_values(task), task.binary)
-    except PredictionError as exc:
-        return None, exc.problem
-    except RuntimeError as exc:  # raised by validation for an unreadable truth label
-        raise TruthError(str(exc)) from None
+    """Decode the truth label, then the prediction checked against its shape, then score.
+
+    The label is decoded first so that the prediction's shape check uses it: each file is
+    read exactly once (no separate header read of the label).
+    """
     try:
         ref = read_label_map(job.truth.label_path)
     except (MaskReadError, OSError) as exc:
         raise TruthError(f"truth label {job.truth.label_path.name} is unreadable: {exc}") from None
+    try:
+        pred = load_prediction(
+            job.prediction, job.truth, allowed_values(task), task.binary, ref.shape
+        )
+    except PredictionError as exc:
+        return None, exc.problem
     metrics, flags = score_arrays(task, pred, ref, job.truth.spacing, job.truth.extra)
     return {
         "case": job.truth.case,
@@ -411,19 +416,24 @@ def _sorted_problems(problems: list[Problem], truth: TruthSet) -> list[Problem]:
 def build_results(
     task: Task, cases: list[dict[str, Any]], inputs: dict[str, str], *, n_bootstrap: int = 1000
 ) -> dict[str, Any]:
-    """The results document (schema version 1) from scored cases."""
+    """The results document (schema version 1) from scored cases.
+
+    Each part is made JSON-safe once (the cases are the bulk of the document).
+    """
     cases = json_safe(sorted(cases, key=lambda c: c["case"]))
-    return json_safe(
-        {
-            "schema_version": SCHEMA_VERSION,
-            "evaluator_version": EVALUATOR_VERSION,
-            "task": task.to_dict(),
-            "inputs": inputs,
-            "n_cases": len(cases),
-            "cases": cases,
-            "aggregates": aggregate_cases(cases, n_bootstrap=n_bootstrap),
-        }
-    )
+    return {
+        **json_safe(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "evaluator_version": EVALUATOR_VERSION,
+                "task": task.to_dict(),
+                "inputs": inputs,
+                "n_cases": len(cases),
+            }
+        ),
+        "cases": cases,
+        "aggregates": json_safe(aggregate_cases(cases, n_bootstrap=n_bootstrap)),
+    }
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -168,17 +169,21 @@ class TruthSet:
 
 
 def _index_folder(folder: Path, suffixes: tuple[str, ...]) -> dict[str, list[Path]]:
-    """Map case id -> files in `folder` with one of `suffixes` (one directory listing)."""
+    """Map case id -> files in `folder` with one of `suffixes` (one directory listing).
+
+    Every scoring run loads the truth set, so this uses `os.scandir`, whose entries know
+    their type without a `stat` per file, and sorts names rather than Path objects.
+    """
     index: dict[str, list[Path]] = {}
     if not folder.is_dir():
         return index
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or not entry.is_file():
-            continue
-        lower = entry.name.lower()
+    with os.scandir(folder) as listing:
+        names = sorted(e.name for e in listing if not e.name.startswith(".") and e.is_file())
+    for name in names:
+        lower = name.lower()
         for suffix in suffixes:
             if lower.endswith(suffix) and len(lower) > len(suffix):
-                index.setdefault(entry.name[: -len(suffix)], []).append(entry)
+                index.setdefault(name[: -len(suffix)], []).append(folder / name)
                 break
     return index
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,16 +103,33 @@ class ValidationReport:
 # --------------------------------------------------------------------------- discovery
 
 
-def _walk_files(folder: Path):
-    """Files under `folder` at any depth, skipping hidden entries and __MACOSX folders."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d.lower() not in _JUNK_NAMES
-        )
-        for name in sorted(filenames):
+def _walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[Path, str, bool]]:
+    """(path, path relative to the submission, is a symlink) of every file under `folder` at
+    any depth, skipping hidden entries and __MACOSX folders; symlinked folders are not
+    entered. Sorted, a folder's files before its subfolders'.
+
+    `os.scandir` entries know their type, so a submission of hundreds of files costs one
+    listing per folder rather than a `stat` per file.
+    """
+    files: list[tuple[str, bool]] = []
+    folders: list[str] = []
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            name = entry.name
             if name.startswith(".") or name.lower() in _JUNK_NAMES:
                 continue
-            yield Path(dirpath) / name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                files.append((name, entry.is_symlink()))
+            elif not entry.is_symlink():
+                folders.append(name)
+    for name, is_link in sorted(files):
+        yield folder / name, prefix + name, is_link
+    for name in sorted(folders):
+        yield from _walk_files(folder / name, f"{prefix}{name}/")
 
 
 def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path], list[Problem]]:
@@ -132,18 +149,12 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
     # Cases already reported for another reason (a .jpg, a bad CSV row): no missing_case too.
     reported: set[str] = set()
 
-    def rel(path: Path) -> str:
-        try:
-            return path.relative_to(folder).as_posix()
-        except ValueError:
-            return str(path)
-
     def match(stem: str) -> str | None:
         return stem if stem in cases else lower.get(stem.lower())
 
-    for path in _walk_files(folder):
-        if path.is_symlink():
-            problems.append(Problem(None, "ignored_file", f"{rel(path)}: symbolic link ignored"))
+    for path, relative, is_link in _walk_files(folder):
+        if is_link:
+            problems.append(Problem(None, "ignored_file", f"{relative}: symbolic link ignored"))
             continue
         stem = case_id_from_path(path)
         if stem is not None:
@@ -153,12 +164,12 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                     Problem(
                         stem,
                         "extra_file",
-                        f"{rel(path)}: no case {stem!r} in this phase's truth set"
+                        f"{relative}: no case {stem!r} in this phase's truth set"
                         + _did_you_mean(stem, match),
                     )
                 )
             else:
-                candidates.setdefault(case, []).append((path, rel(path)))
+                candidates.setdefault(case, []).append((path, relative))
             continue
         if path.name.lower().endswith(".csv"):
             header = csv_header(path)
@@ -172,11 +183,11 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                             Problem(
                                 stem,
                                 "extra_file",
-                                f"{rel(path)}: row {stem!r} names no case of the truth set",
+                                f"{relative}: row {stem!r} names no case of the truth set",
                             )
                         )
                     else:
-                        candidates.setdefault(case, []).append((path, f"{rel(path)} (row {stem})"))
+                        candidates.setdefault(case, []).append((path, f"{relative} (row {stem})"))
                 for p in csv_problems:
                     case = match(p.case) if p.case else None
                     if case is not None:
@@ -184,7 +195,7 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                 continue
             problems.append(
                 Problem(
-                    None, "ignored_file", f"{rel(path)}: CSV without a 'filename' column ignored"
+                    None, "ignored_file", f"{relative}: CSV without a 'filename' column ignored"
                 )
             )
             continue
@@ -198,12 +209,12 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                 Problem(
                     case,
                     "unsupported_format",
-                    f"{rel(path)}: unsupported format; save label maps as "
+                    f"{relative}: unsupported format; save label maps as "
                     f"{', '.join(SUPPORTED_SUFFIXES)}",
                 )
             )
         else:
-            problems.append(Problem(None, "ignored_file", f"{rel(path)}: not a label map, ignored"))
+            problems.append(Problem(None, "ignored_file", f"{relative}: not a label map, ignored"))
 
     files: dict[str, Path] = {}
     for case, found in candidates.items():
@@ -244,7 +255,9 @@ def _ellipses(path_str: str, _mtime_ns: int, _size: int) -> dict[str, Ellipse]:
     return read_ellipse_csv(Path(path_str))[0]
 
 
-def _ellipse_mask(path: Path, case: TruthCase, binary: bool) -> np.ndarray:
+def _ellipse_mask(
+    path: Path, case: TruthCase, binary: bool, shape: tuple[int, int] | None = None
+) -> np.ndarray:
     """Rasterise the case's ellipse from an HC18 CSV on the truth label's grid."""
     if not binary:
         raise PredictionError(
@@ -260,7 +273,7 @@ def _ellipse_mask(path: Path, case: TruthCase, binary: bool) -> np.ndarray:
         raise PredictionError(
             Problem(case.case, "missing_case", f"{path.name} has no valid row for {case.case}")
         )
-    shape = _truth_shape(case)
+    shape = _truth_shape(case) if shape is None else shape
     return rasterize_ellipse(ellipse, shape, case.spacing).astype(np.uint8)
 
 
@@ -272,20 +285,29 @@ def _truth_shape(case: TruthCase) -> tuple[int, int]:
 
 
 def _present_values(array: np.ndarray) -> list[int]:
-    """The label values that occur, cheaply: this runs once per case on the scoring hot path.
-
-    Binary masks (the common case) are settled by min and max alone, ~100x cheaper than a
-    histogram of an 800x540 mask; anything wider falls back to a full count.
-    """
+    """Every label value that occurs (a full count: only for messages and unusual labels)."""
     if array.size == 0:
         return []
-    lo, hi = int(array.min()), int(array.max())
-    if hi - lo <= 1:
-        return sorted({lo, hi})
     if array.dtype == np.uint8:
         counts = np.bincount(array.ravel(), minlength=256)
         return [int(v) for v in np.flatnonzero(counts)]
     return [int(v) for v in np.unique(array)]
+
+
+def _value_range(array: np.ndarray) -> tuple[int, int]:
+    """(min, max) of the label values; (0, 0) for an empty array."""
+    if array.size == 0:
+        return 0, 0
+    return int(array.min()), int(array.max())
+
+
+def _range_allowed(lo: int, hi: int, allowed: set[int]) -> bool:
+    """True when every integer in [lo, hi] is allowed, so the values need no histogram.
+
+    This is the scoring hot path: min and max of a mask are ~100x cheaper than counting
+    every value, and for the usual label maps (classes 0..k) they settle the check alone.
+    """
+    return hi - lo < len(allowed) and all(v in allowed for v in range(lo, hi + 1))
 
 
 def _fmt(values) -> str:
@@ -295,17 +317,22 @@ def _fmt(values) -> str:
 
 
 def load_prediction(
-    path: Path, case: TruthCase, class_values: Sequence[int], binary: bool
+    path: Path,
+    case: TruthCase,
+    class_values: Sequence[int],
+    binary: bool,
+    expected_shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Decode one prediction and check it against its truth case; raise PredictionError.
 
     Binary tasks accept {0,1} or {0,255} (the usual PNG convention) and return {0,1};
     multi-class tasks accept exactly the task's class values. The shape must equal the truth
-    label's, which is read from the header only.
+    label's: `expected_shape` when the caller has decoded that label already (scoring does),
+    else read from the label's header only (validation alone needs no truth pixels).
     """
     path = Path(path)
     if path.name.lower().endswith(".csv"):
-        return _ellipse_mask(path, case, binary)
+        return _ellipse_mask(path, case, binary, expected_shape)
     try:
         array = read_label_map(path)
     except MaskReadError as exc:
@@ -314,7 +341,7 @@ def load_prediction(
         raise PredictionError(
             Problem(case.case, "unreadable", f"{path.name}: cannot read the file ({exc.strerror})")
         ) from None
-    expected = _truth_shape(case)
+    expected = _truth_shape(case) if expected_shape is None else tuple(expected_shape)
     if array.shape != expected:
         hint = " (rows and columns swapped?)" if array.shape == expected[::-1] else ""
         raise PredictionError(
@@ -325,31 +352,34 @@ def load_prediction(
                 f"is {expected[0]}x{expected[1]}{hint}",
             )
         )
-    present = _present_values(array)
+    lo, hi = _value_range(array)
     if binary:
-        if set(present) <= {0, 1}:
+        if lo >= 0 and hi <= 1:
             return array.astype(np.uint8, copy=False)
-        if set(present) <= {0, 255}:
-            return (array == 255).astype(np.uint8)
+        if lo in (0, 255) and hi in (0, 255):
+            foreground = array == 255
+            if np.count_nonzero(foreground) + np.count_nonzero(array == 0) == array.size:
+                return foreground.view(np.uint8)
         raise PredictionError(
             Problem(
                 case.case,
                 "wrong_values",
-                f"{path.name}: values {_fmt(present)}; a binary mask must use {{0, 1}} or "
-                "{0, 255}",
+                f"{path.name}: values {_fmt(_present_values(array))}; a binary mask must use "
+                "{0, 1} or {0, 255}",
             )
         )
     allowed = {int(v) for v in class_values}
-    unexpected = sorted(set(present) - allowed)
-    if unexpected:
-        raise PredictionError(
-            Problem(
-                case.case,
-                "wrong_values",
-                f"{path.name}: unexpected value(s) {_fmt(unexpected)}; this task's classes are "
-                f"{_fmt(sorted(allowed))}",
+    if not _range_allowed(lo, hi, allowed):
+        unexpected = sorted(set(_present_values(array)) - allowed)
+        if unexpected:
+            raise PredictionError(
+                Problem(
+                    case.case,
+                    "wrong_values",
+                    f"{path.name}: unexpected value(s) {_fmt(unexpected)}; this task's classes "
+                    f"are {_fmt(sorted(allowed))}",
+                )
             )
-        )
     if array.dtype != np.uint8 and max(allowed, default=0) <= 255 and min(allowed, default=0) >= 0:
         array = array.astype(np.uint8)
     return array
