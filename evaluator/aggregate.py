@@ -36,9 +36,17 @@ def bootstrap_weights(n: int, n_bootstrap: int, seed: int = BOOTSTRAP_SEED) -> n
 
 
 def summarize_matrix(
-    values: np.ndarray, *, n_bootstrap: int = 1000, seed: int = BOOTSTRAP_SEED
+    values: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = BOOTSTRAP_SEED,
+    weights: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Summaries of each column of an (n_cases, n_metrics) array (NaN = missing)."""
+    """Summaries of each column of an (n_cases, n_metrics) array (NaN = missing).
+
+    `weights` may pass `bootstrap_weights(n_cases, n_bootstrap, seed)` already drawn (they
+    depend on nothing else), so that several sites of one size draw them once.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError("expected an (n_cases, n_metrics) array")
@@ -54,7 +62,8 @@ def summarize_matrix(
     stds = v.std(axis=0, ddof=1) if n > 1 else np.zeros(clean.size)
     medians = np.median(v, axis=0)
     if n_bootstrap > 0:
-        weights = bootstrap_weights(n, n_bootstrap, seed)
+        if weights is None or weights.shape != (n_bootstrap, n):
+            weights = bootstrap_weights(n, n_bootstrap, seed)
         boot_means = weights @ v / n  # (n_bootstrap, len(clean))
         lows, highs = np.percentile(boot_means, [2.5, 97.5], axis=0)
     else:
@@ -131,8 +140,21 @@ def aggregate_cases(
         )
 
     out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    weights: dict[int, np.ndarray] = {}  # bootstrap draws by site size (seeded, so shared)
+    everything: list[dict[str, Any]] | None = None
     for site, rows in selections.items():
-        summaries = summarize_matrix(matrix[rows], n_bootstrap=n_bootstrap, seed=seed)
+        if site != ALL_SITES and len(rows) == len(cases) and everything is not None:
+            # Every case is from this one site: the same rows give the same summaries.
+            summaries = [dict(s) for s in everything]
+        else:
+            n = len(rows)
+            if n and n_bootstrap > 0 and n not in weights:
+                weights[n] = bootstrap_weights(n, n_bootstrap, seed)
+            summaries = summarize_matrix(
+                matrix[rows], n_bootstrap=n_bootstrap, seed=seed, weights=weights.get(n)
+            )
+        if site == ALL_SITES:
+            everything = summaries
         by_group: dict[str, dict[str, dict[str, Any]]] = {}
         for (group, metric), summary in zip(columns, summaries, strict=True):
             by_group.setdefault(group, {})[metric] = summary

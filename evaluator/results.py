@@ -34,6 +34,11 @@ class ResultsError(ValueError):
 
 def json_safe(value: Any) -> Any:
     """Plain JSON types: numpy scalars/arrays unwrapped, NaN and +-inf turned into None."""
+    kind = type(value)  # exact-type fast paths: results hold thousands of plain floats
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
