@@ -94,3 +94,28 @@ def test_sweep_table_sorts_by_trainable_size_and_shows_papers_count() -> None:
     table = format_table(rows).splitlines()
     assert "| h (t) | 6,976 | 6,976 | 1: 0.800 |" in table[2]
     assert "4,405,073" in table[3] and "| 2.50 | 10.0 |" in table[3]
+
+
+def test_gpu_full_config_runs_on_cpu_at_full_size(
+    hc18_truth_40, tmp_path, one_torch_thread
+) -> None:
+    """gpu_full is the paper's recipe; without CUDA it must still run (AMP simply off).
+
+    No GPU is lent to CI, so this is the only place the 512x512 path, the paper's optimiser
+    settings and the stronger rotation are exercised end to end on a real image batch.
+    """
+    config = get_config("gpu_full").with_overrides(max_steps=1, batch_size=2)
+    assert (config.size, config.learning_rate, config.epochs, config.amp) == (512, 1e-4, 20, True)
+    result = train(
+        config,
+        "unet-mobilenet_v2",
+        get_strategy("i"),
+        hc18_truth_40,
+        tmp_path,
+        progress=False,
+    )
+    start = result.history[0]
+    assert start["device"] == "cpu" and start["config"]["size"] == 512
+    assert start["trainable_parameters"] == 4_405_073
+    assert result.history[-1] == {**result.history[-1], "event": "end", "steps": 1}
+    assert (tmp_path / "model.pt").is_file()
