@@ -24,6 +24,8 @@ ROUTES = {
     "submission": "/api/submissions/{id}/",
     "submission_cases": "/api/submissions/{id}/cases/",
     "phase": "/api/phases/{phase}/",
+    "challenge_phases": "/api/challenges/{slug}/phases/",
+    "join": "/api/challenges/{slug}/join/",
     "leaderboard": "/api/phases/{phase}/leaderboard/",
     "leaderboard_csv": "/api/phases/{phase}/leaderboard.csv",
 }
@@ -152,6 +154,20 @@ class Client:
     def phase(self, phase: int) -> dict:
         """One phase: `is_open`, `allowed_kinds`, ranking metrics, sites."""
         return self._request("GET", "phase", params_path={"phase": phase})
+
+    def challenge_phases(self, slug: str) -> list[dict]:
+        """The phases of one challenge (ids, slugs, `is_open`, `allowed_kinds`)."""
+        return self._request("GET", "challenge_phases", params_path={"slug": slug})
+
+    def join(self, slug: str, team_name: str = "") -> dict:
+        """Join a challenge (idempotent): returns your team, named `team_name` if it is new."""
+        data = {"team_name": team_name} if team_name else {}
+        return self._request("POST", "join", params_path={"slug": slug}, data=data)
+
+    def submissions(self, phase: int | None = None) -> list[dict]:
+        """Your submissions (yours and your teams'), optionally in one phase only."""
+        params = {"phase": phase} if phase is not None else {}
+        return self._request("GET", "submissions", params=params)
 
     def submission_cases(self, submission_id: int) -> dict:
         """Per-case metrics of one scored submission (`{"cases": [{"metrics": ...}]}`)."""

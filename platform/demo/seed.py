@@ -84,6 +84,10 @@ DEMO_CHALLENGES = (
     ),
 )
 
+#: What the demo phases take: predicted masks, and model files (ONNX/TorchScript zips) that the
+#: inference worker runs on the hidden images, as the reference-model baselines are submitted.
+DEMO_KINDS = (Submission.Kind.PREDICTIONS.value, Submission.Kind.MODEL.value)
+
 #: (slug, title, cases per site, seed offset, leaderboard visibility, per-case visibility)
 DEMO_PHASES = (
     ("validation", "Validation", 8, 1, "public", "everyone"),
@@ -145,8 +149,12 @@ def seed_challenge(
                 "ranking_metrics": [{"class": c, "metric": m} for c, m in spec.ranking_metrics],
                 "entry_selection": Phase.EntrySelection.BEST,
                 "per_case_visibility": per_case,
+                "allowed_kinds": list(DEMO_KINDS),
             },
         )
+        if set(DEMO_KINDS) - set(phase.allowed_kinds):  # a demo seeded before model files
+            phase.allowed_kinds = sorted(set(phase.allowed_kinds) | set(DEMO_KINDS))
+            phase.save(update_fields=["allowed_kinds"])
         if not phase.has_truth or not (phase_truth_path(phase) / "cases.csv").is_file():
             with tempfile.TemporaryDirectory() as tmp:
                 write_phantom_truth_set(Path(tmp) / "truth", spec.phantom_kind, n_per_site, seed)
