@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, create demo challenges with seeded baseline submissions, then serve the
-# site on 127.0.0.1:8000 with a Celery worker and beat. Ctrl-C stops everything.
+# site on 127.0.0.1:8000 with a Celery worker and beat, while reference models train and are
+# submitted in the background. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -14,5 +15,10 @@ trap cleanup EXIT INT TERM
   -s "$PWD/../var/celerybeat-schedule") &
 pids+=($!)
 $PY manage.py seed_demo
+# Reference-model baselines in the background: small U-Nets trained on public phantoms (once;
+# cached under var/demo-reference), submitted through the API as soon as the site answers.
+# Lines start with "reference:"; a failure here leaves the rest of the demo running.
+$PY manage.py seed_demo_reference --url http://127.0.0.1:8000 &
+pids+=($!)
 echo "fetalbench: http://127.0.0.1:8000 (admin: organiser / organiser)"
 $PY manage.py runserver 127.0.0.1:8000 --noreload

@@ -132,3 +132,69 @@ def test_seed_demo_is_idempotent(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="at least 1"):
         call_command("seed_demo", "--cases-per-site", "0", stdout=io.StringIO())
+
+
+def test_reference_training_seed_is_not_a_hidden_one() -> None:
+    from demo.reference_runs import TRAINING_SEED
+    from demo.seed import DEMO_PHASES
+
+    assert TRAINING_SEED not in {seed for _, _, _, seed, _, _ in DEMO_PHASES}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_reference_submits_scored_models_over_http(
+    celery_worker, live_server, tmp_path: Path
+) -> None:
+    """Seeding, then the reference step: models trained on public phantoms (2 steps here),
+    uploaded through the API as TorchScript model files with their real parameter counts,
+    run and scored by the real worker (validation phase only, to keep the test short); a
+    second run neither retrains nor resubmits."""
+    from challenges.leaderboards_all import all_entries_table
+    from rest_framework.authtoken.models import Token
+
+    from reference_models.checkpoints import load_checkpoint
+
+    call_command("seed_demo", "--only", "hc18-demo", "--cases-per-site", "1", stdout=io.StringIO())
+    args = ["--only", "hc18-demo", "--url", live_server.url, "--cache", str(tmp_path / "cache")]
+    args += ["--steps", "2", "--train-cases-per-site", "2", "--wait-timeout", "300"]
+    args += ["--phase", "validation"]
+    out = io.StringIO()
+    call_command("seed_demo_reference", *args, stdout=out)
+    text = out.getvalue()
+    assert "hc18 scratch: training unet-tiny" in text and "psfhs scratch: training" in text
+    assert (
+        "3 new reference submission(s)" in text and "3 of 3 reference submission(s) scored" in text
+    )
+
+    reference = Submission.objects.filter(creator__username="reference").order_by("pk")
+    assert reference.count() == 3  # scratch, full, decoder-only
+    assert {s.phase.slug for s in reference} == {"validation"}
+    assert Token.objects.filter(user__username="reference").exists()
+    expected_strategy = {"scratch": "from_scratch", "full": "full", "i": "decoder_only"}
+    for sub in reference:
+        assert sub.status == Submission.Status.DONE, sub.status_detail
+        assert sub.kind == Submission.Kind.MODEL and sub.team.name == "fetalbench reference"
+        assert sub.backbone == "unet-tiny"
+        key = sub.method_name.split(" strategy ")[1].split(":")[0]
+        assert sub.fine_tuning_strategy == expected_strategy[key]
+        checkpoint = load_checkpoint(tmp_path / "cache" / f"hc18-{key}" / "model.pt")
+        assert sub.params_source == Submission.ParamsSource.MEASURED
+        assert sub.params_total == checkpoint["total_parameters"]  # measured from the file
+        assert sub.params_trainable == checkpoint["trainable_parameters"]
+        assert (key == "i") == (sub.params_trainable < sub.params_total)
+        if key != "scratch":
+            assert "(from the psfhs-demo model)" in sub.method_name
+        dice = sub.evaluations.get(is_current=True).results["aggregates"]["all"]["head"]["dice"]
+        assert 0.0 <= dice["mean"] <= 1.0
+    phase = reference.first().phase
+    team_rows = [
+        r for r in all_entries_table(phase).rows if r.participant == "fetalbench reference"
+    ]
+    assert len(team_rows) == 3 and all(r.score is not None for r in team_rows)
+
+    again = io.StringIO()
+    call_command("seed_demo_reference", *args, stdout=again)
+    assert "training" not in again.getvalue() and "hc18 full: cached" in again.getvalue()
+    assert "0 new reference submission(s), 3 already there" in again.getvalue()
+    assert Submission.objects.filter(creator__username="reference").count() == 3
