@@ -78,6 +78,13 @@ def _readable_error(response: requests.Response) -> str:
     return str(body)
 
 
+def _board_params(site: str | None, all_entries: bool) -> dict[str, str]:
+    params = {"site": site} if site else {}
+    if all_entries:
+        params["entries"] = "all"
+    return params
+
+
 @dataclass
 class Client:
     """A session against one server; `token` may be empty for public pages like leaderboards."""
@@ -173,12 +180,15 @@ class Client:
         """Per-case metrics of one scored submission (`{"cases": [{"metrics": ...}]}`)."""
         return self._request("GET", "submission_cases", params_path={"id": submission_id})
 
-    def leaderboard(self, phase: int, site: str | None = None) -> dict:
-        params = {"site": site} if site else {}
+    def leaderboard(self, phase: int, site: str | None = None, all_entries: bool = False) -> dict:
+        """The board (one row per participant), or every scored submission with `all_entries`."""
+        params = _board_params(site, all_entries)
         return self._request("GET", "leaderboard", params_path={"phase": phase}, params=params)
 
-    def leaderboard_csv(self, phase: int, site: str | None = None) -> str:
-        params = {"site": site} if site else {}
+    def leaderboard_csv(
+        self, phase: int, site: str | None = None, all_entries: bool = False
+    ) -> str:
+        params = _board_params(site, all_entries)
         return self._request(
             "GET", "leaderboard_csv", params_path={"phase": phase}, params=params, expect_json=False
         )

@@ -178,9 +178,9 @@ def format_leaderboard(board: dict) -> str:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     client = _client(args)
     if args.csv:
-        sys.stdout.write(client.leaderboard_csv(args.phase, args.site))
+        sys.stdout.write(client.leaderboard_csv(args.phase, args.site, args.all_entries))
     else:
-        print(format_leaderboard(client.leaderboard(args.phase, args.site)))
+        print(format_leaderboard(client.leaderboard(args.phase, args.site, args.all_entries)))
     return 0
 
 
@@ -223,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("phase", type=int)
     p.add_argument("--site", help="one acquisition site instead of all cases")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    p.add_argument(
+        "--all-entries",
+        action="store_true",
+        help="every scored submission as its own row (default: one row per team)",
+    )
     p.set_defaults(func=cmd_leaderboard)
     return parser
 

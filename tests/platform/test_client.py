@@ -136,5 +136,8 @@ def test_login_submit_wait_status_leaderboard(
     site = _cli("leaderboard", str(phase.pk), "--site", "site-b", "--csv", env=env)
     rows = list(csv.DictReader(io.StringIO(site.stdout)))
     assert site.returncode == 0 and rows[0]["method_name"] == "CLI U-Net"
+    every = _cli("leaderboard", str(phase.pk), "--all-entries", "--csv", env=env)
+    every_rows = list(csv.DictReader(io.StringIO(every.stdout)))
+    assert every.returncode == 0 and [r["submission_id"] for r in every_rows] == [str(sub.pk)]
     missing = _cli("status", "999999", env=env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
