@@ -2,8 +2,9 @@
 
 Speed matters because the platform scores every upload of every team: the cost is dominated by
 decoding masks and computing surface distances, so each case's prediction and label are
-decoded exactly once, inside the worker that scores them (value and shape checks happen in that
-same decode), and cases travel to workers in chunks so that process overhead stays small.
+decoded exactly once, inside the process that scores them (value and shape checks happen in
+that same decode), and cases travel to helper processes in chunks (as paths, not arrays) so
+that hand-off overhead stays small; the calling process scores chunks too.
 A submission with any problem is rejected as a whole (`InvalidSubmission`) with every problem
 listed, so a participant fixes everything in one go and no partial leaderboard entry exists.
 """
@@ -15,8 +16,9 @@ import math
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,8 +209,9 @@ def _score_chunk(
 
 
 def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:
-    """About four chunks per worker: few enough to amortise overhead, enough to balance load."""
-    size = max(1, math.ceil(len(jobs) / (workers * 4)))
+    """About eight chunks per worker: few enough to amortise the hand-off (well under a
+    millisecond per chunk), small enough that the last one does not keep the others waiting."""
+    size = max(1, math.ceil(len(jobs) / (workers * 8)))
     return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
 
@@ -234,6 +237,12 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 def _run_jobs(
     task: Task, jobs: list[_Job], workers: int, progress: ProgressCallback | None
 ) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    """Score every job with `workers` processes in all: this one and `workers - 1` helpers.
+
+    The calling process scores chunks itself instead of idling while a pool works: for a
+    small submission most of the work then needs no hand-off at all, and `workers` processes
+    never compete for `workers` cores with an idle parent.
+    """
     total = len(jobs)
     if progress:
         progress(0, total)
@@ -244,37 +253,64 @@ def _run_jobs(
             if progress:
                 progress(i, total)
         return outcomes
+    helpers = workers - 1
     try:
-        return _run_in_pool(_pool(workers), task, jobs, workers, progress)
+        return _run_with_helpers(_pool(helpers), task, jobs, workers, progress)
     except BrokenProcessPool:
         # A worker died (killed, out of memory): start afresh once, so one bad event does
         # not poison every later submission of a long-running scoring service.
-        _discard_pool(workers)
-        return _run_in_pool(_pool(workers), task, jobs, workers, progress)
+        _discard_pool(helpers)
+        return _run_with_helpers(_pool(helpers), task, jobs, workers, progress)
 
 
-def _run_in_pool(
+#: Chunks handed to each helper at a time. One: a chunk already handed over cannot be taken
+#: back, so on a busy machine a helper that is slow to get a core holds up the end of the
+#: submission by at most one chunk, while this process takes every other chunk itself.
+_IN_FLIGHT_PER_HELPER = 1
+
+
+def _run_with_helpers(
     pool: ProcessPoolExecutor,
     task: Task,
     jobs: list[_Job],
     workers: int,
     progress: ProgressCallback | None,
 ) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    """Chunks from the front are scored here, from the back by the pool's helpers."""
     total = len(jobs)
+    queue = deque(_chunks(jobs, workers))
+    limit = _IN_FLIGHT_PER_HELPER * (workers - 1)
     outcomes: list[tuple[dict[str, Any] | None, Problem | None]] = []
+    pending: dict[Future, int] = {}
     done = 0
-    pending = {
-        pool.submit(_score_chunk, task, chunk): len(chunk) for chunk in _chunks(jobs, workers)
-    }
+
+    def collect(futures: set[Future]) -> None:
+        nonlocal done
+        for future in futures:
+            size = pending.pop(future)
+            outcomes.extend(future.result())
+            done += size
+            if progress:
+                progress(done, total)
+
+    def top_up() -> None:
+        while queue and len(pending) < limit:
+            chunk = queue.pop()
+            pending[pool.submit(_score_chunk, task, chunk)] = len(chunk)
+
     try:
+        top_up()
+        while queue:
+            chunk = queue.popleft()
+            outcomes.extend(_score_chunk(task, chunk))
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+            collect({f for f in pending if f.done()})
+            top_up()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                size = pending.pop(future)
-                outcomes.extend(future.result())
-                done += size
-                if progress:
-                    progress(done, total)
+            collect(finished)
     finally:
         for future in pending:
             future.cancel()
@@ -351,7 +387,9 @@ def score_submission(
 ) -> dict[str, Any]:
     """Score a submission (folder or archive) against a truth set; see docs/results-schema.md.
 
-    Raises InvalidSubmission (with every problem) when any case cannot be scored.
+    `workers` is the number of processes in all (default: one per CPU): this one, plus
+    `workers - 1` pool processes that live on for later submissions. Raises
+    InvalidSubmission (with every problem) when any case cannot be scored.
     """
     task = get_task(task)
     truth_root = Path(truth_root)
