@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from evaluator import __version__ as EVALUATOR_VERSION
@@ -92,12 +93,21 @@ def _crop_to_foreground(mask: np.ndarray, margin: int = 1) -> np.ndarray:
     foreground touches the image border the crop keeps that border, so edges there stay
     excluded exactly as on the full image.
     """
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return mask
-    cols = np.flatnonzero(mask.any(axis=0))
-    r0, r1 = max(rows[0] - margin, 0), min(rows[-1] + margin + 1, mask.shape[0])
-    c0, c1 = max(cols[0] - margin, 0), min(cols[-1] + margin + 1, mask.shape[1])
+    if mask.dtype == np.bool_ and mask.flags.c_contiguous:
+        # OpenCV's bounding rectangle of the non-zero pixels: several times cheaper than
+        # np.any along both axes of an 800x540 mask.
+        x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+        if w == 0 or h == 0:
+            return mask
+        r0, r1, c0, c1 = y, y + h - 1, x, x + w - 1
+    else:
+        rows = np.flatnonzero(mask.any(axis=1))
+        if rows.size == 0:
+            return mask
+        cols = np.flatnonzero(mask.any(axis=0))
+        r0, r1, c0, c1 = rows[0], rows[-1], cols[0], cols[-1]
+    r0, r1 = max(r0 - margin, 0), min(r1 + margin + 1, mask.shape[0])
+    c0, c1 = max(c0 - margin, 0), min(c1 + margin + 1, mask.shape[1])
     return mask[r0:r1, c0:c1]
 
 
