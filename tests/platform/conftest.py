@@ -1,19 +1,14 @@
 """Shared fixtures for the platform tests: real PostgreSQL (pytest-django), real Redis, a real
-Celery worker subprocess, and small truth sets / prediction archives built from the real data
-in ../shared/data (tests that need it skip with a clear message when it is absent).
+Celery worker subprocess (`celery_worker`, in tests/conftest.py), and small truth sets /
+prediction archives built from the real data in ../shared/data (tests that need it skip with a
+clear message when it is absent).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import shutil
-import subprocess
-import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,26 +20,14 @@ CASES_PER_SITE = 10
 
 
 # --------------------------------------------------------------------------------------------
-# Where uploads and truth sets go: one temporary var/ per session, shared with the worker
-
-
-@pytest.fixture(scope="session")
-def platform_var(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("fetalbench-var")
+# Where uploads and truth sets go: the session's var folder (tests/conftest.py), shared with
+# the worker
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_roots(platform_var: Path) -> Iterator[None]:
-    """Point MEDIA_ROOT/TRUTH_ROOT at the session folder (the worker gets FETALBENCH_VAR)."""
-    from django.conf import settings
-
-    old = settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS
-    settings.MEDIA_ROOT = platform_var / "media"
-    settings.TRUTH_ROOT = platform_var / "truth"
-    # Tests create dozens of users: a fast hasher keeps them from dominating the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    yield
-    settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS = old
+def _private_roots(private_roots: Path) -> Path:
+    """Every platform test stores uploads and truth sets where the session's worker looks."""
+    return private_roots
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,92 +113,8 @@ def make_predictions_zip(
 
 
 # --------------------------------------------------------------------------------------------
-# Domain objects
-
-
-@pytest.fixture
-def make_user(django_user_model) -> Callable:
-    def make(username: str, password: str = "pw-secret-123", **extra):
-        return django_user_model.objects.create_user(username, password=password, **extra)
-
-    return make
-
-
-@pytest.fixture
-def make_challenge(make_user) -> Callable:
-    """A challenge (task hc18, binary head) with one open phase; returns (challenge, phase)."""
-
-    def make(slug: str = "fetal-head", organiser=None, **phase_fields):
-        from challenges.models import Challenge, Phase
-
-        challenge = Challenge.objects.create(slug=slug, title=slug.title(), task_name="hc18")
-        challenge.organisers.add(organiser or make_user(f"{slug}-organiser"))
-        phase = Phase.objects.create(
-            challenge=challenge, slug="test", title="Test phase", **phase_fields
-        )
-        return challenge, phase
-
-    return make
-
-
-# --------------------------------------------------------------------------------------------
-# A real Celery worker against Redis and the pytest-django test database
-
-
-def _purge_queues() -> None:
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        channel = conn.default_channel
-        for queue in ("scoring", "inference"):
-            # A queue that does not exist yet is empty.
-            with contextlib.suppress(Exception):
-                channel.queue_purge(queue)
-
-
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, platform_var: Path) -> Iterator[Path]:
-    """Start `celery -A config worker` on the test database; yields its log file."""
-    from django.db import connection
-
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the worker tests need the real Redis")
-    db = connection.settings_dict
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env["FETALBENCH_VAR"] = str(platform_var)
-    env["FETALBENCH_SCORING_WORKERS"] = "2"
-    _purge_queues()
-    log_path = platform_var / "worker.log"
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [celery, "-A", "config", "worker", "-Q", "scoring,inference", "--pool=solo"]
-            + ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT / "platform",
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+# Waiting for the worker (the worker itself, `celery_worker`, and the domain-object fixtures
+# `make_user` / `make_challenge` are in tests/conftest.py, shared with tests/reference_models)
 
 
 def wait_for_status(submission_id: int, timeout: float = 120.0) -> object:

@@ -11,13 +11,7 @@ process, i.e. this one, which hosts the live server) so no other worker picks th
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +22,8 @@ import requests
 from challenges.models import Phase, Submission
 from django.core.management import call_command
 
-from tests.platform.conftest import DATA, ROOT, require_data
+from tests.live_worker import purge_queues, running_worker
+from tests.platform.conftest import DATA, require_data
 from tests.platform.test_inference_e2e import Participant, container_archive, truth_masks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -99,61 +94,24 @@ def _route_tasks_to(queues: dict[str, str]) -> Callable[[], None]:
     return lambda: apply(old)
 
 
-def _purge(queues: list[str]) -> None:
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        for queue in queues:
-            with contextlib.suppress(Exception):  # a queue never used is empty
-                conn.default_channel.queue_purge(queue)
-
-
 @pytest.fixture(scope="module")
 def hostile_worker(django_db_setup, django_db_blocker, platform_var: Path) -> Iterator[Path]:
     """One Celery worker with tiny inference limits on this module's own queues."""
-    from django.db import connection
-
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the worker tests need the real Redis")
-    db = connection.settings_dict
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    env = dict(os.environ, **WORKER_LIMITS)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env["FETALBENCH_VAR"] = str(platform_var)
-    env["FETALBENCH_SCORING_WORKERS"] = "1"
-    _purge(list(QUEUES.values()))
+    queues = list(QUEUES.values())
+    purge_queues(queues)
     undo_routes = _route_tasks_to(QUEUES)
-    log_path = platform_var / "hostile-worker.log"
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [celery, "-A", "config", "worker", "-Q", ",".join(QUEUES.values())]
-            + ["--pool=solo", "-n", f"hostile-{os.getpid()}@%h", "-l", "info"]
-            + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT / "platform",
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield log_path
+        with running_worker(
+            queues,
+            platform_var,
+            platform_var / "hostile-worker.log",
+            django_db_blocker,
+            env={**WORKER_LIMITS, "FETALBENCH_SCORING_WORKERS": "1"},
+            name="hostile",
+        ) as log_path:
+            yield log_path
     finally:
         undo_routes()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ------------------------------------------------------------------------------ the cases

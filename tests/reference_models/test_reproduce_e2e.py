@@ -9,59 +9,17 @@ hidden images by the platform, scored, and reported back in the printed table.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.platform.conftest import make_challenge, make_user  # noqa: F401 (fixtures)
 from tests.reference_models.conftest import HC18, _mini_hc18_release
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 STRATEGIES = ("a", "scratch")  # decoder + head on a frozen random encoder; everything
-
-
-@pytest.fixture(scope="module")
-def scoring_worker(request, tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Path]:
-    """The Celery worker's var folder, with settings pointed at it.
-
-    In a session that already ran the platform tests, their session-wide worker is still
-    consuming the same queues; a second worker with another var folder would steal our tasks
-    and not find our truth set, so we reuse theirs (tests/platform/conftest.py names it
-    `fetalbench-var0` under the session's temp root). Otherwise we start one for this module
-    with the platform tests' own fixture code and stop it afterwards.
-    """
-    from django.conf import settings
-
-    existing = tmp_path_factory.getbasetemp() / "fetalbench-var0"
-    log = existing / "worker.log"
-    old = settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with contextlib.ExitStack() as stack:
-        if log.is_file() and b"ready." in log.read_bytes():
-            var = existing
-        else:
-            import tests.platform.conftest as platform_fixtures
-
-            var = tmp_path_factory.mktemp("reference-var")
-            start = (
-                getattr(platform_fixtures.celery_worker, "__wrapped__", None)
-                or getattr(platform_fixtures.celery_worker, "_get_wrapped_function", lambda: None)()
-            )
-            if start is None:
-                pytest.skip("cannot reuse the platform tests' worker fixture on this pytest")
-            stack.enter_context(
-                contextlib.contextmanager(start)(django_db_setup, django_db_blocker, var)
-            )
-        settings.MEDIA_ROOT, settings.TRUTH_ROOT = var / "media", var / "truth"
-        try:
-            yield var
-        finally:
-            settings.MEDIA_ROOT, settings.TRUTH_ROOT, settings.PASSWORD_HASHERS = old
 
 
 @pytest.fixture(scope="module")
@@ -88,22 +46,20 @@ def _parameter_counts(checkpoint: Path, strategy: str) -> tuple[int, int]:
     return count_parameters(model), count_parameters(model, trainable_only=True)
 
 
-@pytest.mark.usefixtures("scoring_worker")
+@pytest.mark.usefixtures("celery_worker")  # the session's one worker (tests/conftest.py)
 def test_reproduce_submits_each_strategy_and_reports_platform_scores(
-    request, hc18_truth_6, live_server, tmp_path, capsys
+    make_user, make_challenge, hc18_truth_6, live_server, tmp_path, capsys
 ) -> None:
-    new_user = request.getfixturevalue("make_user")  # the platform tests' fixtures
-    new_challenge = request.getfixturevalue("make_challenge")
     from challenges.models import Submission
     from django.core.management import call_command
 
     from reference_models.cli import main
 
-    _, phase = new_challenge(
+    _, phase = make_challenge(
         slug="fetal-head", daily_limit=0, allowed_kinds=["predictions", "model"]
     )
     call_command("load_truth", "fetal-head/test", str(hc18_truth_6), "--layout", "canonical")
-    new_user("baseline")
+    make_user("baseline")
     base = live_server.url
     token = requests.post(
         f"{base}/api/token/", data={"username": "baseline", "password": "pw-secret-123"}, timeout=30
