@@ -218,11 +218,11 @@ def _score_chunk(
 # Running many cases
 
 
-def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:
-    """About eight chunks per worker: few enough to amortise the hand-off (well under a
-    millisecond per chunk), small enough that the last one does not keep the others waiting."""
-    size = max(1, math.ceil(len(jobs) / (workers * 8)))
-    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+def _chunk_size(total: int, workers: int) -> int:
+    """Cases per helper chunk: about 1/16 of a worker's share (at least one). Small enough
+    that the last chunks hold nobody up for long; large enough that the hand-off (a fraction
+    of a millisecond per chunk) stays a few percent of the work even for 256x256 masks."""
+    return max(1, math.ceil(total / (workers * 16)))
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -249,7 +249,7 @@ def _run_jobs(
 ) -> list[tuple[dict[str, Any] | None, Problem | None]]:
     """Score every job with `workers` processes in all: this one and `workers - 1` helpers.
 
-    The calling process scores chunks itself instead of idling while a pool works: for a
+    The calling process scores cases itself instead of idling while a pool works: for a
     small submission most of the work then needs no hand-off at all, and `workers` processes
     never compete for `workers` cores with an idle parent.
     """
@@ -273,10 +273,8 @@ def _run_jobs(
         return _run_with_helpers(_pool(helpers), task, jobs, workers, progress)
 
 
-#: Chunks handed to each helper at a time. One: a chunk already handed over cannot be taken
-#: back, so on a busy machine a helper that is slow to get a core holds up the end of the
-#: submission by at most one chunk, while this process takes every other chunk itself.
-_IN_FLIGHT_PER_HELPER = 1
+#: Chunks queued per helper: one running, one ready, so a helper never waits for this process.
+_IN_FLIGHT_PER_HELPER = 2
 
 
 def _run_with_helpers(
@@ -286,9 +284,16 @@ def _run_with_helpers(
     workers: int,
     progress: ProgressCallback | None,
 ) -> list[tuple[dict[str, Any] | None, Problem | None]]:
-    """Chunks from the front are scored here, from the back by the pool's helpers."""
+    """Cases from the front are scored here one by one, small chunks from the back by the
+    pool's helpers.
+
+    A chunk handed over cannot be taken back, so on a busy machine a helper that is slow to
+    get a core holds up the end of the submission by at most its queued chunks: those are
+    kept small (see `_chunk_size`), and this process checks on them after every case.
+    """
     total = len(jobs)
-    queue = deque(_chunks(jobs, workers))
+    queue = deque(jobs)
+    size = _chunk_size(total, workers)
     limit = _IN_FLIGHT_PER_HELPER * (workers - 1)
     outcomes: list[tuple[dict[str, Any] | None, Problem | None]] = []
     pending: dict[Future, int] = {}
@@ -297,27 +302,28 @@ def _run_with_helpers(
     def collect(futures: set[Future]) -> None:
         nonlocal done
         for future in futures:
-            size = pending.pop(future)
+            count = pending.pop(future)
             outcomes.extend(future.result())
-            done += size
+            done += count
             if progress:
                 progress(done, total)
 
     def top_up() -> None:
         while queue and len(pending) < limit:
-            chunk = queue.pop()
+            chunk = [queue.pop() for _ in range(min(size, len(queue)))]
             pending[pool.submit(_score_chunk, task, chunk)] = len(chunk)
 
     try:
         top_up()
         while queue:
-            chunk = queue.popleft()
-            outcomes.extend(_score_chunk(task, chunk))
-            done += len(chunk)
+            outcomes.append(_score_job(task, queue.popleft()))
+            done += 1
             if progress:
                 progress(done, total)
-            collect({f for f in pending if f.done()})
-            top_up()
+            finished = {f for f in pending if f.done()}
+            if finished:
+                collect(finished)
+                top_up()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             collect(finished)

@@ -85,10 +85,21 @@ def test_hc18_submission_matches_score_class(hc18_small: TruthSet, tmp_path: Pat
 
 
 def test_two_workers_give_identical_results(hc18_small: TruthSet, tmp_path: Path) -> None:
+    """workers=2: this process and a helper share the cases; progress still counts each once."""
     write_submission(hc18_small, tmp_path / "sub")
     one = score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=1, n_bootstrap=200)
-    two = score_submission("hc18", hc18_small.root, tmp_path / "sub", workers=2, n_bootstrap=200)
+    calls: list[tuple[int, int]] = []
+    two = score_submission(
+        "hc18",
+        hc18_small.root,
+        tmp_path / "sub",
+        workers=2,
+        n_bootstrap=200,
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert one == two
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[0] == (0, N_CASES) and calls[-1] == (N_CASES, N_CASES)
 
 
 def test_invalid_submission_reports_every_problem(hc18_small: TruthSet, tmp_path: Path) -> None:

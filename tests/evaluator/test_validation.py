@@ -166,6 +166,43 @@ def test_multiclass_values(tmp_path: Path, multi_truth: TruthSet) -> None:
     assert np.array_equal(pred, _mask(1, (0, 1, 2)))
 
 
+def test_values_are_checked_exactly_without_a_histogram_shortcut_error(
+    tmp_path: Path, multi_truth: TruthSet, binary_truth: TruthSet
+) -> None:
+    """The min/max shortcut never accepts a value outside the classes: a gap in the class
+    values (0, 1, 3) is checked value by value, and {0, 255} masks pixel by pixel."""
+    case = multi_truth.by_case()["m1"]
+    gap = _mask(4, (0, 3))
+    write_label_map(tmp_path / "gap.png", gap)
+    assert np.array_equal(load_prediction(tmp_path / "gap.png", case, (0, 1, 3), False), gap)
+    inside_gap = _mask(5, (0, 1, 3))
+    inside_gap[2, 2] = 2
+    write_label_map(tmp_path / "inside.png", inside_gap)
+    with pytest.raises(PredictionError, match=r"unexpected value\(s\) \{2\}"):
+        load_prediction(tmp_path / "inside.png", case, (0, 1, 3), False)
+    full = np.full(SHAPE, 255, np.uint8)
+    write_label_map(tmp_path / "full.png", full)
+    binary = binary_truth.by_case()["c1"]
+    pred = load_prediction(tmp_path / "full.png", binary, (0, 1), True)
+    assert pred.dtype == np.uint8 and (pred == 1).all()
+    almost = full.copy()
+    almost[0, 0] = 254
+    write_label_map(tmp_path / "almost.png", almost)
+    with pytest.raises(PredictionError, match=r"values \{254, 255\}"):
+        load_prediction(tmp_path / "almost.png", binary, (0, 1), True)
+
+
+def test_a_known_truth_shape_is_used_instead_of_the_header(
+    tmp_path: Path, binary_truth: TruthSet
+) -> None:
+    """Scoring passes the decoded label's shape; the check is the same as from the header."""
+    write_label_map(tmp_path / "c1.png", _mask(1))
+    case = binary_truth.by_case()["c1"]
+    assert load_prediction(tmp_path / "c1.png", case, (0, 1), True, SHAPE).shape == SHAPE
+    with pytest.raises(PredictionError, match="rows and columns swapped"):
+        load_prediction(tmp_path / "c1.png", case, (0, 1), True, SHAPE[::-1])
+
+
 def test_decorated_names_get_a_hint(tmp_path: Path, binary_truth: TruthSet) -> None:
     write_label_map(tmp_path / "sub" / "c1_Annotation.png", _mask(1))
     _, problems = discover_predictions(tmp_path / "sub", binary_truth)
