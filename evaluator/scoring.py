@@ -287,31 +287,37 @@ def _run_with_helpers(
     """Cases from the front are scored here one by one, small chunks from the back by the
     pool's helpers.
 
-    A chunk handed over cannot be taken back, so on a busy machine a helper that is slow to
-    get a core holds up the end of the submission by at most its queued chunks: those are
-    kept small (see `_chunk_size`), and this process checks on them after every case.
+    A chunk handed over cannot be taken back, and on a busy machine a helper may be slow to
+    get a core. So once nothing is left to hand out, this process does not wait for the
+    helpers' last chunks: it scores them too, latest first, and keeps whichever copy is done
+    first (scoring is deterministic, so both copies are equal). The end of a submission then
+    never waits on a helper for longer than this process would take alone; the price is a
+    helper finishing a small chunk nobody needs (see `_chunk_size`).
     """
     total = len(jobs)
     queue = deque(jobs)
     size = _chunk_size(total, workers)
     limit = _IN_FLIGHT_PER_HELPER * (workers - 1)
     outcomes: list[tuple[dict[str, Any] | None, Problem | None]] = []
-    pending: dict[Future, int] = {}
+    pending: dict[Future, list[_Job]] = {}
     done = 0
 
-    def collect(futures: set[Future]) -> None:
+    def resolve(future: Future, result: list[tuple[dict[str, Any] | None, Problem | None]]):
         nonlocal done
+        chunk = pending.pop(future)
+        outcomes.extend(result)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+
+    def collect(futures: set[Future]) -> None:
         for future in futures:
-            count = pending.pop(future)
-            outcomes.extend(future.result())
-            done += count
-            if progress:
-                progress(done, total)
+            resolve(future, future.result())
 
     def top_up() -> None:
         while queue and len(pending) < limit:
             chunk = [queue.pop() for _ in range(min(size, len(queue)))]
-            pending[pool.submit(_score_chunk, task, chunk)] = len(chunk)
+            pending[pool.submit(_score_chunk, task, chunk)] = chunk
 
     try:
         top_up()
@@ -324,6 +330,18 @@ def _run_with_helpers(
             if finished:
                 collect(finished)
                 top_up()
+        for future in reversed(list(pending)):  # the latest chunk is the least advanced
+            if future not in pending:
+                continue  # collected meanwhile
+            mine: list[tuple[dict[str, Any] | None, Problem | None]] = []
+            for job in pending[future]:
+                if future.done():
+                    break
+                mine.append(_score_job(task, job))
+            else:
+                if not future.done():
+                    resolve(future, mine)  # done here first; the helper's copy is dropped
+            collect({f for f in pending if f.done()})
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             collect(finished)

@@ -102,6 +102,34 @@ def test_two_workers_give_identical_results(hc18_small: TruthSet, tmp_path: Path
     assert done == sorted(done) and calls[0] == (0, N_CASES) and calls[-1] == (N_CASES, N_CASES)
 
 
+def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path: Path) -> None:
+    """The helper is busy elsewhere (a sleep queued first) for the whole run: every case is
+    still scored, here, exactly once, and progress counts each case once."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from evaluator.scoring import _Job, _mp_context, _run_with_helpers
+    from evaluator.validation import discover_predictions
+
+    write_submission(hc18_small, tmp_path / "sub")
+    files, _ = discover_predictions(tmp_path / "sub", hc18_small)
+    jobs = [_Job(c, files[c.case]) for c in hc18_small.cases]
+    task = get_task("hc18")
+    calls: list[tuple[int, int]] = []
+    with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
+        blocker = pool.submit(time.sleep, 30)
+        start = time.perf_counter()
+        outcomes = _run_with_helpers(pool, task, jobs, 2, lambda d, t: calls.append((d, t)))
+        elapsed = time.perf_counter() - start
+        blocker.cancel()
+        for process in list(pool._processes.values()):  # don't wait out the sleep
+            process.terminate()
+    assert elapsed < 25
+    assert sorted(r["case"] for r, _ in outcomes) == sorted(c.case for c in hc18_small.cases)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert calls[-1] == (N_CASES, N_CASES)
+
+
 def test_invalid_submission_reports_every_problem(hc18_small: TruthSet, tmp_path: Path) -> None:
     write_submission(hc18_small, tmp_path / "sub")
     cases = hc18_small.cases
