@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_worker import purge_queues, running_worker
+from tests.live_worker import end_stray_sessions, purge_queues, running_worker
 
 #: The queues the platform's tasks are routed to (config/celery.py).
 PLATFORM_QUEUES = ["scoring", "inference"]
@@ -43,7 +43,19 @@ def private_roots(platform_var: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, private_roots: Path) -> Iterator[Path]:
+def _no_sessions_left(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Torn down after the worker and the live server (which request it first) and before
+    pytest-django drops the test database: ends any session still connected to it, so the
+    drop is not refused ("database test_... is being accessed by other users")."""
+    yield
+    with django_db_blocker.unblock():
+        end_stray_sessions()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    _no_sessions_left, django_db_setup, django_db_blocker, private_roots: Path
+) -> Iterator[Path]:
     """`celery -A config worker -Q scoring,inference` on the test database for the rest of
     the session; yields its log file (in the session's var folder). Stopped, with its
     database sessions, before pytest-django drops the test database."""
@@ -54,7 +66,7 @@ def celery_worker(django_db_setup, django_db_blocker, private_roots: Path) -> It
 
 
 @pytest.fixture(scope="session")
-def live_server(live_server):  # noqa: F811 - extends pytest-django's own fixture
+def live_server(_no_sessions_left, live_server):  # noqa: F811 - extends pytest-django's
     """pytest-django's live server, whose request threads close their database connection at
     the end of each request.
 

@@ -136,3 +136,23 @@ def end_worker_sessions(app_name: str, timeout: float = 5.0) -> list[int]:
         for pid in pids:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     return pids
+
+
+def end_stray_sessions() -> list[str]:
+    """End every other session on the test database; returns what each was last running.
+
+    For the very end of a session that ran a worker or the live server, once both have
+    stopped: anything still connected then is a leftover (a live-server request thread, a
+    thread of a client library), and PostgreSQL would refuse to drop the database for it.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, left(query, 120) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+        for pid, _ in rows:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return [query for _, query in rows]
