@@ -64,7 +64,10 @@ def summarize_matrix(
     if n_bootstrap > 0:
         if weights is None or weights.shape != (n_bootstrap, n):
             weights = bootstrap_weights(n, n_bootstrap, seed)
-        boot_means = weights @ v / n  # (n_bootstrap, len(clean))
+        # numpy's own loops, not BLAS: a multi-threaded BLAS (OpenBLAS) keeps its threads
+        # busy-waiting for ~0.1 s after each call, stealing a core from whatever the scoring
+        # process does next, and this product is far too small to gain from threads.
+        boot_means = np.einsum("bn,nm->bm", weights.astype(np.float64), v) / n
         lows, highs = np.percentile(boot_means, [2.5, 97.5], axis=0)
     else:
         lows = highs = np.full(clean.size, np.nan)
