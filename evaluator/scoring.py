@@ -134,7 +134,8 @@ def score_arrays(
     masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for cls in task.classes:
         if task.binary:
-            p, r = pred != 0, ref != 0
+            p = pred if pred.dtype == np.bool_ else pred != 0
+            r = ref if ref.dtype == np.bool_ else ref != 0
         else:
             p, r = pred == cls.value, ref == cls.value
         masks[cls.name] = (p, r)
@@ -187,6 +188,8 @@ def _score_job(task: Task, job: _Job) -> tuple[dict[str, Any] | None, Problem | 
         )
     except PredictionError as exc:
         return None, exc.problem
+    if task.binary:
+        pred = pred.view(np.bool_)  # load_prediction returns 0/1 (uint8): already a mask
     metrics, flags = score_arrays(task, pred, ref, job.truth.spacing, job.truth.extra)
     return {
         "case": job.truth.case,
