@@ -45,10 +45,12 @@ def train_and_evaluate(
     bn_policy: str = "papers-freeze",
     progress: bool = True,
     resume: bool = False,
-) -> dict:
+    cached_only: bool = False,
+) -> dict | None:
     """Train one strategy, then score it on each named held-out set (e.g. one per site).
 
-    The row keeps the first set's numbers at top level (`dice`, `hd95_mm`, `hc_abs_error_mm`)
+    With `cached_only`, nothing trains: the row of a finished run, or None (a report of what
+    a cut-off benchmark got through). The row keeps the first set's numbers at top level (`dice`, `hd95_mm`, `hc_abs_error_mm`)
     and every set's under `sites`.
     """
     strategy = get_strategy(strategy_key)
@@ -62,8 +64,10 @@ def train_and_evaluate(
         "bn_policy": bn_policy,
         "evaluation_sets": {name: len(cases) for name, cases in evaluation_sets.items()},
     }
-    if resume and (row := _cached_row(run_dir, identity)) is not None:
+    if (resume or cached_only) and (row := _cached_row(run_dir, identity)) is not None:
         return row
+    if cached_only:
+        return None
     result = train(
         config, model_name, strategy, truth_dir, run_dir, init, bn_policy, progress=progress
     )
@@ -121,11 +125,12 @@ def run_sweep(
     bn_policy: str = "papers-freeze",
     progress: bool = True,
     resume: bool = False,
+    cached_only: bool = False,
 ) -> list[dict]:
     """One row per strategy: parameters, held-out Dice/HD95/HC error, seconds per epoch."""
     truth = load_truth_set(truth_dir)
     _, val_cases = split_by_exam(truth.cases, config.validation_fraction, config.seed)
-    return [
+    rows = [
         train_and_evaluate(
             config,
             model_name,
@@ -137,9 +142,11 @@ def run_sweep(
             bn_policy=bn_policy,
             progress=progress,
             resume=resume,
+            cached_only=cached_only,
         )
         for key in strategy_keys
     ]
+    return [row for row in rows if row is not None]
 
 
 def _fmt(value, digits: int) -> str:
