@@ -30,20 +30,23 @@ def _check_input(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.nda
         raise ValueError(f"spacing must be two numbers (row_mm, col_mm), got {spacing!r}") from None
     if not (math.isfinite(row_mm) and math.isfinite(col_mm) and row_mm > 0 and col_mm > 0):
         raise ValueError(f"spacing must be finite and positive, got {spacing!r}")
-    return mask != 0, row_mm, col_mm
+    # A boolean mask (what scoring passes: often a view of a crop) is used as it is: comparing
+    # it with 0 would only copy it.
+    return (mask if mask.dtype == np.bool_ else mask != 0), row_mm, col_mm
 
 
 def _largest_of_several(mask8: np.ndarray, contours) -> tuple[int, np.ndarray, int, int]:
     """Index of the outer contour whose component has the most pixels, the component's
     pixels (uint8 0/1) in its bounding box, and that box's (row, col) offset.
 
-    A component lies inside its contour's bounding box and nothing else in the box is
-    8-connected to it, so labelling the box alone counts it exactly. Boxes are visited
-    largest first and the search stops once a box is smaller than the best count found, so
-    a head with a few small stray blobs costs about one labelling of the head's box instead
-    of the whole image. Ties go to the component whose first pixel comes first in raster
-    order (each outer contour starts at that pixel): a fixed rule, unlike the label order
-    of OpenCV's block-based labelling.
+    A component lies inside its contour's bounding box, and an 8-connected flood fill from the
+    contour's first pixel (a pixel of the component) reaches exactly that component and
+    returns its pixel count: about 4x cheaper than labelling the box with
+    connectedComponentsWithStats, which also numbers every other blob in the box. Boxes are
+    visited largest first and the search stops once a box is smaller than the best count
+    found, so a head with a few small stray blobs costs about one fill of the head. Ties go to
+    the component whose first pixel comes first in raster order (each outer contour starts at
+    that pixel): a fixed rule, unlike the label order of OpenCV's block-based labelling.
     """
     boxes = [cv2.boundingRect(contour) for contour in contours]
     order = sorted(range(len(contours)), key=lambda k: -boxes[k][2] * boxes[k][3])
@@ -54,14 +57,12 @@ def _largest_of_several(mask8: np.ndarray, contours) -> tuple[int, np.ndarray, i
         if best is not None and w * h < -best[0]:
             break
         first_x, first_y = (int(v) for v in contours[k][0, 0])
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(
-            mask8[y : y + h, x : x + w], connectivity=8
-        )
-        label = labels[first_y - y, first_x - x]
-        key = (-int(stats[label, cv2.CC_STAT_AREA]), first_y, first_x)
+        box = mask8[y : y + h, x : x + w].copy()
+        pixels = cv2.floodFill(box, None, (first_x - x, first_y - y), 2, flags=8)[0]
+        key = (-int(pixels), first_y, first_x)
         if best is None or key < best:
             best = key
-            chosen = (k, (labels == label).view(np.uint8), y, x)
+            chosen = (k, (box == 2).view(np.uint8), y, x)
     return chosen
 
 
@@ -77,7 +78,11 @@ def largest_region(mask: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     pixel then lies in one of its holes, which the fill covers anyway. Equal largest
     components: the one whose first pixel comes first in raster order.
     """
-    mask8 = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    mask = np.asarray(mask)
+    if mask.ndim == 2 and mask.dtype == np.bool_ and mask.strides[1] == 1 <= mask.strides[0]:
+        mask8 = mask.view(np.uint8)  # OpenCV reads a row-strided view (a crop) without a copy
+    else:
+        mask8 = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     contours, _ = cv2.findContours(mask8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None

@@ -173,3 +173,56 @@ def test_warm_up_loads_every_kernel() -> None:
     from evaluator.metrics import warm_up
 
     warm_up()  # loads from numba's cache or compiles; must not raise
+
+
+def _tied_twins(head: np.ndarray) -> np.ndarray:
+    """A real head beside its own mirror image (equal areas: a tie broken by raster order),
+    the left copy lower, plus a stray blob and a ring holding an island."""
+    rows, cols = head.shape
+    ys, xs = np.nonzero(head)
+    cut = head[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = cut.shape
+    canvas = np.zeros((h + 30, 2 * w + 40), dtype=bool)
+    canvas[20 : 20 + h, 5 : 5 + w] = cut  # first pixel lower than the right copy's...
+    canvas[10 : 10 + h, w + 30 : 2 * w + 30] = cut[:, ::-1]  # ...so this copy wins the tie
+    canvas[2:8, 2:8] = True
+    canvas[2:8, 4:6] = False
+    return with_stray_blob(canvas, radius=4)
+
+
+def test_largest_region_equals_its_definition_on_perturbed_hc18_heads(hc18_cases) -> None:
+    """The flood-fill search over outer contours, on crops (row-strided views) as scoring
+    passes them and on whole images, equals full-image labelling on real heads under every
+    perturbation, several blobs and exact ties included."""
+    from evaluator.metrics.biometry import largest_component, largest_region
+    from evaluator.metrics.perturbations import PERTURBATIONS
+    from evaluator.scoring import _crop_to_foreground
+
+    several = ties = 0
+    for index, case in enumerate(hc18_cases[::12]):
+        head = hc18_head_mask(case)
+        masks = [perturb(head) for perturb in PERTURBATIONS.values()]
+        masks.append(_tied_twins(masks[index % len(masks)]))
+        for mask in masks:
+            expected = _reference_largest_component(mask)
+            assert np.array_equal(largest_component(mask), expected), case.name
+            crop = _crop_to_foreground(mask)
+            assert not crop.flags.c_contiguous or crop.shape == mask.shape
+            region, y0, x0 = largest_region(crop)
+            # The cut: the definition's bounding box plus a one-pixel margin inside the image
+            # (the crop keeps that margin), at an offset that moves by the crop's own.
+            ys, xs = np.nonzero(expected)
+            r0, c0 = max(ys.min() - 1, 0), max(xs.min() - 1, 0)
+            cut = expected[r0 : ys.max() + 2, c0 : xs.max() + 2]
+            offset = np.argwhere(mask)[0] - np.argwhere(crop)[0]  # the crop's (row, col)
+            assert (y0 + offset[0], x0 + offset[1]) == (r0, c0), case.name
+            assert np.array_equal(region != 0, cut), case.name
+            several += len(np.unique(_labels(mask))) > 2
+            ties += mask is masks[-1]
+    assert several >= 2 * len(hc18_cases[::12]) and ties == len(hc18_cases[::12])
+
+
+def _labels(mask: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[1]
