@@ -10,7 +10,8 @@ participant can act on.
 Where to unpack: creating a file on a journalled disk costs ~0.4 ms here, more than decoding a
 small mask, so a submission's contents go to a memory-backed folder (`MEMORY_ROOT`, a tmpfs)
 when they fit in `ArchiveLimits.memory_bytes` and half of its free space; larger ones (or a
-machine without one) use the ordinary temporary folder. Both are removed afterwards.
+machine without one) use the ordinary temporary folder. Both are removed afterwards; folders
+left behind by a killed process are removed by a later unpack (`evaluator.io.scratch`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+from evaluator.io import scratch
 
 GiB = 1024**3
 MiB = 1024**2
@@ -83,6 +85,7 @@ def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Pa
         raise ArchiveError(f"{path.name}: no such file or folder")
     kind = detect_format(path)
     workdir: Path | None = None
+    scratch.sweep_stale_now_and_then()
     try:
         room = _memory_room(limits)
         if room is not None:
@@ -116,8 +119,9 @@ def _memory_room(limits: ArchiveLimits) -> int | None:
 
 
 def _workdir(root: Path | None) -> Path:
-    """A fresh private folder (mode 0700, random name) under `root` or the temp folder."""
-    return Path(tempfile.mkdtemp(prefix="fetalbench-unpack-", dir=root)).resolve()
+    """A fresh private folder (mode 0700) under `root` or the temp folder, named after this
+    process so that one left behind by a killed process can be swept (`evaluator.io.scratch`)."""
+    return scratch.new_workdir(root)
 
 
 def _extract(path: Path, kind: str, limits: ArchiveLimits, workdir: Path, room: int | None) -> Path:
