@@ -8,6 +8,8 @@ Runs against pytest-django's live server, PostgreSQL, Redis and a real Celery wo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,24 @@ def _submit_baselines(phase: Phase, truth, tmp_path: Path, n: int, make_user) ->
     return ids
 
 
+@contextmanager
+def scoring_held(queue: str = "scoring") -> Iterator[None]:
+    """The session worker stops taking `queue` tasks until the block ends (Celery remote
+    control through the real broker), so a page can be seen while its submission waits.
+
+    Waiting on "the worker is still busy with other submissions" raced: scoring got fast
+    enough that the page sometimes loaded after everything was done.
+    """
+    from config.celery import app
+
+    if not app.control.cancel_consumer(queue, reply=True, timeout=30):
+        pytest.fail("the Celery worker did not answer the request to stop consuming")
+    try:
+        yield
+    finally:
+        app.control.add_consumer(queue, reply=True, timeout=30)
+
+
 def test_submit_watch_live_status_then_leaderboard_and_pareto(
     celery_worker, live_server, browser, demo_phase, make_user, tmp_path: Path
 ) -> None:
@@ -94,48 +114,48 @@ def test_submit_watch_live_status_then_leaderboard_and_pareto(
     make_user("alice", password="alice-secret-1")
     SHOTS.mkdir(parents=True, exist_ok=True)
     ours = write_baseline_zip(truth, BASELINES[2], tmp_path / "ours.zip", seed=3)
-    baseline_ids = _submit_baselines(phase, truth, tmp_path, 4, make_user)
+    with scoring_held():
+        baseline_ids = _submit_baselines(phase, truth, tmp_path, 4, make_user)
 
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    page.set_default_timeout(30_000)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(30_000)
 
-    # 1. Log in through the form.
-    page.goto(f"{live_server.url}/accounts/login/?next=/phases/{phase.pk}/submit/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "alice-secret-1")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"**/phases/{phase.pk}/submit/")
+        # 1. Log in through the form.
+        page.goto(f"{live_server.url}/accounts/login/?next=/phases/{phase.pk}/submit/")
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", "alice-secret-1")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(f"**/phases/{phase.pk}/submit/")
 
-    # 2. Upload through the web form with the full method description.
-    page.set_input_files("#id_file", str(ours))
-    page.fill("#id_method_name", "SAM-B LoRA (browser)")
-    page.fill("#id_team_name", "Team Alice")
-    page.fill("#id_backbone", "vit_b")
-    page.select_option("#id_fine_tuning_strategy", "lora")
-    page.fill("#id_params_total", "93735472")
-    page.fill("#id_params_trainable", "786432")
-    page.fill("#id_code_url", "https://example.org/alice")
-    page.click("#submit-button")
-    page.wait_for_url("**/submissions/*/")
-    submission_url = page.url
-    submission = Submission.objects.get(method_name="SAM-B LoRA (browser)")
-    assert submission.team.name == "Team Alice" and submission.params_trainable == 786432
+        # 2. Upload through the web form with the full method description.
+        page.set_input_files("#id_file", str(ours))
+        page.fill("#id_method_name", "SAM-B LoRA (browser)")
+        page.fill("#id_team_name", "Team Alice")
+        page.fill("#id_backbone", "vit_b")
+        page.select_option("#id_fine_tuning_strategy", "lora")
+        page.fill("#id_params_total", "93735472")
+        page.fill("#id_params_trainable", "786432")
+        page.fill("#id_code_url", "https://example.org/alice")
+        page.click("#submit-button")
+        page.wait_for_url("**/submissions/*/")
+        submission_url = page.url
+        submission = Submission.objects.get(method_name="SAM-B LoRA (browser)")
+        assert submission.team.name == "Team Alice" and submission.params_trainable == 786432
 
-    # 3. The status changes on this very page: mark the document, record every status shown.
-    page.evaluate(
-        """() => {
-        window.__sameDocument = true;
-        const el = document.getElementById('submission-status');
-        window.__seen = [el.dataset.status];
-        new MutationObserver(() => window.__seen.push(el.dataset.status))
-          .observe(el, {attributes: true, attributeFilter: ['data-status']});
-    }"""
-    )
-    initial = page.eval_on_selector("#submission-status", "el => el.dataset.status")
-    assert initial in ("queued", "validating", "scoring"), (
-        f"submission already {initial} when the page loaded; the worker was expected to be "
-        "busy with the baselines"
-    )
+        # 3. The status changes on this very page: mark the document, record every status shown.
+        page.evaluate(
+            """() => {
+            window.__sameDocument = true;
+            const el = document.getElementById('submission-status');
+            window.__seen = [el.dataset.status];
+            new MutationObserver(() => window.__seen.push(el.dataset.status))
+              .observe(el, {attributes: true, attributeFilter: ['data-status']});
+        }"""
+        )
+        initial = page.eval_on_selector("#submission-status", "el => el.dataset.status")
+        assert initial in ("queued", "validating", "scoring"), (
+            f"submission already {initial} while the worker was held off the scoring queue"
+        )
     page.wait_for_selector('#submission-status[data-status="done"]', timeout=120_000)
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
     assert page.url == submission_url
