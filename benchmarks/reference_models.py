@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{psfhs_rows[0]['validation_cases'] if psfhs_rows else '-'} held out. Pretrained strategies start from "
             "the ImageNet MobileNetV2 encoder. Dice and HD95 (px) per class value.",
             "",
-            format_table(psfhs_rows),
+            format_table(psfhs_rows, distance_unit="px"),
             "",
             *missing_note(strategies, [r["strategy"] for r in psfhs_rows]),
         ]

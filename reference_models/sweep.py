@@ -153,14 +153,17 @@ def _fmt(value, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[dict], distance_unit: str = "mm") -> str:
     """Markdown table, one row per strategy, sorted by trainable parameters.
 
     Rows that went through the platform (`submit.submit_and_score`) add its submission id,
     its score on the hidden cases and the parameter count it measured from the model file.
     """
     platform = any("platform_score" in row for row in rows)
-    header = "| model | strategy | trainable | paper's count | Dice | HD95 (mm) | HC error (mm) | s/epoch |"
+    header = (
+        "| model | strategy | trainable | paper's count | Dice | "
+        f"HD95 ({distance_unit}) | HC error (mm) | s/epoch |"
+    )
     rule = "| --- | --- | ---: | ---: | --- | --- | ---: | ---: |"
     if platform:
         metric = next(r["platform_metric"] for r in rows if "platform_metric" in r)
