@@ -205,7 +205,9 @@ def report(config: TrainConfig, args: argparse.Namespace, sections: list[str]) -
         "Scores come from the evaluator's own metrics at each case's full resolution (Dice, "
         "HD95 in mm: HC18 has pixel sizes, PSFHS has none so its distances are pixels). HC "
         "error is |HC of an ellipse fitted to the predicted head - HC18's `hc_mm`|, averaged; "
-        "a case with no head counts its whole reference HC as error.",
+        "a case with no head counts its whole reference HC as error. Seconds per epoch are "
+        "the training loop's wall time on the machine named above, which other jobs may have "
+        "shared (runs are resumable and can run side by side): they rank strategies roughly.",
         "",
     ]
     return "\n".join(head + sections) + "\n"
