@@ -9,6 +9,7 @@ Hidden labels never live in a model field: a phase's truth set sits under
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from pathlib import Path
 
@@ -254,6 +255,115 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def new_invitation_token() -> str:
+    """An unguessable invitation code (192 random bits, URL-safe)."""
+    return secrets.token_urlsafe(24)
+
+
+class TeamInvitation(models.Model):
+    """A member's consent for one more person to join the team: a single-use link.
+
+    Joining a team is possible only through one of these (or an organiser in the admin), so a
+    team name alone never lets anyone in. An invitation is usable until it is accepted, revoked
+    or past ``expires_at``.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(
+        max_length=64, unique=True, default=new_invitation_token, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="team_invitations_sent",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="team_invitations_accepted",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        """``open``, ``accepted``, ``revoked`` or ``expired`` (in that order of precedence)."""
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and timezone.now() >= self.expires_at:
+            return "expired"
+        return "open"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+class TeamMembershipEvent(models.Model):
+    """The audit trail of a team: who did what to whom, and when.
+
+    Rows outlive the team (``team`` becomes NULL, ``team_name`` keeps the name) so an organiser
+    can still see how a deleted team was made up.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created the team"
+        INVITED = "invited", "Created an invitation"
+        REVOKED = "revoked", "Revoked an invitation"
+        ACCEPTED = "accepted", "Joined by accepting an invitation"
+        LEFT = "left", "Left the team"
+        ADDED = "added", "Added by an organiser"
+        REMOVED = "removed", "Removed by an organiser"
+        NAME_REFUSED = "name_refused", "Tried to join by the team's name (refused)"
+        DISBANDED = "disbanded", "Team deleted (last member left, no submissions)"
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="team_events")
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    team_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who did it.",
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose membership changed (empty for invitations).",
+    )
+    invitation = models.ForeignKey(
+        TeamInvitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.team_name}: {self.get_kind_display()}"
 
 
 class Submission(models.Model):
