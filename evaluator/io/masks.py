@@ -19,6 +19,9 @@ import numpy as np
 import SimpleITK as sitk
 from PIL import Image, UnidentifiedImageError
 
+from evaluator.io.metaimage import MetaImageError, read_header
+from evaluator.io.metaimage import read_array as read_metaimage
+
 SUPPORTED_SUFFIXES = (".nii.gz", ".png", ".mha", ".nii")
 
 # Decompression-bomb guard for PNGs: a 2-D ultrasound frame is far below this many pixels.
@@ -111,9 +114,14 @@ def _colour_name(mode: str) -> str:
 
 
 def _sitk_image(path: Path) -> sitk.Image:
-    """Decode with ITK after checking the header: a tiny compressed file can declare a huge
-    image, and ITK would allocate all of it before we could look at the pixels."""
+    """Decode a NIfTI file with ITK after checking the header: a tiny compressed file can
+    declare a huge image, and ITK would allocate all of it before we could look at the
+    pixels. MetaImage never comes here (see `_metaimage_array`)."""
+    _check_nifti_single_file(path)
     reader = sitk.ImageFileReader()
+    # Named, not guessed from the suffix or the content: no other ITK reader (some of which
+    # follow file names written in their headers) ever sees an untrusted file.
+    reader.SetImageIO("NiftiImageIO")
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
@@ -124,8 +132,7 @@ def _sitk_image(path: Path) -> sitk.Image:
                 "than a 2-D ultrasound frame",
                 "wrong_shape",
             )
-        if suffix_of(path) in (".nii", ".nii.gz"):
-            _check_nifti_complete(path)
+        _check_nifti_complete(path)
         return reader.Execute()
     except RuntimeError:
         # ITK's text is a C++ trace naming server paths; it helps no participant.
@@ -136,29 +143,79 @@ def _sitk_image(path: Path) -> sitk.Image:
         ) from None
 
 
+def _metaimage_array(path: Path) -> tuple[np.ndarray, int]:
+    """A MetaImage's pixels and channels per pixel, read from the file itself only
+    (`evaluator.io.metaimage`): ITK's MetaIO follows `ElementDataFile = <any path>`, which
+    let a header read the hidden labels (issue 9)."""
+    try:
+        array, header = read_metaimage(path, max_values=MAX_PIXELS)
+        return array, header.channels
+    except MetaImageError as exc:
+        raise MaskReadError(str(exc), exc.code) from None
+    except OSError as exc:
+        raise MaskReadError(f"cannot read {path.name}: {_short(exc)}", "unreadable") from None
+
+
+def _check_nifti_single_file(path: Path) -> None:
+    """Accept only single-file NIfTI (magic `n+1` / `n+2`): a `ni1`/`ni2` header, or an
+    Analyze header with no magic, makes the NIfTI library read the pixels from a companion
+    `.img` file, which is not the participant's file to name."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            header = fh.read(352)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise MaskReadError(
+            f"cannot decode {path.name}: the compressed data is truncated or corrupt "
+            f"({_short(exc)})",
+            "unreadable",
+        ) from None
+    single_file = (len(header) >= 348 and header[344:348] == b"n+1\0") or header[4:8] == b"n+2\0"
+    if single_file:
+        return
+    if (len(header) >= 348 and header[344:347] == b"ni1") or header[4:7] == b"ni2":
+        raise MaskReadError(
+            f"{path.name} is the header of a .hdr/.img NIfTI pair; save each mask as a single "
+            ".nii or .nii.gz file",
+            "external_data",
+        )
+    raise MaskReadError(f"cannot decode {path.name}: not a NIfTI file", "unreadable")
+
+
 def _format_name(path: Path) -> str:
     return "MetaImage" if suffix_of(path) == ".mha" else "NIfTI"
 
 
+#: NIfTI float datatypes (nifti1.h DT_FLOAT32, DT_FLOAT64) -> NumPy types.
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
+
+
 def _check_nifti_complete(path: Path) -> None:
-    """Refuse truncated NIfTI files, which ITK silently pads with garbage.
+    """Refuse truncated NIfTI files, which ITK silently pads with garbage, and float voxels
+    that are NaN or infinite, which ITK's NIfTI reader silently turns into 0 (a NaN mask
+    would otherwise score as background).
 
     The header gives the data offset and size; the (decompressed) file must reach its end.
-    Masks are small 2-D images (and the caller has bounded their size), so streaming through
-    the file once more costs little.
+    Masks are small 2-D images (and the caller has bounded their size), so reading the file
+    once more costs little.
     """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
             header = fh.read(544)
-            needed = _nifti_end(header)
-            if needed is None:
+            layout = _nifti_layout(header)
+            if layout is None:
                 raise MaskReadError(f"cannot decode {path.name}: not a NIfTI file", "unreadable")
+            offset, nbytes, datatype, endian = layout
+            float_type = _NIFTI_FLOATS.get(datatype)
             have = len(header)
-            while have < needed:  # count the rest without keeping it
-                chunk = fh.read(min(1 << 20, needed - have))
+            kept = [header[offset:]] if float_type else []
+            while have < offset + nbytes:
+                chunk = fh.read(min(1 << 20, offset + nbytes - have))
                 if not chunk:
                     break
+                if float_type:
+                    kept.append(chunk[max(offset - have, 0) :])
                 have += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise MaskReadError(
@@ -166,38 +223,45 @@ def _check_nifti_complete(path: Path) -> None:
             f"({_short(exc)})",
             "unreadable",
         ) from None
-    if have < needed:
+    if have < offset + nbytes:
         raise MaskReadError(
-            f"cannot decode {path.name}: the file is truncated ({have} of {needed} bytes)",
+            f"cannot decode {path.name}: the file is truncated ({have} of {offset + nbytes} bytes)",
             "unreadable",
         )
+    if float_type:
+        values = np.frombuffer(b"".join(kept)[:nbytes], dtype=np.dtype(endian + float_type))
+        if not np.all(np.isfinite(values)):
+            raise MaskReadError(
+                f"{path.name}: label map contains NaN or infinite values", code="not_integer"
+            )
 
 
-def _nifti_end(data: bytes) -> int | None:
-    """Byte offset where a NIfTI-1/2 file's voxel data ends, or None if not NIfTI."""
+def _nifti_layout(data: bytes) -> tuple[int, int, int, str] | None:
+    """(data offset, data bytes, datatype code, byte order) of a NIfTI-1/2 header, or None if
+    it is not NIfTI (NIfTI-1: nifti1.h; NIfTI-2: nifti2.h)."""
     if len(data) < 348:
         return None
     for endian in ("<", ">"):
         (size,) = struct.unpack(endian + "i", data[:4])
         if size == 348:
             dims = struct.unpack(endian + "8h", data[40:56])
-            (bitpix,) = struct.unpack(endian + "h", data[72:74])
+            datatype, bitpix = struct.unpack(endian + "hh", data[70:74])
             (offset,) = struct.unpack(endian + "f", data[108:112])
             break
         if size == 540 and len(data) >= 540:
-            (bitpix,) = struct.unpack(endian + "h", data[14:16])
+            datatype, bitpix = struct.unpack(endian + "hh", data[12:16])
             dims = struct.unpack(endian + "8q", data[16:80])
             (offset,) = struct.unpack(endian + "q", data[168:176])
             break
     else:
         return None
     ndim = dims[0]
-    if not 1 <= ndim <= 7 or bitpix <= 0 or not math.isfinite(offset):
+    if not 1 <= ndim <= 7 or bitpix <= 0 or not math.isfinite(offset) or offset < 0:
         return None
     voxels = 1
     for d in dims[1 : ndim + 1]:
         voxels *= max(int(d), 1)
-    return int(offset) + voxels * bitpix // 8
+    return int(offset), voxels * bitpix // 8, int(datatype), endian
 
 
 def _short(exc: Exception) -> str:
@@ -257,6 +321,14 @@ def read_label_map(path: Path) -> np.ndarray:
     suffix = _require_suffix(path)
     if suffix == ".png":
         array = _png_array(path, for_label=True)
+    elif suffix == ".mha":
+        array, components = _metaimage_array(path)
+        if components > 1:
+            raise MaskReadError(
+                f"image with {array.shape[-1]} components per pixel "
+                "(colour/vector) where a label map is expected",
+                code="rgb",
+            )
     else:
         image = _sitk_image(path)
         if image.GetNumberOfComponentsPerPixel() > 1:
@@ -280,9 +352,13 @@ def read_image(path: Path) -> np.ndarray:
     suffix = _require_suffix(path)
     if suffix == ".png":
         return _squeeze_to_2d(_png_array(path, for_label=False), "image")
-    image = _sitk_image(path)
-    array = np.asarray(sitk.GetArrayFromImage(image))
-    if image.GetNumberOfComponentsPerPixel() > 1:  # (..., rows, cols, channels)
+    if suffix == ".mha":
+        array, components = _metaimage_array(path)
+    else:
+        image = _sitk_image(path)
+        array = np.asarray(sitk.GetArrayFromImage(image))
+        components = image.GetNumberOfComponentsPerPixel()
+    if components > 1:  # (..., rows, cols, channels)
         array = _planes_to_grey(np.moveaxis(array, -1, 0))
     array = np.squeeze(array)
     if array.ndim == 3 and array.shape[0] in (3, 4):
@@ -320,15 +396,23 @@ def _read_label_shape_cached(path_str: str, _mtime_ns: int) -> tuple[int, int]:
                 return (int(im.height), int(im.width))
         except (UnidentifiedImageError, OSError) as exc:
             raise MaskReadError(f"cannot read PNG header: {_short(exc)}") from None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        raise MaskReadError(
-            f"cannot read the header of {path.name}: not a valid {_format_name(path)} file"
-        ) from None
-    size = [int(s) for s in reader.GetSize()]  # (x, y[, z]) = (cols, rows[, slices])
+    if suffix == ".mha":
+        try:
+            size = list(read_header(path).size)
+        except MetaImageError as exc:
+            raise MaskReadError(str(exc), exc.code) from None
+    else:
+        _check_nifti_single_file(path)
+        reader = sitk.ImageFileReader()
+        reader.SetImageIO("NiftiImageIO")
+        reader.SetFileName(str(path))
+        try:
+            reader.ReadImageInformation()
+        except RuntimeError:
+            raise MaskReadError(
+                f"cannot read the header of {path.name}: not a valid {_format_name(path)} file"
+            ) from None
+        size = [int(s) for s in reader.GetSize()]  # (x, y[, z]) = (cols, rows[, slices])
     dims = [s for s in reversed(size) if s != 1]
     if len(dims) != 2:
         raise MaskReadError(
