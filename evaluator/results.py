@@ -33,9 +33,17 @@ class ResultsError(ValueError):
 
 
 def json_safe(value: Any) -> Any:
-    """Plain JSON types: numpy scalars/arrays unwrapped, NaN and +-inf turned into None."""
+    """Plain JSON types: numpy scalars/arrays unwrapped, NaN and +-inf turned into None, and
+    -0.0 written as 0.0.
+
+    Negative zero is a valid float but not a meaningful result (a distance of "-0.0" between
+    identical masks reads as a bug, and sorts oddly in some clients); IEEE 754 makes
+    `-0.0 == 0.0`, so the test `value == 0` catches it and nothing else changes.
+    """
     kind = type(value)  # exact-type fast paths: results hold thousands of plain floats
     if kind is float:
+        if value == 0.0:
+            return 0.0
         return value if math.isfinite(value) else None
     if kind is str or kind is int or value is None:
         return value
@@ -51,6 +59,8 @@ def json_safe(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         f = float(value)
+        if f == 0.0:
+            return 0.0
         return f if math.isfinite(f) else None
     if isinstance(value, Path):
         return str(value)

@@ -117,8 +117,9 @@ def read_header(path: Path) -> MetaHeader:
     if data_file != "LOCAL":
         raise MetaImageError(
             f"{path.name}: its pixels must be inside the file (ElementDataFile = LOCAL); it "
-            f"names {_shown(data_file)} instead. Save the mask as a single .mha file; headers "
-            "that point at other files (.mhd/.raw pairs, file lists) are not accepted",
+            f"names another file ({_shown(_last_part(data_file))}) instead. Save the mask as a "
+            "single .mha file; headers that point at other files (.mhd/.raw pairs, file lists) "
+            "are not accepted",
             code="external_data",
         )
     return _checked(path, fields, data_offset=offset)
@@ -241,6 +242,12 @@ def _ints(name: str, fields: dict[str, str], key: str) -> list[int]:
         return [int(v) for v in text.split()]
     except ValueError:
         raise MetaImageError(f"{name}: {key} is not a list of integers: {_shown(text)}") from None
+
+
+def _last_part(reference: str) -> str:
+    """The file name a header points at, without its folders: the message should say which
+    file, never echo a server path back (the worker's layout is nobody's business)."""
+    return reference.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "?"
 
 
 def _shown(text: str, limit: int = 60) -> str:

@@ -178,3 +178,70 @@ def test_fast_distances_equal_the_published_calls_bit_for_bit(psfhs_labels) -> N
                 scores = p.group_scores(p_mask, r_mask)
                 assert scores["hd"] == _published_hd(p_mask, r_mask)
                 assert scores["asd"] == _published_asd(p_mask, r_mask)
+
+
+def _ring_and_contour_asd(ref_mask: np.ndarray) -> float:
+    """Independent ASD of a whole-image prediction whose surface is the image border.
+
+    The prediction's contour is the outermost ring of pixels; the reference's is ITK's (the
+    published definition: |SignedMaurer| == 0). Distances by plain geometry and scipy's EDT.
+    """
+    import SimpleITK as sitk
+    from scipy import ndimage
+
+    rows, cols = ref_mask.shape
+    f = sitk.SignedMaurerDistanceMapImageFilter()
+    f.SetSquaredDistance(False)
+    ref_map = sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(ref_mask.astype(np.uint8))))
+    ref_contour = ref_map == 0
+    ring = np.zeros(ref_mask.shape, bool)
+    ring[[0, -1], :] = True
+    ring[:, [0, -1]] = True
+    r, c = np.nonzero(ref_contour)
+    to_border = np.minimum.reduce([r, c, rows - 1 - r, cols - 1 - c]).astype(np.float64)
+    to_ref = ndimage.distance_transform_edt(~ref_contour)[ring]
+    return float((to_border.sum() + to_ref.sum()) / (ring.sum() + ref_contour.sum()))
+
+
+def test_whole_image_prediction_has_finite_distances(psfhs_labels) -> None:
+    """A class predicted over the whole image: the image border is its surface.
+
+    ITK finds no boundary in a mask without background and reports FLT_MAX distances, which
+    gave HD and ASD of 1.8e19 and a case score of -3e16. The HD must equal the challenge's
+    own HausdorffDistanceImageFilter call (finite there), the ASD the border-as-surface value.
+    """
+    from scipy import ndimage
+
+    from evaluator.io.masks import read_label_map
+
+    for path in psfhs_labels[:3]:
+        ref = read_label_map(path)
+        for value in (1, 2):
+            full = np.ones(ref.shape, bool)
+            r_mask = ref == value
+            scores = p.group_scores(full, r_mask)
+            far = float(ndimage.distance_transform_edt(~r_mask).max())
+            assert scores["hd"] == _published_hd(full, r_mask) == pytest.approx(far)
+            assert scores["asd"] == pytest.approx(_ring_and_contour_asd(r_mask), rel=1e-5)
+            assert 0 < scores["asd"] < scores["hd"] < math.hypot(*ref.shape)
+            # a reference with no background is measured the same way (symmetry)
+            swapped = p.group_scores(r_mask, full)
+            assert swapped["hd"] == scores["hd"] and swapped["asd"] == pytest.approx(scores["asd"])
+        metrics, flags = p.case_score(np.full(ref.shape, 2, np.uint8), ref)
+        assert flags == ["ps:empty_prediction"]
+        for group in ("fh", "all"):
+            assert 1 < metrics[group]["hd"] < math.hypot(*ref.shape)
+            assert 1 < metrics[group]["asd"] < metrics[group]["hd"]
+        assert -1.0 < metrics["challenge"]["score"] < 0.5
+
+
+def test_identical_masks_have_positive_zero_distances(psfhs_labels) -> None:
+    """ITK's contour pixels are -0.0 in its signed map; a HD of '-0.0' must not come out."""
+    from evaluator.io.masks import read_label_map
+
+    ref = read_label_map(psfhs_labels[0])
+    metrics, _ = p.case_score(ref, ref)
+    for group in p.GROUPS:
+        for metric in ("hd", "asd"):
+            assert metrics[group][metric] == 0.0
+            assert math.copysign(1.0, metrics[group][metric]) == 1.0, (group, metric)

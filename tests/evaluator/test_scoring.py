@@ -195,3 +195,28 @@ def test_nan_values_become_null_in_json(hc18_small: TruthSet, tmp_path: Path) ->
     summary = results["aggregates"]["all"]["head"]["hc_pred_mm"]
     assert summary["n_nan"] == 1 and summary["mean"] is None
     assert not math.isnan(results["aggregates"]["all"]["head"]["dice"]["mean"])
+
+
+def test_zero_distances_are_written_as_positive_zero(psfhs_labels, tmp_path: Path) -> None:
+    """Identical masks: every zero in the results JSON is 0.0, never -0.0 (psfhs2023's HD
+    came out of ITK's signed map as -0.0)."""
+    from evaluator.results import dumps, json_safe
+    from evaluator.truth import write_truth_set
+
+    labels = {p.stem: read_label_map(p) for p in psfhs_labels[:2]}
+    truth = write_truth_set(
+        tmp_path / "truth", [(c, "cn", (1.0, 1.0), a, {}) for c, a in labels.items()]
+    )
+    for case, label in labels.items():
+        write_label_map(tmp_path / "preds" / f"{case}.png", label)
+    for task in ("psfhs2023", "psfhs"):
+        results = score_submission(task, truth.root, tmp_path / "preds", workers=1, n_bootstrap=20)
+        assert "-0.0" not in dumps(results)
+        for case in results["cases"]:
+            for group, metrics in case["metrics"].items():
+                for name in ("hd", "asd", "hd95", "assd"):
+                    if name in metrics:
+                        assert math.copysign(1.0, metrics[name]) == 1.0, (task, group, name)
+    assert math.copysign(1.0, json_safe(-0.0)) == 1.0
+    assert math.copysign(1.0, json_safe(np.float32(-0.0))) == 1.0
+    assert json_safe([-0.0, np.float64(-0.0)]) == [0.0, 0.0]

@@ -130,8 +130,15 @@ class Hostile:
     inference_status: str | None = None  # the run's own outcome, when it is fixed
 
 
-def hostile_cases(cases: list[str]) -> list[Hostile]:
+def hostile_cases(cases: list[str], truth_labels: Path) -> list[Hostile]:
     every = list(cases)
+    # MetaImage headers whose pixels are "elsewhere": the phase's hidden labels (the worker's
+    # path, which a participant can guess from the docs) and a device. Issue 9, item 1.
+    pointers = "".join(
+        f"printf 'ObjectType = Image\\nNDims = 2\\nDimSize = 8 8\\nElementType = MET_UCHAR\\n"
+        f"HeaderSize = -1\\nElementDataFile = {truth_labels / case}.png\\n' > /output/{case}.mha\n"
+        for case in cases
+    )
     output = ["what it wrote to /output is not a valid submission", "<case_id>.png"]
     return [
         Hostile(
@@ -212,6 +219,12 @@ def hostile_cases(cases: list[str]) -> list[Hostile]:
             inference_status="ok",
         ),
         Hostile(
+            "points at the labels",
+            "echo writing pointers\n" + pointers,
+            ["ElementDataFile = LOCAL", "must be inside the file"],
+            inference_status="ok",
+        ),
+        Hostile(
             "reads labels",
             "echo LISTING\n"
             "find / \\( -path /proc -o -path /sys -o -path /dev -o -path /bin \\) -prune"
@@ -285,7 +298,11 @@ def test_each_hostile_container_fails_clearly_and_the_next_one_runs(
     alice = Participant(live_server.url, "alice", "Honest team")
 
     problems: list[str] = []
-    for number, case in enumerate(hostile_cases(case_ids)):
+    from challenges.models import truth_dir
+
+    labels = truth_dir(phase.pk) / "labels"
+    assert all((labels / f"{case}.png").is_file() for case in case_ids)
+    for number, case in enumerate(hostile_cases(case_ids, labels)):
         Phase.objects.filter(pk=phase.pk).update(inference_seconds=case.seconds)
         archive = _archive(tmp_path / f"hostile{number}.tar", case, masks[case.masks], monkeypatch)
         result = mallory.run(phase, archive, "container")
