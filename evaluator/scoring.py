@@ -40,6 +40,7 @@ from evaluator.validation import (
     ValidationReport,
     discover_predictions,
     load_prediction,
+    prediction_ellipse,
     validate_predictions,
 )
 
@@ -117,11 +118,14 @@ def score_arrays(
     ref: np.ndarray,
     spacing: tuple[float, float],
     extra: dict[str, str] | None = None,
+    predicted_measurements: dict[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Per-case metrics {group: {metric: value}} and flags for decoded label maps.
 
     Binary tasks compare non-zero pixels; multi-class tasks compare each class's label value.
-    Flags are "<class>:<flag>" (e.g. "head:empty_prediction").
+    Flags are "<class>:<flag>" (e.g. "head:empty_prediction"). `predicted_measurements`
+    ({"hc": mm, ...}) are biometric values the prediction states exactly (an HC18 result
+    row's ellipse), used instead of measuring its mask.
     """
     if task.scorer == "psfhs2023":
         from evaluator.psfhs2023 import case_score
@@ -144,7 +148,8 @@ def score_arrays(
         flags += [f"{cls.name}:{f}" for f in result.flags]
     for key, cls_name in task.biometry.items():
         p, r = masks[cls_name]
-        predicted = _measure(key, p, spacing)
+        known = (predicted_measurements or {}).get(key)
+        predicted = _measure(key, p, spacing) if known is None else float(known)
         reference = _reference_measurement(key, extra or {})
         if reference is None:
             reference = _measure(key, r, spacing)
@@ -190,13 +195,37 @@ def _score_job(task: Task, job: _Job) -> tuple[dict[str, Any] | None, Problem | 
         return None, exc.problem
     if task.binary:
         pred = pred.view(np.bool_)  # load_prediction returns 0/1 (uint8): already a mask
-    metrics, flags = score_arrays(task, pred, ref, job.truth.spacing, job.truth.extra)
+    metrics, flags = score_arrays(
+        task,
+        pred,
+        ref,
+        job.truth.spacing,
+        job.truth.extra,
+        _stated_measurements(job),
+    )
     return {
         "case": job.truth.case,
         "site": job.truth.site,
         "flags": flags,
         "metrics": metrics,
     }, None
+
+
+#: Biometric keys that are the perimeter of an ellipse (docs/metrics.md), so an ellipse
+#: prediction states them exactly.
+_ELLIPSE_PERIMETER_KEYS = ("hc", "ac")
+
+
+def _stated_measurements(job: _Job) -> dict[str, float] | None:
+    """HC (and AC) of an HC18 result-CSV row: the Ramanujan perimeter of the row's own
+    semi-axes in mm, as the HC18 challenge computed HC from a submitted ellipse (van den
+    Heuvel et al., PLoS ONE 13(8):e0200412, 2018). Its raster is clipped by the image border,
+    so measuring that instead was up to 28.7 mm off for a head cut by the border, and
+    undefined (null) for an ellipse wholly outside the image."""
+    ellipse = prediction_ellipse(job.prediction, job.truth.case)
+    if ellipse is None:
+        return None
+    return dict.fromkeys(_ELLIPSE_PERIMETER_KEYS, ellipse.perimeter)
 
 
 def _init_worker() -> None:

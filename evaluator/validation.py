@@ -35,6 +35,7 @@ __all__ = [
     "WARNING_CODES",
     "discover_predictions",
     "load_prediction",
+    "prediction_ellipse",
     "validate_predictions",
 ]
 
@@ -253,6 +254,20 @@ def _did_you_mean(stem: str, match) -> str:
 @functools.lru_cache(maxsize=8)
 def _ellipses(path_str: str, _mtime_ns: int, _size: int) -> dict[str, Ellipse]:
     return read_ellipse_csv(Path(path_str))[0]
+
+
+def prediction_ellipse(path: Path, case: str) -> Ellipse | None:
+    """The ellipse an HC18 result CSV gives for `case` (mm), or None when `path` is no CSV
+    or has no valid row for it.
+
+    Scoring takes the head circumference of an ellipse-CSV prediction from this ellipse's
+    own semi-axes, as HC18 did, rather than from its raster, which the image border clips.
+    """
+    path = Path(path)
+    if not path.name.lower().endswith(".csv"):
+        return None
+    st = path.stat()
+    return _ellipses(str(path.resolve()), st.st_mtime_ns, st.st_size).get(case)
 
 
 def _ellipse_mask(

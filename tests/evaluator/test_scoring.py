@@ -17,6 +17,7 @@ from evaluator.results import validate_results
 from evaluator.scoring import InvalidSubmission, score_arrays, score_submission
 from evaluator.tasks import get_task
 from evaluator.truth import TruthSet
+from tests.evaluator.hc18_submissions import DATA as DATA_ROOT
 from tests.evaluator.hc18_submissions import make_hc18_release, write_submission, zip_folder
 
 N_CASES = 12
@@ -220,3 +221,57 @@ def test_zero_distances_are_written_as_positive_zero(psfhs_labels, tmp_path: Pat
     assert math.copysign(1.0, json_safe(-0.0)) == 1.0
     assert math.copysign(1.0, json_safe(np.float32(-0.0))) == 1.0
     assert json_safe([-0.0, np.float64(-0.0)]) == [0.0, 0.0]
+
+
+def _ramanujan_ii(a: float, b: float) -> float:
+    """Ramanujan's second approximation of an ellipse's perimeter, written out here (not the
+    evaluator's) as the HC18 challenge computes HC from a result row's semi-axes."""
+    h = ((a - b) / (a + b)) ** 2
+    return math.pi * (a + b) * (1 + 3 * h / (10 + math.sqrt(4 - 3 * h)))
+
+
+def test_ellipse_csv_hc_is_the_rows_own_perimeter_even_outside_the_image(
+    hc18_small: TruthSet, tmp_path: Path
+) -> None:
+    """HC18 result rows for real heads, moved partly or wholly outside the image: the predicted
+    HC is the perimeter of the row's semi-axes (mm), not a measure of the clipped raster
+    (up to 28.7 mm off when cut by the border; null when nothing is left in the image)."""
+    from evaluator.importers.hc18 import outline_ellipse
+
+    sub = tmp_path / "sub"
+    write_submission(hc18_small, sub)
+    release = DATA_ROOT / "hc18" / "training_set"
+    header = "filename,center_x_mm,center_y_mm,semi_axes_a_mm,semi_axes_b_mm,angle_rad"
+    rows, axes = [header], {}
+    for i, case in enumerate(hc18_small.cases[:4]):
+        for path in sub.rglob(f"{case.case}.*"):
+            path.unlink()
+        shape = read_label_map(case.label_path).shape
+        outline = read_label_map(release / f"{case.case}_Annotation.png")
+        e = outline_ellipse(outline, case.spacing[0])
+        width_mm, height_mm = shape[1] * case.spacing[1], shape[0] * case.spacing[0]
+        cx, cy = [
+            (e.center_x, e.center_y),  # as annotated
+            (0.0, e.center_y),  # cut in half by the left border
+            (width_mm + 0.2 * e.semi_axis_b, height_mm * 0.5),  # mostly beyond the right
+            (-3 * e.semi_axis_a, -3 * e.semi_axis_a),  # entirely outside
+        ][i]
+        # semi-axes written in the other order for one row: the CSV allows either
+        a, b = (e.semi_axis_b, e.semi_axis_a) if i == 2 else (e.semi_axis_a, e.semi_axis_b)
+        rows.append(f"{case.case}.png,{cx!r},{cy!r},{a!r},{b!r},{e.angle_rad!r}")
+        axes[case.case] = (a, b)
+    (sub / "results.csv").write_text("\r\n".join(rows))
+    results = score_submission("hc18", hc18_small.root, sub, workers=1, n_bootstrap=20)
+    by_case = {c["case"]: c for c in results["cases"]}
+    for case, (a, b) in axes.items():
+        head = by_case[case]["metrics"]["head"]
+        assert head["hc_pred_mm"] == pytest.approx(_ramanujan_ii(a, b), rel=1e-12, abs=0)
+        # the release's own HC for that annotation (the ellipse is only moved)
+        assert head["hc_pred_mm"] == pytest.approx(head["hc_ref_mm"], abs=0.1)
+        assert head["hc_abs_diff_mm"] is not None and head["hc_abs_diff_mm"] < 0.1
+    outside = by_case[hc18_small.cases[3].case]
+    assert "head:empty_prediction" in outside["flags"]
+    assert "head:hc_not_measurable" not in outside["flags"]
+    assert outside["metrics"]["head"]["dice"] == 0.0
+    summary = results["aggregates"]["all"]["head"]["hc_abs_diff_mm"]
+    assert summary["n_nan"] == 0 and summary["mean"] is not None
