@@ -26,6 +26,11 @@ ROUTES = {
     "phase": "/api/phases/{phase}/",
     "challenge_phases": "/api/challenges/{slug}/phases/",
     "join": "/api/challenges/{slug}/join/",
+    "team": "/api/challenges/{slug}/team/",
+    "team_leave": "/api/challenges/{slug}/team/leave/",
+    "team_invitations": "/api/challenges/{slug}/team/invitations/",
+    "team_invitation": "/api/challenges/{slug}/team/invitations/{id}/",
+    "invitation_accept": "/api/invitations/{token}/accept/",
     "leaderboard": "/api/phases/{phase}/leaderboard/",
     "leaderboard_csv": "/api/phases/{phase}/leaderboard.csv",
 }
@@ -167,9 +172,41 @@ class Client:
         return self._request("GET", "challenge_phases", params_path={"slug": slug})
 
     def join(self, slug: str, team_name: str = "") -> dict:
-        """Join a challenge (idempotent): returns your team, named `team_name` if it is new."""
+        """Join a challenge (idempotent): returns your team, or a new team named `team_name`.
+        A name already taken is refused: existing teams are joined by invitation only."""
         data = {"team_name": team_name} if team_name else {}
         return self._request("POST", "join", params_path={"slug": slug}, data=data)
+
+    def team(self, slug: str) -> dict:
+        """Your team in a challenge (name, members)."""
+        return self._request("GET", "team", params_path={"slug": slug})
+
+    def invite(self, slug: str, days: int | None = None) -> dict:
+        """A new single-use invitation to your team: `url` and `token` to send to someone."""
+        data = {"days": days} if days else {}
+        return self._request("POST", "team_invitations", params_path={"slug": slug}, data=data)
+
+    def invitations(self, slug: str) -> list[dict]:
+        """Your team's open invitations."""
+        return self._request("GET", "team_invitations", params_path={"slug": slug})
+
+    def revoke_invitation(self, slug: str, invitation_id: int) -> None:
+        self._request(
+            "DELETE",
+            "team_invitation",
+            params_path={"slug": slug, "id": invitation_id},
+            expect_json=False,
+        )
+
+    def accept_invitation(self, token: str) -> dict:
+        """Join the team of an invitation (its token, or the whole link); returns the team."""
+        token = token.rstrip("/").rsplit("/", 1)[-1]
+        return self._request("POST", "invitation_accept", params_path={"token": token})
+
+    def leave(self, slug: str) -> dict:
+        """Leave your team; its submissions stay with it."""
+        return self._request("POST", "team_leave", params_path={"slug": slug})
+
 
     def submissions(self, phase: int | None = None) -> list[dict]:
         """Your submissions (yours and your teams'), optionally in one phase only."""

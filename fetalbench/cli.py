@@ -1,5 +1,5 @@
 """`python -m fetalbench`: log in, submit (streamed, with progress), follow a submission,
-print a leaderboard.
+print a leaderboard, manage your team (invitation links).
 
 URL and token come from --url/--token, else $FETALBENCH_URL/$FETALBENCH_TOKEN, else the file
 `login` writes, so scripted use needs no interactive step.
@@ -184,6 +184,44 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_team(team: dict) -> None:
+    members = ", ".join(team.get("members", [])) or "-"
+    print(f"team {team.get('name')!r} in {team.get('challenge')}: {members}")
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    """Team membership: show, create, invite (a single-use link), list or revoke invitations,
+    accept an invitation, leave."""
+    client = _client(args)
+    action = args.action
+    if action == "accept":
+        _print_team(client.accept_invitation(args.target))
+        return 0
+    args.challenge = args.target
+    if action == "show":
+        _print_team(client.team(args.challenge))
+    elif action == "create":
+        _print_team(client.join(args.challenge, args.value or ""))
+    elif action == "invite":
+        invitation = client.invite(args.challenge, args.days)
+        print(f"invitation link (single use, expires {invitation.get('expires_at')}):")
+        print(invitation.get("url"))
+    elif action == "invitations":
+        for inv in client.invitations(args.challenge):
+            print(f"{inv['id']}  {inv.get('created_by')}  expires {inv.get('expires_at')}")
+            print(f"    {inv.get('url')}")
+    elif action == "revoke":
+        if not (args.value or "").isdigit():
+            raise ApiError("revoke needs the invitation id (see `team invitations`)")
+        client.revoke_invitation(args.challenge, int(args.value))
+        print(f"invitation {args.value} revoked")
+    elif action == "leave":
+        left = client.leave(args.challenge)
+        gone = " (the team was deleted: no members and no submissions left)"
+        print(f"left team {left.get('left')!r}{gone if left.get('team_deleted') else ''}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fetalbench",
@@ -229,6 +267,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="every scored submission as its own row (default: one row per team)",
     )
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser(
+        "team",
+        help="your team: show, create, invite, invitations, revoke, accept, leave",
+        description="Existing teams are joined by invitation only: a member runs `team invite "
+        "<challenge>` and sends the link; the invitee runs `team accept <link>` (or opens it "
+        "in the browser). `team create <challenge> NAME` starts a new team (the name must be "
+        "free); `team revoke <challenge> ID` cancels an open invitation.",
+    )
+    p.add_argument(
+        "action",
+        choices=("show", "create", "invite", "invitations", "revoke", "accept", "leave"),
+    )
+    p.add_argument("target", help="challenge slug; for `accept`, the invitation link or token")
+    p.add_argument("value", nargs="?", help="`create`: team name; `revoke`: invitation id")
+    p.add_argument("--days", type=int, help="invitation lifetime in days (1-30, default 7)")
+    p.set_defaults(func=cmd_team)
     return parser
 
 

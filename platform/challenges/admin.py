@@ -1,5 +1,6 @@
-"""Organisers' back office: challenges, phases (load truth, rerun, publish/hide), submissions
-(see all, rerun, disqualify) and read-only evaluations.
+"""Organisers' back office: challenges, phases (load truth, rerun, publish/hide), teams
+(members, invitations, membership log), submissions (see all, rerun, disqualify) and read-only
+evaluations.
 
 Truth sets are loaded from a folder on the server (never uploaded through the browser), so the
 hidden labels never pass through MEDIA_ROOT.
@@ -25,7 +26,10 @@ from challenges.models import (
     Site,
     Submission,
     Team,
+    TeamInvitation,
+    TeamMembershipEvent,
 )
+from challenges.services import teams as team_service
 from challenges.services.submissions import rerun_phase, rerun_submission
 from challenges.services.truth import LAYOUTS, TruthLoadError, load_truth
 
@@ -154,11 +158,145 @@ class CaseAdmin(OrganiserScoped, admin.ModelAdmin):
     search_fields = ("case_id",)
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Refuses to put a user in a second team of the same challenge."""
+
+    def clean(self) -> None:
+        super().clean()
+        team = self.instance
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            user = form.cleaned_data.get("user")
+            if user is None or not team.challenge_id:
+                continue
+            other = Team.objects.filter(challenge_id=team.challenge_id, members=user)
+            other = other.exclude(pk=team.pk).first()
+            if other is not None:
+                form.add_error("user", f"Already in team “{other.name}” of this challenge.")
+
+
+class MembershipInline(admin.TabularInline):
+    """Members; deleting a row removes the member (logged, their open invitations revoked)."""
+
+    model = Team.members.through
+    formset = MembershipFormSet
+    extra = 0
+    raw_id_fields = ("user",)
+    verbose_name = "member"
+    verbose_name_plural = "members (tick Delete to remove one; every change is logged)"
+
+
+class InvitationInline(admin.TabularInline):
+    model = TeamInvitation
+    extra = 0
+    fields = ("created_by", "created_at", "expires_at", "state", "accepted_by", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = TeamMembershipEvent
+    fk_name = "team"
+    extra = 0
+    fields = ("created_at", "kind", "actor", "member", "invitation")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "membership log"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(OrganiserScoped, admin.ModelAdmin):
-    list_display = ("name", "challenge", "created_at")
+    """Teams with their members, invitations and log. Membership is edited through the
+    members inline so that each change goes through the team service and is logged."""
+
+    list_display = ("name", "challenge", "member_names", "created_at")
     list_filter = ("challenge",)
-    filter_horizontal = ("members",)
+    search_fields = ("name", "members__username")
+    fields = ("challenge", "name", "created_at")
+    inlines = [MembershipInline, InvitationInline, EventInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("members")
+
+    @admin.display(description="members")
+    def member_names(self, team: Team) -> str:
+        return ", ".join(sorted(m.get_username() for m in team.members.all())) or "–"
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Team.members.through:
+            super().save_formset(request, form, formset, change)
+            return
+        team = form.instance
+        formset.save(commit=False)  # fills deleted_objects / new_objects / changed_objects
+        for row in formset.deleted_objects:
+            team_service.remove_member(team, row.user, request.user)
+        for row, _ in formset.changed_objects:
+            old = Team.members.through.objects.get(pk=row.pk).user
+            team_service.remove_member(team, old, request.user)
+            team_service.add_member(team, row.user, request.user)
+        for row in formset.new_objects:
+            team_service.add_member(team, row.user, request.user)
+
+
+@admin.register(TeamInvitation)
+class TeamInvitationAdmin(OrganiserScoped, admin.ModelAdmin):
+    challenge_path = "team__challenge"
+    list_display = ("team", "challenge", "created_by", "created_at", "expires_at", "state")
+    list_display += ("accepted_by",)
+    list_filter = ("team__challenge",)
+    search_fields = ("team__name", "created_by__username", "accepted_by__username")
+    list_select_related = ("team__challenge", "created_by", "accepted_by")
+    fields = ("team", "token_start", "created_by", "created_at", "expires_at", "state")
+    fields += ("accepted_by", "accepted_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # members create invitations; organisers add members directly
+
+    @admin.display(description="challenge")
+    def challenge(self, invitation: TeamInvitation) -> Challenge:
+        return invitation.team.challenge
+
+    @admin.display(description="token")
+    def token_start(self, invitation: TeamInvitation) -> str:
+        return invitation.token[:6] + "…"  # enough to match a reported link, not to use it
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[TeamInvitation]) -> None:
+        n = sum(
+            team_service.revoke_invitation(invitation, request.user, organiser=True)
+            for invitation in queryset
+        )
+        self.message_user(request, f"{n} invitation(s) revoked (the others were not open).")
+
+
+@admin.register(TeamMembershipEvent)
+class TeamMembershipEventAdmin(OrganiserScoped, admin.ModelAdmin):
+    """The membership log, read-only."""
+
+    list_display = ("created_at", "challenge", "team_name", "kind", "actor", "member")
+    list_filter = ("kind", "challenge")
+    search_fields = ("team_name", "actor__username", "member__username")
+    list_select_related = ("challenge", "actor", "member")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class EvaluationInline(admin.TabularInline):

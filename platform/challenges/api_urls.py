@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
-from challenges.api import views
+from challenges.api import teams, views
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
@@ -11,6 +11,24 @@ urlpatterns = [
     path("challenges/<slug:slug>/", views.ChallengeDetail.as_view(), name="api-challenge-detail"),
     path("challenges/<slug:slug>/phases/", views.PhaseList.as_view(), name="api-phase-list"),
     path("challenges/<slug:slug>/join/", views.JoinChallenge.as_view(), name="api-challenge-join"),
+    path("challenges/<slug:slug>/team/", teams.MyTeam.as_view(), name="api-team"),
+    path("challenges/<slug:slug>/team/leave/", teams.LeaveTeam.as_view(), name="api-team-leave"),
+    path(
+        "challenges/<slug:slug>/team/invitations/",
+        teams.TeamInvitations.as_view(),
+        name="api-team-invitations",
+    ),
+    path(
+        "challenges/<slug:slug>/team/invitations/<int:pk>/",
+        teams.RevokeInvitation.as_view(),
+        name="api-team-invitation",
+    ),
+    path("invitations/<str:token>/", teams.InvitationDetail.as_view(), name="api-invitation"),
+    path(
+        "invitations/<str:token>/accept/",
+        teams.AcceptInvitation.as_view(),
+        name="api-invitation-accept",
+    ),
     path("phases/<int:pk>/", views.PhaseDetail.as_view(), name="api-phase-detail"),
     path("phases/<int:pk>/leaderboard/", views.Leaderboard.as_view(), name="api-leaderboard"),
     path(

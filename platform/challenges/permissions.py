@@ -23,15 +23,7 @@ def user_team(user, challenge: Challenge) -> Team | None:
     return Team.objects.filter(challenge=challenge, members=user).first()
 
 
-def join_challenge(user, challenge: Challenge, team_name: str | None = None) -> Team:
-    """Return the user's team, creating a one-person team (named after the user) if needed."""
-    team = user_team(user, challenge)
-    if team is not None:
-        return team
-    name = (team_name or user.get_username()).strip()[:100] or user.get_username()
-    team, _ = Team.objects.get_or_create(challenge=challenge, name=name)
-    team.members.add(user)
-    return team
+# Joining and leaving teams (with a member's consent) is in challenges.services.teams.
 
 
 def is_owner(user, submission: Submission) -> bool:

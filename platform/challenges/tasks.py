@@ -14,36 +14,51 @@ DB_RETRIES = 5
 
 
 @shared_task(bind=True, name="challenges.tasks.score_submission", acks_late=True)
-def score_submission(self, submission_id: int) -> str:
+def score_submission(self, submission_id: int, resume_attempt: int | None = None) -> str:
     """Score one submission; a busy or briefly unreachable database means "try again soon"."""
-    from challenges.services.pipeline import release, run_scoring
+    from challenges.services.pipeline import run_scoring
 
     try:
-        return run_scoring(submission_id)
+        return run_scoring(submission_id, resume_attempt=resume_attempt)
     except OperationalError as exc:
-        if self.request.retries >= DB_RETRIES:
-            raise  # the watchdog requeues or fails the submission later
-        release(submission_id)
-        raise self.retry(exc=exc, countdown=2 + 3 * self.request.retries) from exc
+        _retry_after_database_error(self, submission_id, exc, resume_attempt)
+        raise  # not reached: retry raises
 
 
 @shared_task(bind=True, name="challenges.tasks.run_inference", acks_late=True)
-def run_inference(self, submission_id: int) -> str:
+def run_inference(self, submission_id: int, resume_attempt: int | None = None) -> str:
     """Run a model or container submission on the test images, then score its output.
 
     Routed to the `inference` queue (settings.CELERY_TASK_ROUTES): only workers with Docker
     (and a GPU where there is one) consume it.
     """
     from challenges.services.inference import run_inference as run
-    from challenges.services.pipeline import release
 
     try:
-        return run(submission_id)
+        return run(submission_id, resume_attempt=resume_attempt)
     except OperationalError as exc:
-        if self.request.retries >= DB_RETRIES:
-            raise
+        _retry_after_database_error(self, submission_id, exc, resume_attempt)
+        raise
+
+
+def _retry_after_database_error(
+    task, submission_id: int, exc: OperationalError, resume_attempt: int | None
+) -> None:
+    """Hand the submission back and retry soon, carrying the attempt this run had claimed:
+    when the database is still away the hand-back fails too, and the retry must recognise
+    the submission it finds "scoring" as its own instead of ignoring it (issue 9, item 6)."""
+    from challenges.services.pipeline import release
+
+    if task.request.retries >= DB_RETRIES:
+        return  # the caller re-raises; the watchdog requeues or fails the submission later
+    attempt = getattr(exc, "claimed_attempt", resume_attempt)
+    if attempt is None:
         release(submission_id)
-        raise self.retry(exc=exc, countdown=2 + 3 * self.request.retries) from exc
+    raise task.retry(
+        exc=exc,
+        countdown=2 + 3 * task.request.retries,
+        kwargs={"resume_attempt": attempt},
+    ) from exc
 
 
 @shared_task(name="challenges.tasks.reap_sandbox_orphans")

@@ -11,3 +11,5 @@ urlpatterns = [
     path("api/", include("challenges.api_urls")),
     path("", include("web.urls")),
 ]
+
+handler500 = "config.errors.server_error"

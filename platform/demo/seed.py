@@ -17,8 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from challenges.models import Challenge, Phase, Submission
-from challenges.permissions import join_challenge
 from challenges.services.submissions import create_submission
+from challenges.services.teams import join_challenge
 from challenges.services.truth import load_truth, phase_truth_path
 from django.contrib.auth import get_user_model
 from django.core.files import File

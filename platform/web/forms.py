@@ -22,7 +22,8 @@ class SubmissionForm(forms.Form):
         max_length=100,
         required=False,
         label="Team",
-        help_text="Your team in this challenge; you join it with this name on first submission.",
+        help_text="A new team is created with this name on your first submission (the name must "
+        "be free; to join an existing team, open an invitation link from one of its members).",
     )
     backbone = forms.CharField(max_length=200, required=False, help_text="e.g. resnet34, vit_b")
     fine_tuning_strategy = forms.ChoiceField(

@@ -3,14 +3,22 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import accounts, challenges, leaderboards, submissions
+from web.views import accounts, challenges, leaderboards, submissions, teams
 
 app_name = "web"
 
 urlpatterns = [
     path("", challenges.home, name="home"),
     path("challenges/<slug:slug>/", challenges.challenge_detail, name="challenge"),
-    path("challenges/<slug:slug>/join/", challenges.join, name="join"),
+    path("challenges/<slug:slug>/join/", teams.join, name="join"),
+    path("challenges/<slug:slug>/team/invite/", teams.invite, name="team-invite"),
+    path(
+        "challenges/<slug:slug>/team/invitations/<int:pk>/revoke/",
+        teams.revoke,
+        name="team-revoke",
+    ),
+    path("challenges/<slug:slug>/team/leave/", teams.leave, name="team-leave"),
+    path("invitations/<str:token>/", teams.invitation, name="invitation"),
     path("phases/<int:pk>/", challenges.phase_detail, name="phase"),
     path("phases/<int:pk>/submit/", submissions.submit, name="submit"),
     path("phases/<int:pk>/leaderboard/", leaderboards.leaderboard, name="leaderboard"),

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from challenges.models import Challenge, Phase, Submission
-from challenges.permissions import join_challenge
 from challenges.services.submissions import create_submission
+from challenges.services.teams import join_challenge
 from challenges.services.truth import load_truth
 from demo.baselines import BASELINES, write_baseline_zip
 from demo.phantom import write_phantom_truth_set

@@ -114,7 +114,7 @@ def test_login_submit_wait_status_leaderboard(
     refused = _cli("submit", "--phase", str(phase.pk), str(archive), "--method", "m", env=env)
     assert refused.returncode == 2 and "Join the challenge" in refused.stderr
 
-    from challenges.permissions import join_challenge
+    from challenges.services.teams import join_challenge
     from django.contrib.auth import get_user_model
 
     join_challenge(get_user_model().objects.get(username="carol"), challenge, "Carol Lab")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from challenges.leaderboards import recompute
 from challenges.models import Evaluation, Phase, Submission, truth_dir
-from challenges.permissions import join_challenge
 from challenges.services.submissions import create_submission
+from challenges.services.teams import join_challenge
 from challenges.services.truth import load_truth
 from django.conf import settings
 from django.test import Client

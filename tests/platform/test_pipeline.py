@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from challenges.models import Evaluation, LeaderboardEntry, Submission, Team
-from challenges.permissions import join_challenge
 from challenges.services.pipeline import ProgressReporter, run_scoring
 from challenges.services.submissions import (
     SubmissionRejected,
     create_submission,
     rerun_submission,
 )
+from challenges.services.teams import join_challenge
 from challenges.services.truth import TruthLoadError, load_truth
 from django.utils import timezone
 

@@ -3,9 +3,10 @@ sha256 and original name, truth sets by their case count only."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
-from challenges.models import Challenge, Phase, Submission, Team
+from challenges.models import Challenge, Phase, Submission, Team, TeamInvitation
 
 
 class PhaseSerializer(serializers.ModelSerializer):
@@ -59,6 +60,32 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class JoinSerializer(serializers.Serializer):
     team_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class TeamInvitationSerializer(serializers.ModelSerializer):
+    """An invitation as its team's members and its holder see it; ``url`` is the web page
+    where a logged-in user accepts it."""
+
+    team = serializers.CharField(source="team.name", read_only=True)
+    challenge = serializers.CharField(source="team.challenge.slug", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    state = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TeamInvitation
+        fields = ["id", "token", "url", "team", "challenge", "created_by", "created_at"]
+        fields += ["expires_at", "state"]
+        read_only_fields = fields
+
+    def get_url(self, invitation: TeamInvitation) -> str:
+        path = reverse("web:invitation", args=[invitation.token])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=30)
 
 
 class SubmissionSerializer(serializers.ModelSerializer):

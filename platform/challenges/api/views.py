@@ -27,6 +27,7 @@ from challenges.api.serializers import (
     SubmissionSerializer,
     TeamSerializer,
 )
+from challenges.api.teams import refusal
 from challenges.leaderboards_all import (
     ENTRIES_ALL,
     EntriesError,
@@ -34,8 +35,9 @@ from challenges.leaderboards_all import (
     wants_all_entries,
 )
 from challenges.models import Challenge, Phase, Site, Submission
-from challenges.permissions import can_view_case_results, can_view_leaderboard, join_challenge
+from challenges.permissions import can_view_case_results, can_view_leaderboard
 from challenges.services.submissions import SubmissionRejected, create_submission
+from challenges.services.teams import TeamError, join_challenge
 
 _PHASES = Phase.objects.select_related("challenge").prefetch_related("challenge__sites")
 
@@ -70,7 +72,9 @@ class PhaseDetail(generics.RetrieveAPIView):
 
 
 class JoinChallenge(APIView):
-    """Join a challenge: returns your team, creating a one-person team on first call."""
+    """Join a challenge: returns your team, or creates a new one-person team named
+    ``team_name`` (default: your user name). A name already taken is refused (409): an existing
+    team is joined only through an invitation from one of its members."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -79,7 +83,10 @@ class JoinChallenge(APIView):
         challenge = get_object_or_404(Challenge, slug=slug)
         form = JoinSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        team = join_challenge(request.user, challenge, form.validated_data.get("team_name"))
+        try:
+            team = join_challenge(request.user, challenge, form.validated_data.get("team_name"))
+        except TeamError as exc:
+            return refusal(exc)
         return Response(TeamSerializer(team).data, status=status.HTTP_200_OK)
 
 

@@ -10,6 +10,7 @@ every temporary folder is removed whatever happens.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import tempfile
 import traceback
@@ -20,10 +21,14 @@ from typing import Any
 from django.conf import settings
 
 from challenges.models import Phase, Submission, truth_dir
+from challenges.services.messages import participant_text
 from challenges.services.model_bundle import BundleError, extract_bundle
 from challenges.services.pipeline import (
+    ClaimLost,
+    as_owner,
     claim,
     has_truth,
+    owned_rows,
     redact,
     score_predictions,
     set_state,
@@ -46,11 +51,17 @@ class InferenceUnavailable(Exception):
     """The phase or worker cannot run models (not the participant's fault); message says why."""
 
 
-def run_inference(submission_id: int) -> str:
-    """Run one model/container submission and score its output; returns the final status."""
-    submission = claim(submission_id, Submission.Status.INFERRING)
+def run_inference(submission_id: int, resume_attempt: int | None = None) -> str:
+    """Run one model/container submission and score its output; returns the final status
+    ('superseded' when another run took the submission over meanwhile)."""
+    submission = claim(submission_id, Submission.Status.INFERRING, resume_attempt=resume_attempt)
     if submission is None:
         return "skipped"
+    return as_owner(submission, lambda: _run_and_score(submission))
+
+
+def _run_and_score(submission: Submission) -> str:
+    submission_id = submission.pk
     if not has_truth(submission):
         return Submission.Status.FAILED
     if submission.kind not in Submission.RUN_KINDS:
@@ -76,6 +87,8 @@ def run_inference(submission_id: int) -> str:
         except InferenceUnavailable as exc:
             set_state(submission_id, Submission.Status.FAILED, str(exc))
             return Submission.Status.FAILED
+        except ClaimLost:
+            raise
         except Exception as exc:  # noqa: BLE001 - a worker must record every failure
             log.error(
                 "Inference for submission %s crashed: %s",
@@ -175,8 +188,8 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
     details = {k: v for k, v in outcome.details.items() if k != "image" or isinstance(v, dict)}
     summary = {
         "status": str(outcome.status),
-        "message": redact(outcome.message),
-        "log_tail": [redact(line) for line in outcome.log_tail[-LOG_LINES_KEPT:]],
+        "message": participant_text(outcome.message),
+        "log_tail": [participant_text(line) for line in outcome.log_tail[-LOG_LINES_KEPT:]],
         "wall_seconds": round(outcome.wall_seconds, 3),
         "exit_code": outcome.exit_code,
         "details": _json_safe(details),
@@ -192,7 +205,8 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
         trainable = submission.params_trainable
         if trainable is not None and trainable > fields["params_total"]:
             fields["params_trainable"] = None  # a declared part larger than the measured whole
-    Submission.objects.filter(pk=submission.pk).update(**fields)
+    if not owned_rows(submission.pk).update(**fields):
+        raise ClaimLost(submission.pk)
     for name, value in fields.items():
         setattr(submission, name, value)
 
@@ -243,6 +257,10 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, str):
+        return participant_text(value)  # jsonb refuses NUL like text does
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    if isinstance(value, int | float | bool) or value is None:
         return value
-    return redact(str(value))
+    return participant_text(value)

@@ -7,15 +7,24 @@ inference" (``challenges.services.inference``), whose output folder then takes t
 submission that is already done, failed or being worked on does nothing, and a submission
 whose worker died is handed back to the queue by the watchdog (``recover_stuck``), which
 counts attempts and gives up with a reason after ``MAX_ATTEMPTS``.
+
+A run owns its submission by the attempt number it claimed (`Claim`). Every write it makes
+(state, progress, the evaluation) checks that the submission is still in a working state at
+that attempt, so a worker that stalled past the deadline and resumed after the watchdog
+handed its submission to another run stores nothing (issue 9, item 5); a run retried after a
+database outage takes its own attempt back instead of ignoring itself (item 6).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import multiprocessing
 import os
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +33,8 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from challenges.models import Evaluation, Submission, truth_dir
+from challenges.services.messages import participant_text, upload_names
+from challenges.services.messages import redact as redact
 from challenges.services.submissions import queue_scoring
 
 log = logging.getLogger(__name__)
@@ -50,22 +61,74 @@ def scoring_workers() -> int:
     return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
 
 
-def redact(text: str) -> str:
-    """Remove server paths (truth and upload folders) from text that leaves the worker."""
-    for root, label in ((settings.TRUTH_ROOT, "<truth>"), (settings.MEDIA_ROOT, "<uploads>")):
-        text = text.replace(str(root), label)
-    return text
+WORKING = (Submission.Status.INFERRING, Submission.Status.VALIDATING, Submission.Status.SCORING)
+
+
+@dataclass
+class Claim:
+    """This run's hold on a submission: valid while it is working at this attempt, and
+    after this run itself finished it (to add to its own failure message)."""
+
+    submission_id: int
+    attempt: int
+    finished: bool = False
+
+
+class ClaimLost(Exception):
+    """The submission is no longer this run's (the watchdog requeued it, a rerun or another
+    worker took it): stop and store nothing."""
+
+
+#: The claim of the run in progress in this process (set by `as_owner`).
+_current_claim: contextvars.ContextVar[Claim | None] = contextvars.ContextVar(
+    "fetalbench_claim", default=None
+)
+
+
+def owned_rows(submission_id: int):
+    """Submissions rows this process may write: all of them outside a run; inside a run,
+    the claimed one only while it is still working at the claimed attempt."""
+    rows = Submission.objects.filter(pk=submission_id)
+    held = _current_claim.get()
+    if held is not None and held.submission_id == submission_id:
+        states = Submission.FINISHED if held.finished else WORKING
+        rows = rows.filter(attempts=held.attempt, status__in=states)
+    return rows
 
 
 def set_state(submission_id: int, status: str, detail: str = "", **extra) -> None:
-    Submission.objects.filter(pk=submission_id).update(
-        status=status, status_detail=detail, state_changed_at=timezone.now(), **extra
+    """Move a submission to `status` with a participant-facing `detail`.
+
+    The detail is made readable, private and storable first (`messages.participant_text`):
+    a message the database refuses must never leave a submission stuck. Inside a run, a
+    submission that is no longer this run's raises `ClaimLost` instead of being written.
+    """
+    updated = owned_rows(submission_id).update(
+        status=status,
+        status_detail=participant_text(detail),
+        state_changed_at=timezone.now(),
+        **extra,
     )
+    held = _current_claim.get()
+    if held is None or held.submission_id != submission_id:
+        return
+    if not updated:
+        raise ClaimLost(submission_id)
+    held.finished = status in Submission.FINISHED
 
 
-def claim(submission_id: int, status: str = Submission.Status.VALIDATING) -> Submission | None:
+def claim(
+    submission_id: int,
+    status: str = Submission.Status.VALIDATING,
+    *,
+    resume_attempt: int | None = None,
+) -> Submission | None:
     """Move a queued submission to `status` (validating, or running inference for models and
-    containers); None when there is nothing to do."""
+    containers); None when there is nothing to do.
+
+    `resume_attempt` is a retried run's own attempt (after a database outage the hand-back
+    may have failed too): a submission still working at that attempt is taken back as is.
+    """
     with transaction.atomic():
         submission = (
             Submission.objects.select_for_update()
@@ -76,7 +139,12 @@ def claim(submission_id: int, status: str = Submission.Status.VALIDATING) -> Sub
         if submission is None:
             log.warning("Scoring task for unknown submission %s ignored", submission_id)
             return None
-        if submission.status != Submission.Status.QUEUED:
+        resumed = (
+            resume_attempt is not None
+            and submission.status in WORKING
+            and submission.attempts == resume_attempt
+        )
+        if submission.status != Submission.Status.QUEUED and not resumed:
             log.info(
                 "Submission %s is %s; duplicate or stale task ignored",
                 submission_id,
@@ -86,12 +154,64 @@ def claim(submission_id: int, status: str = Submission.Status.VALIDATING) -> Sub
         submission.status = status
         submission.status_detail = ""
         submission.progress = 0.0
-        submission.attempts += 1
+        if not resumed:
+            submission.attempts += 1
         submission.state_changed_at = timezone.now()
         submission.save(
             update_fields=["status", "status_detail", "progress", "attempts", "state_changed_at"]
         )
     return submission
+
+
+def as_owner(submission: Submission, work: Callable[[], str]) -> str:
+    """Run `work` holding the claim on `submission`; 'superseded' when it was lost.
+
+    A database error leaves with the claimed attempt attached (`claimed_attempt`), so the
+    task's retry can take its own attempt back.
+    """
+    token = _current_claim.set(Claim(submission.pk, submission.attempts))
+    try:
+        return work()
+    except ClaimLost:
+        log.warning(
+            "Submission %s was taken over while attempt %s ran; its results are dropped",
+            submission.pk,
+            submission.attempts,
+        )
+        return "superseded"
+    except OperationalError as exc:
+        exc.claimed_attempt = submission.attempts  # type: ignore[attr-defined]
+        raise
+    except Exception as exc:  # noqa: BLE001 - nothing may leave a submission working
+        return fail_safely(submission.pk, exc)
+    finally:
+        _current_claim.reset(token)
+
+
+def fail_safely(submission_id: int, exc: BaseException) -> str:
+    """Record that a run crashed, whatever it crashed on; even if writing the detail fails
+    (it should not: `participant_text` makes it storable), the submission ends failed."""
+    log.error(
+        "Run for submission %s crashed: %s",
+        submission_id,
+        redact("".join(traceback.format_exception(exc))),
+    )
+    detail = (
+        f"Scoring failed with an internal error ({type(exc).__name__}); "
+        "the organisers can see the worker log and rerun it."
+    )
+    try:
+        set_state(submission_id, Submission.Status.FAILED, detail)
+    except ClaimLost:
+        return "superseded"
+    except Exception:  # noqa: BLE001 - the last resort must not fail on its own message
+        log.exception("Could not record the failure of submission %s", submission_id)
+        owned_rows(submission_id).update(
+            status=Submission.Status.FAILED,
+            status_detail="Scoring failed with an internal error.",
+            state_changed_at=timezone.now(),
+        )
+    return Submission.Status.FAILED
 
 
 def release(submission_id: int) -> None:
@@ -106,7 +226,7 @@ def release(submission_id: int) -> None:
             ],
         ).update(status=Submission.Status.QUEUED, state_changed_at=timezone.now())
     except OperationalError:
-        log.warning("Could not release submission %s; the watchdog will", submission_id)
+        log.warning("Could not release submission %s; the retry will resume it", submission_id)
 
 
 class ProgressReporter:
@@ -133,9 +253,10 @@ class ProgressReporter:
             and value - self.last_value >= PROGRESS_MIN_STEP
         ) or (value >= 1.0 > self.last_value):
             # Progress doubles as a heartbeat: the watchdog only steps in when it stops.
-            Submission.objects.filter(pk=self.submission_id).update(
+            if not owned_rows(self.submission_id).update(
                 progress=value, state_changed_at=timezone.now()
-            )
+            ) and _current_claim.get() is not None:
+                raise ClaimLost(self.submission_id)
         else:
             return
         self.last_write, self.last_value = now, value
@@ -159,11 +280,17 @@ def describe_invalid(exc: Exception) -> str:
     return redact("\n".join(lines))
 
 
-def run_scoring(submission_id: int) -> str:
-    """Score one predictions submission end to end; returns the final status (or 'skipped')."""
-    submission = claim(submission_id)
+def run_scoring(submission_id: int, resume_attempt: int | None = None) -> str:
+    """Score one predictions submission end to end; returns the final status (or 'skipped',
+    or 'superseded' when another run took the submission over meanwhile)."""
+    submission = claim(submission_id, resume_attempt=resume_attempt)
     if submission is None:
         return "skipped"
+    return as_owner(submission, lambda: _score_upload(submission))
+
+
+def _score_upload(submission: Submission) -> str:
+    submission_id = submission.pk
     if not has_truth(submission):
         return Submission.Status.FAILED
     if submission.kind != Submission.Kind.PREDICTIONS:
@@ -203,22 +330,16 @@ def score_predictions(submission: Submission, predictions: Path) -> str:
             progress=ProgressReporter(submission_id),
         )
     except InvalidSubmission as exc:
-        set_state(submission_id, Submission.Status.FAILED, describe_invalid(exc))
+        detail = participant_text(
+            describe_invalid(exc), **upload_names(submission.file.name, submission.original_filename)
+        )
+        set_state(submission_id, Submission.Status.FAILED, detail)
         log.info("Submission %s is invalid", submission_id)
         return Submission.Status.FAILED
+    except (ClaimLost, OperationalError):
+        raise
     except Exception as exc:  # noqa: BLE001 - a worker must record every failure
-        log.error(
-            "Scoring submission %s crashed: %s",
-            submission_id,
-            redact("".join(traceback.format_exception(exc))),
-        )
-        set_state(
-            submission_id,
-            Submission.Status.FAILED,
-            f"Scoring failed with an internal error ({type(exc).__name__}); "
-            "the organisers can see the worker log and rerun it.",
-        )
-        return Submission.Status.FAILED
+        return fail_safely(submission_id, exc)
     _store_evaluation(submission, results)
     return Submission.Status.DONE
 
@@ -227,6 +348,9 @@ def _store_evaluation(submission: Submission, results: dict) -> None:
     from challenges import leaderboards
 
     with transaction.atomic():
+        # Stored only while the submission is still this run's (a late writer stores nothing).
+        if not owned_rows(submission.pk).select_for_update().exists():
+            raise ClaimLost(submission.pk)
         Evaluation.objects.filter(submission=submission, is_current=True).update(is_current=False)
         Evaluation.objects.create(
             submission=submission,

@@ -1,4 +1,4 @@
-"""Home (challenge list), challenge page with its join button, and phase pages."""
+"""Home (challenge list), challenge page with its Team section, and phase pages."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ from challenges.models import Case, Challenge, Phase, Submission
 from challenges.permissions import (
     can_view_leaderboard,
     is_organiser,
-    join_challenge,
     user_team,
 )
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, render
+
+from web.views.teams import team_panel_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,27 +30,19 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     phases = challenge.phases.annotate(
         n_cases=Count("cases", distinct=True), n_submissions=Count("submissions", distinct=True)
     )
+    team = user_team(request.user, challenge)
     return render(
         request,
         "web/challenge.html",
         {
             "challenge": challenge,
             "phases": phases,
-            "team": user_team(request.user, challenge),
+            "team": team,
             "organiser": is_organiser(request.user, challenge),
             "task": challenge.task_spec or {},
+            **team_panel_context(request, team),
         },
     )
-
-
-@login_required
-@require_POST
-def join(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = get_object_or_404(Challenge, slug=slug)
-    team_name = (request.POST.get("team_name") or "").strip() or None
-    team = join_challenge(request.user, challenge, team_name)
-    messages.success(request, f"You are in team “{team.name}” for {challenge.title}.")
-    return redirect("web:challenge", slug=slug)
 
 
 def phase_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -7,10 +7,10 @@ from challenges.permissions import (
     can_view_case_results,
     can_view_submission,
     is_organiser,
-    join_challenge,
     user_team,
 )
 from challenges.services.submissions import SubmissionRejected, create_submission
+from challenges.services.teams import TeamError, join_challenge
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,12 +28,14 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = SubmissionForm(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
-            if team is None and not is_organiser(request.user, challenge):
-                team = join_challenge(request.user, challenge, form.cleaned_data["team_name"])
             try:
+                if team is None and not is_organiser(request.user, challenge):
+                    team = join_challenge(request.user, challenge, form.cleaned_data["team_name"])
                 submission = create_submission(
                     phase, request.user, form.cleaned_data["file"], form.metadata()
                 )
+            except TeamError as exc:
+                form.add_error("team_name", exc.message)
             except SubmissionRejected as exc:
                 form.add_error(None, exc.message)
             else:

@@ -1,0 +1,134 @@
+"""Text that leaves the worker for a participant: made readable, private and storable.
+
+Everything a participant reads about their submission (`status_detail`, the inference
+summary's message and log tail) passes through `participant_text`, because that text mixes
+what the participant wrote (archive member names, a container's log) with what the server
+knows (its folders). Issue 9 found three ways this went wrong:
+
+* **Not storable.** PostgreSQL `text` and `jsonb` refuse NUL, and a lone surrogate (how
+  Python carries a file-name byte that is not UTF-8) cannot be encoded at all; writing such a
+  message raised, and the submission sat in "scoring" until the watchdog gave up. Both are
+  written as visible escapes (`\\x00`, `\\xff`) instead.
+* **Server paths.** Messages named `/dev/shm/...` unpack folders, the upload and truth roots
+  and onnxruntime's source files. Folders are removed; the participant's own part of a path
+  (the member inside their archive) is kept.
+* **Terminal codes.** A container's log may carry ANSI colour codes: they are removed, as is
+  every other control character except newline and tab.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+#: Longest message we store: a page can show it, and a hostile one cannot fill the database.
+MAX_CHARS = 20_000
+
+# ECMA-48 control sequences (CSI ... final byte, OSC ... BEL/ST) and lone ESC pairs.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+# Build-tree paths in onnxruntime's own errors ("/onnxruntime_src/onnxruntime/core/...:123").
+_BUILD_PATHS = re.compile(r"/(?:onnxruntime_src|__w|home/runner|opt/conda)/\S*")
+# Unpack folders of the evaluator (evaluator/io/scratch.py) wherever their root was.
+_UNPACK = re.compile(r"/\S*?fetalbench-unpack-[^/\s]*/")
+
+
+def server_roots() -> list[str]:
+    """Folders whose names are the server's business, longest first (so a root inside
+    another is removed whole)."""
+    roots = {
+        str(settings.TRUTH_ROOT),
+        str(settings.MEDIA_ROOT),
+        str(getattr(settings, "INFERENCE_SCRATCH", "")),
+        str(getattr(settings, "VAR_DIR", "")),
+        str(Path(settings.ROOT_DIR)) if hasattr(settings, "ROOT_DIR") else "",
+        sys.prefix,
+        tempfile.gettempdir(),
+        "/dev/shm",
+    }
+    return sorted((r.rstrip("/") for r in roots if r and r not in ("/", ".")), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """Remove server folders from `text`, keeping the participant's part of each path.
+
+    `<root>/submission-7-x1y2/output/001_HC.png` reads `output/001_HC.png`; a path that is
+    all server (a truth label) reads as its file name only.
+    """
+    text = _UNPACK.sub("", text)
+    for root in server_roots():
+        if root in text:
+            pattern = re.escape(root) + r"(?![^/\s'\"():,])(?:/[^\s'\"():,]*)?"
+            text = re.sub(pattern, _tail_of, text)
+    return _BUILD_PATHS.sub("<library source>", text)
+
+
+def _tail_of(match: re.Match) -> str:
+    """The meaningful end of a server path: after a per-run folder, or just the file name."""
+    parts = [p for p in match.group(0).split("/") if p]
+    for marker in ("output", "input", "predictions", "model"):
+        if marker in parts[:-1]:
+            return "/".join(parts[parts.index(marker) :])
+    return parts[-1] if parts and "." in parts[-1] else "<server>"
+
+
+def storable(text: str) -> str:
+    """`text` with what PostgreSQL cannot store (NUL, lone surrogates) written as escapes."""
+    if "\x00" not in text and not _has_surrogates(text):
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code == 0:
+            out.append("\\x00")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def printable(text: str) -> str:
+    """Without terminal escape codes and control characters (newline and tab stay)."""
+    text = _ANSI.sub("", text)
+    return "".join(
+        ch if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127) else _escape(ch) for ch in text
+    )
+
+
+def _escape(ch: str) -> str:
+    return "\\x00" if ch == "\x00" else ("" if ch in "\r\x1b" else f"\\x{ord(ch):02x}")
+
+
+def participant_text(
+    text: object, *, stored_name: str | None = None, original_name: str | None = None
+) -> str:
+    """What a participant may read of `text`: no server folder, no terminal codes, nothing
+    the database refuses, at most MAX_CHARS; the server's name for their upload replaced by
+    the name they uploaded it under."""
+    text = str(text)
+    if stored_name and original_name and stored_name != original_name:
+        text = text.replace(stored_name, original_name)
+    text = storable(printable(redact(text)))
+    if len(text) > MAX_CHARS:
+        text = text[: MAX_CHARS - 40] + f"\n... ({len(text) - MAX_CHARS + 40} more characters)"
+    return text
+
+
+def upload_names(file_name: str, original_filename: str) -> dict[str, str]:
+    """Keyword arguments for `participant_text` for a submission's upload."""
+    return {"stored_name": os.path.basename(file_name or ""), "original_name": original_filename}
