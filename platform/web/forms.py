@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from challenges.models import Submission
+from challenges.services.submissions import MAX_PARAMETERS
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
@@ -31,8 +32,12 @@ class SubmissionForm(forms.Form):
         initial=Submission.Strategy.FULL,
         label="Fine-tuning strategy",
     )
-    params_total = forms.IntegerField(min_value=0, required=False, label="Total parameters")
-    params_trainable = forms.IntegerField(min_value=0, required=False, label="Trainable parameters")
+    params_total = forms.IntegerField(
+        min_value=0, max_value=MAX_PARAMETERS, required=False, label="Total parameters"
+    )
+    params_trainable = forms.IntegerField(
+        min_value=0, max_value=MAX_PARAMETERS, required=False, label="Trainable parameters"
+    )
     paper_url = forms.URLField(required=False, label="Paper link", assume_scheme="https")
     code_url = forms.URLField(required=False, label="Code link", assume_scheme="https")
 

@@ -3,16 +3,21 @@ sha256 and original name, truth sets by their case count only."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
 from challenges.models import Challenge, Phase, Submission, Team, TeamInvitation
+from challenges.services.submissions import MAX_PARAMETERS
 
 
 class PhaseSerializer(serializers.ModelSerializer):
     challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     is_open = serializers.SerializerMethodField()
     sites = serializers.SerializerMethodField()
+    max_upload_bytes = serializers.SerializerMethodField(
+        help_text="Largest submission file the server accepts (larger uploads get 413)"
+    )
 
     class Meta:
         model = Phase
@@ -32,6 +37,7 @@ class PhaseSerializer(serializers.ModelSerializer):
             "entry_selection",
             "per_case_visibility",
             "sites",
+            "max_upload_bytes",
         ]
 
     def get_is_open(self, phase: Phase) -> bool:
@@ -39,6 +45,10 @@ class PhaseSerializer(serializers.ModelSerializer):
 
     def get_sites(self, phase: Phase) -> list[str]:
         return [site.name for site in phase.challenge.sites.all()]
+
+    def get_max_upload_bytes(self, phase: Phase) -> int:
+        """So that a client can refuse a file that is too large before uploading it."""
+        return settings.SUBMISSION_MAX_BYTES
 
 
 class ChallengeSerializer(serializers.ModelSerializer):
@@ -140,8 +150,12 @@ class SubmissionCreateSerializer(serializers.Serializer):
     fine_tuning_strategy = serializers.ChoiceField(
         choices=Submission.Strategy.choices, required=False
     )
-    params_total = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    params_trainable = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    params_total = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_PARAMETERS
+    )
+    params_trainable = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_PARAMETERS
+    )
     paper_url = serializers.URLField(required=False, allow_blank=True)
     code_url = serializers.URLField(required=False, allow_blank=True)
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 TEXT_FIELDS = ("method_name", "backbone")
 URL_FIELDS = ("paper_url", "code_url")
 INT_FIELDS = ("params_total", "params_trainable")
+#: Largest parameter count accepted (10**13, some 10x the largest published models): a bound
+#: well inside PostgreSQL's bigint, so no declared count can fail to store (issue 9, item 7).
+MAX_PARAMETERS = 10**13
 
 
 class SubmissionRejected(Exception):
@@ -66,32 +69,62 @@ def create_submission(
         raise SubmissionRejected("The uploaded file is empty.")
     check_upload_type(kind, uploaded_file)
     fields = clean_metadata(metadata)
-    if not organiser:
-        _check_daily_limit(phase, user, team)
 
     sha = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         sha.update(chunk)
     uploaded_file.seek(0)
-    now = timezone.now()
-    with transaction.atomic():
-        submission = Submission(
-            phase=phase,
-            creator=user,
-            team=team,
-            kind=kind,
-            original_filename=(uploaded_file.name or "")[-255:],
-            sha256=sha.hexdigest(),
-            size_bytes=uploaded_file.size,
-            created_at=now,
-            state_changed_at=now,
-            **fields,
-        )
-        submission.file.save(uploaded_file.name or "upload.zip", uploaded_file, save=False)
-        submission.save()
-        queue_scoring(submission)
+    name = printable_name(uploaded_file.name or "") or "upload.zip"
+    submission = Submission(
+        phase=phase,
+        creator=user,
+        team=team,
+        kind=kind,
+        original_filename=name[-255:],
+        sha256=sha.hexdigest(),
+        size_bytes=uploaded_file.size,
+        **fields,
+    )
+    try:
+        with transaction.atomic():
+            if not organiser:
+                # Counted and inserted under one lock, so parallel uploads queue up behind
+                # each other instead of all counting the same "1 of 2" (issue 9, item 4).
+                _lock_quota_owner(user, team)
+                _check_daily_limit(phase, user, team)
+            submission.created_at = submission.state_changed_at = timezone.now()
+            submission.file.save(name, uploaded_file, save=False)
+            submission.save()
+            queue_scoring(submission)
+    except BaseException:
+        # The row was not written: the stored file must not stay behind as an orphan.
+        if submission.file.name:
+            submission.file.storage.delete(submission.file.name)
+        raise
     log.info("Submission %s to phase %s accepted", submission.pk, phase.pk)
     return submission
+
+
+def _lock_quota_owner(user, team: Team | None) -> None:
+    """Row-lock whoever the daily limit counts for: the team, or the team-less user.
+
+    PostgreSQL holds concurrent uploads of the same team at this `SELECT ... FOR UPDATE` until
+    the first one commits; SQLite (the embedded default) runs write transactions one at a
+    time anyway (`transaction_mode="IMMEDIATE"` in settings), so the count is exact on both.
+    """
+    if team is not None:
+        Team.objects.select_for_update().filter(pk=team.pk).exists()
+    else:
+        type(user).objects.select_for_update().filter(pk=user.pk).exists()
+
+
+def printable_name(name: str) -> str:
+    """A file name as the participant can read it and the database can store it: control
+    characters (NUL included) and lone surrogates removed, path parts dropped."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(
+        ch for ch in name if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF
+    ).strip()
 
 
 def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +135,8 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         value = str(metadata.get(name) or "").strip()
         if len(value) > 200:
             problems.append(f"{name} is longer than 200 characters.")
+        if any(not ch.isprintable() or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            problems.append(f"{name} contains control characters; use plain text.")
         out[name] = value[:200]
     strategy = str(metadata.get("fine_tuning_strategy") or Submission.Strategy.OTHER)
     if strategy not in Submission.Strategy.values:
@@ -115,11 +150,14 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             out[name] = None
             continue
         try:
-            value = int(raw)
-            if value < 0:
+            value = int(str(raw).strip()) if not isinstance(raw, int) else raw
+            if not 0 <= value <= MAX_PARAMETERS:
                 raise ValueError
         except (TypeError, ValueError):
-            problems.append(f"{name} must be a whole number of parameters (>= 0).")
+            problems.append(
+                f"{name} must be a whole number of parameters from 0 to {MAX_PARAMETERS:,} "
+                "(ten trillion)."
+            )
             continue
         out[name] = value
     if (
