@@ -434,3 +434,32 @@ def test_cli_invites_and_accepts(lab, make_user, live_server, capsys) -> None:
     assert main([*base, bob_token, "team", "create", challenge.slug, "Lab A"]) == 0  # own team
     assert main([*base, bob_token, "team", "leave", challenge.slug]) == 0
     assert "left team 'Lab A'" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_admin_adds_a_member_but_never_into_a_second_team(lab, make_user) -> None:
+    """An organiser may put someone in a team (logged), but not someone already in another
+    team of the same challenge."""
+    challenge, _, team, _ = lab
+    dan, olga = make_user("dan"), make_user("olga")
+    Team.objects.create(challenge=challenge, name="Other").members.add(olga)
+    make_user("boss", is_superuser=True, is_staff=True)
+    admin = _web("boss")
+    url = f"/admin/challenges/team/{team.pk}/change/"
+    fields = _FormFields()
+    fields.feed(admin.get(url).content.decode())
+    prefix = next(k[: -len("-TOTAL_FORMS")] for k in fields.data if k.endswith("-TOTAL_FORMS"))
+    n = int(fields.data[f"{prefix}-TOTAL_FORMS"])
+    data = {**fields.data, f"{prefix}-TOTAL_FORMS": str(n + 1), "_save": "Save"}
+    data[f"{prefix}-{n}-team"] = str(team.pk)
+
+    data[f"{prefix}-{n}-user"] = str(olga.pk)
+    refused = admin.post(url, data)
+    assert refused.status_code == 200 and "Already in team “Other”" in refused.content.decode()
+    assert not team.members.filter(pk=olga.pk).exists()
+
+    data[f"{prefix}-{n}-user"] = str(dan.pk)
+    assert admin.post(url, data).status_code == 302
+    assert team.members.filter(pk=dan.pk).exists()
+    added = TeamMembershipEvent.objects.get(kind=Kind.ADDED)
+    assert added.actor.username == "boss" and added.member == dan
