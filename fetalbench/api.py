@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -83,6 +84,14 @@ def _readable_error(response: requests.Response) -> str:
     return str(body)
 
 
+def human_bytes(size: int) -> str:
+    """`size` in the largest binary unit it fills ("1 GiB", "1.5 MiB"), as the server writes it."""
+    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} byte" + ("" if size == 1 else "s")
+
+
 def _board_params(site: str | None, all_entries: bool) -> dict[str, str]:
     params = {"site": site} if site else {}
     if all_entries:
@@ -105,7 +114,8 @@ class Client:
             self.session.headers["Authorization"] = f"Token {self.token}"
 
     def _request(self, method: str, route: str, *, expect_json: bool = True, **kwargs: Any):
-        path = ROUTES[route].format(**kwargs.pop("params_path", {}))
+        # `path`: a page link the server gave (`next`), kept on this client's base URL.
+        path = kwargs.pop("path", None) or ROUTES[route].format(**kwargs.pop("params_path", {}))
         kwargs.setdefault("timeout", self.timeout)
         try:
             response = self.session.request(method, self.url + path, **kwargs)
@@ -149,6 +159,14 @@ class Client:
         path = Path(path)
         if not path.is_file():
             raise ApiError(f"no such file: {path}")
+        # The server refuses files over its limit (413); say so before sending gigabytes.
+        limit = self.phase(phase).get("max_upload_bytes")
+        size = path.stat().st_size
+        if isinstance(limit, int) and size > limit:
+            raise ApiError(
+                f"The upload is {human_bytes(size)}; the limit for a submission is "
+                f"{human_bytes(limit)} ({path.name})"
+            )
         fields = {"phase": str(phase)}
         fields.update({k: str(v) for k, v in metadata.items() if v not in (None, "")})
         with MultipartFileStream(fields, "file", path, on_progress) as body:
@@ -169,7 +187,7 @@ class Client:
 
     def challenge_phases(self, slug: str) -> list[dict]:
         """The phases of one challenge (ids, slugs, `is_open`, `allowed_kinds`)."""
-        return self._request("GET", "challenge_phases", params_path={"slug": slug})
+        return self._list("challenge_phases", params_path={"slug": slug})
 
     def join(self, slug: str, team_name: str = "") -> dict:
         """Join a challenge (idempotent): returns your team, or a new team named `team_name`.
@@ -211,7 +229,20 @@ class Client:
     def submissions(self, phase: int | None = None) -> list[dict]:
         """Your submissions (yours and your teams'), optionally in one phase only."""
         params = {"phase": phase} if phase is not None else {}
-        return self._request("GET", "submissions", params=params)
+        return self._list("submissions", params=params)
+
+    def _list(self, route: str, **kwargs: Any) -> list[dict]:
+        """Every item of a list endpoint: the API answers in pages (`count`, `next`,
+        `results`), which are followed to the end; a plain list is taken as it is."""
+        data = self._request("GET", route, **kwargs)
+        items: list[dict] = []
+        while isinstance(data, dict) and isinstance(data.get("results"), list):
+            items.extend(data["results"])
+            if not data.get("next"):
+                return items
+            parts = urlsplit(str(data["next"]))
+            data = self._request("GET", route, path=f"{parts.path}?{parts.query}")
+        return data if isinstance(data, list) else items
 
     def submission_cases(self, submission_id: int) -> dict:
         """Per-case metrics of one scored submission (`{"cases": [{"metrics": ...}]}`)."""

@@ -1,9 +1,9 @@
 """REST API routes, mounted under /api/ (see docs/api.md)."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from challenges.api import teams, views
+from challenges.api.token import obtain_auth_token
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
@@ -38,14 +38,12 @@ urlpatterns = [
     ),
     path(
         "phases/<int:pk>/leaderboard.csv",
-        views.LeaderboardExport.as_view(),
-        {"fmt": "csv"},
+        views.LeaderboardCsv.as_view(),
         name="api-leaderboard-csv",
     ),
     path(
         "phases/<int:pk>/leaderboard.json",
-        views.LeaderboardExport.as_view(),
-        {"fmt": "json"},
+        views.LeaderboardJson.as_view(),
         name="api-leaderboard-json",
     ),
     path("submissions/", views.SubmissionListCreate.as_view(), name="api-submission-list"),

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
+from hardening.csv_cells import neutralise
 
 from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
 from evaluator.tasks import TaskError, higher_is_better
@@ -267,13 +268,15 @@ class LeaderboardTable:
 
     def to_csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # CRLF rows (RFC 4180): the writer then quotes a cell holding \r as well as \n.
+        writer = csv.writer(out, lineterminator="\r\n")
         fixed = ["rank", "score", "submission_id", "participant", "method_name", "backbone"]
         fixed += ["fine_tuning_strategy", "params_total", "params_trainable", "created_at"]
         stats = ("mean", "ci95_low", "ci95_high")
         writer.writerow(fixed + [f"{c.key}.{s}" for c in self.columns for s in stats])
         for row in self.rows:
-            cells = [getattr(row, name) for name in fixed]
+            # Participants' text (method, backbone, team names) never starts a formula.
+            cells = [neutralise(getattr(row, name)) for name in fixed]
             cells[fixed.index("created_at")] = row.created_at.isoformat()
             for column in self.columns:
                 value = row.values.get(column.key) or {}

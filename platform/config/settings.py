@@ -11,11 +11,15 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.caches import cache_settings
+from config.secret_key import resolve_secret_key
+
 ROOT_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("FETALBENCH_VAR", ROOT_DIR / "var")).resolve()
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# From the environment; DEBUG alone may fall back to a key kept under var/ (config/secret_key.py).
+SECRET_KEY = resolve_secret_key(os.environ.get("DJANGO_SECRET_KEY"), DEBUG, VAR_DIR)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
@@ -28,13 +32,18 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from /static/, not a CDN
     "challenges",
     "web",
     "demo",
 ]
 
+# hardening.*: docs/security.md says what each one defends against.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hardening.csp.ContentSecurityPolicyMiddleware",
+    "hardening.nul_bytes.RejectNulMiddleware",
+    "hardening.upload_limit.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +107,37 @@ MEDIA_URL = "/private-uploads-never-served/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = int(os.environ.get("FETALBENCH_SUBMISSION_MAX_BYTES", 1024**3))
+# The size check runs while the upload streams in, before the next handlers store it.
+FILE_UPLOAD_HANDLERS = [
+    "hardening.upload_limit.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# --- HTTPS (FETALBENCH_HTTPS=1 behind a TLS-terminating proxy; Django deployment checklist) ---
+HTTPS = os.environ.get("FETALBENCH_HTTPS", "0") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("FETALBENCH_HSTS_SECONDS", 31536000)) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("FETALBENCH_HSTS_SUBDOMAINS", "0") == "1"
+# The proxy must set X-Forwarded-Proto itself (and drop any a client sent).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = HTTPS and os.environ.get("FETALBENCH_SSL_REDIRECT", "1") == "1"
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Log-in throttling (hardening/login_limits.py) and the cache that holds its counters ---
+CACHES = cache_settings(
+    os.environ.get("FETALBENCH_CACHE_URL") or os.environ.get("REDIS_URL", ""), VAR_DIR
+)
+LOGIN_FAILURES_PER_USERNAME = int(os.environ.get("FETALBENCH_LOGIN_FAILURES_PER_USERNAME", 10))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("FETALBENCH_LOGIN_FAILURES_PER_ADDRESS", 50))
+LOGIN_FAILURE_WINDOW_S = int(os.environ.get("FETALBENCH_LOGIN_FAILURE_WINDOW_S", 15 * 60))
+# Only behind a proxy that overwrites it, e.g. HTTP_X_REAL_IP; empty = REMOTE_ADDR.
+CLIENT_ADDRESS_HEADER = os.environ.get("FETALBENCH_CLIENT_ADDRESS_HEADER", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -106,11 +146,24 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "challenges.api.pagination.Pages",
+    # Generous: the CLI polls once a second, the demo's reference runs submit in bursts.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("FETALBENCH_API_ANON_RATE", "600/min"),
+        "user": os.environ.get("FETALBENCH_API_USER_RATE", "3000/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "fetalbench API",
     "DESCRIPTION": "Challenges, phases, submissions and leaderboards for fetal-ultrasound segmentation.",
     "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------

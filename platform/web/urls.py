@@ -26,6 +26,6 @@ urlpatterns = [
     path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
     path("my/submissions/", submissions.my_submissions, name="my-submissions"),
     path("accounts/signup/", accounts.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
 ]

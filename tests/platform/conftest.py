@@ -30,6 +30,20 @@ def _private_roots(private_roots: Path) -> Path:
     return private_roots
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings, request) -> None:
+    """Each test gets an empty in-process cache: log-in failure counters and DRF throttle
+    counts (kept in Django's cache, config/caches.py) must not carry over from one test, or
+    one run, to the next. Clearing the real cache is no option: with REDIS_URL it shares the
+    Redis database with the Celery broker."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{request.node.nodeid}",
+        }
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # Truth sets and predictions
 

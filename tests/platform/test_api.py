@@ -73,8 +73,10 @@ def test_token_join_and_schema(make_challenge, make_user) -> None:
     team = client.post("/api/challenges/hc/join/").json()
     assert team["name"] == "ann" and team["members"] == ["ann"]
     assert client.post("/api/challenges/nope/join/").status_code == 404
-    challenges = client.get("/api/challenges/").json()
-    assert challenges[0]["slug"] == "hc" and challenges[0]["phases"][0]["slug"] == "test"
+    challenges = client.get("/api/challenges/").json()  # paginated: count, next, results
+    assert challenges["count"] == 1 and challenges["next"] is None
+    first = challenges["results"][0]
+    assert first["slug"] == "hc" and first["phases"][0]["slug"] == "test"
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/submissions/" in schema.content
 

@@ -94,7 +94,7 @@ def test_other_teams_submissions_are_404(world) -> None:
     red_id = subs["red"].pk
     assert blue.get(f"/api/submissions/{red_id}/").status_code == 404
     assert blue.get(f"/api/submissions/{red_id}/cases/").status_code == 404
-    listed = [s["id"] for s in blue.get("/api/submissions/").json()]
+    listed = [s["id"] for s in blue.get("/api/submissions/").json()["results"]]
     assert listed == [subs["blue"].pk]
     assert _api("red").get(f"/api/submissions/{red_id}/cases/").status_code == 200
     assert _api("org").get(f"/api/submissions/{red_id}/cases/").status_code == 200

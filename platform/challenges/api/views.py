@@ -11,14 +11,26 @@ import json
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenges.api.schema import (
+    BAD_REQUEST,
+    BOARD,
+    CSV_FILE,
+    JSON_FILE,
+    NOT_FOUND,
+    THROTTLED,
+    TOO_LARGE,
+)
 from challenges.api.serializers import (
     ChallengeSerializer,
     JoinSerializer,
@@ -112,11 +124,21 @@ class SubmissionListCreate(generics.ListAPIView):
     def get_queryset(self):
         queryset = _own_submissions(self.request.user)
         phase = self.request.query_params.get("phase")
-        if phase and phase.isdigit():
+        # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
+        if phase and phase.isascii() and phase.isdigit() and len(phase) <= 18:
             queryset = queryset.filter(phase_id=int(phase))
         return queryset
 
-    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("phase", int, description="Only submissions to this phase")]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=SubmissionCreateSerializer,
+        responses={201: SubmissionSerializer, 400: BAD_REQUEST, 413: TOO_LARGE, 429: THROTTLED},
+    )
     def post(self, request: Request) -> Response:
         form = SubmissionCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -130,6 +152,7 @@ class SubmissionListCreate(generics.ListAPIView):
         return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(responses={200: SubmissionSerializer, 404: NOT_FOUND})
 class SubmissionDetail(generics.RetrieveAPIView):
     serializer_class = SubmissionSerializer
     permission_classes = [permissions.IsAuthenticated]
@@ -143,7 +166,7 @@ class SubmissionCases(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:
         submission = (
             Submission.objects.select_related("phase__challenge", "team").filter(pk=pk).first()
@@ -205,27 +228,73 @@ class Leaderboard(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[_SITE_PARAM, _ENTRIES_PARAM], responses={200: dict})
+    @extend_schema(
+        parameters=[_SITE_PARAM, _ENTRIES_PARAM],
+        responses={200: BOARD, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
     def get(self, request: Request, pk: int, site: str | None = None) -> Response:
         _, table = _table_for(request, pk, site)
         return Response(table.as_dict())
 
 
+class _FileNegotiation(BaseContentNegotiation):
+    """A download is what its URL says (.csv or .json) whatever the Accept header asks, as
+    DRF's docs suggest for such views ("Custom content negotiation"); errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+
 class LeaderboardExport(APIView):
-    """The same table as a downloadable CSV or JSON file."""
+    """The same table as a downloadable file; `fmt` ("csv" or "json") is set per subclass."""
 
     permission_classes = [permissions.AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FileNegotiation
+    fmt = "json"
 
-    @extend_schema(parameters=[_SITE_PARAM, _ENTRIES_PARAM], responses={200: str})
-    def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         phase, table = _table_for(request, pk, None)
         name = f"{phase.challenge.slug}-{phase.slug}-{table.site or 'all'}"
         if table.entry_selection == ENTRIES_ALL:
             name += "-all-entries"
-        if fmt == "csv":
+        if self.fmt == "csv":
             response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
         else:
             body = json.dumps(table.as_dict(), indent=1)
             response = HttpResponse(body, content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        response["Content-Disposition"] = f'attachment; filename="{name}.{self.fmt}"'
         return response
+
+
+class LeaderboardCsv(LeaderboardExport):
+    """The leaderboard as CSV (text cells that a spreadsheet would run are neutralised)."""
+
+    fmt = "csv"
+
+    @extend_schema(
+        parameters=[_SITE_PARAM, _ENTRIES_PARAM],
+        responses={
+            (200, "text/csv"): CSV_FILE,
+            (400, "application/json"): BAD_REQUEST,
+            (404, "application/json"): NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        return super().get(request, pk)
+
+
+class LeaderboardJson(LeaderboardExport):
+    """The leaderboard as a JSON file (the API's table, as an attachment)."""
+
+    fmt = "json"
+
+    @extend_schema(
+        parameters=[_SITE_PARAM, _ENTRIES_PARAM],
+        responses={200: JSON_FILE, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        return super().get(request, pk)

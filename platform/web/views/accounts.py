@@ -1,10 +1,18 @@
-"""Sign-up (log in / log out are Django's own auth views)."""
+"""Sign-up and log-in (log out is Django's own view).
+
+Both send the user on only to a `next` on this site (hardening/redirects.py), and log-in
+failures are throttled per username and client address like `/api/token/`
+(hardening/login_limits.py).
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from hardening import login_limits
+from hardening.redirects import safe_next
 
 from web.forms import SignUpForm
 
@@ -15,7 +23,39 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(request.GET.get("next") or "web:home")
+            return redirect(safe_next(request, "/"))
     else:
         form = SignUpForm()
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in page, refusing attempts while the username or address is throttled.
+
+    A throttled attempt is answered 429 with Retry-After and a message on the page, without
+    checking the password (a correct one too): otherwise guessing could go on and only the
+    answer would change. Django's LoginView already keeps `next` on this site.
+    """
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = str(request.POST.get("username") or "")
+        wait = login_limits.retry_after(request, username)
+        if wait:
+            context = self.get_context_data(
+                form=self.form_class(request, initial={"username": username}),
+                throttled=login_limits.throttled_message(wait),
+            )
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form) -> HttpResponse:
+        username = str(self.request.POST.get("username") or "")
+        if username and self.request.POST.get("password"):
+            login_limits.record_failure(self.request, username)
+        return super().form_invalid(form)
+
+    def form_valid(self, form) -> HttpResponse:
+        login_limits.record_success(form.get_user().get_username())
+        return super().form_valid(form)

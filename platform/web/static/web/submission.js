@@ -12,6 +12,8 @@
   const finals = (panel.dataset.final || "done,failed,cancelled").split(",");
   const labels = { queued: "Queued", validating: "Validating", scoring: "Scoring", done: "Done", failed: "Failed", cancelled: "Cancelled" };
   let delay = 1000;
+  // The page's own value first (markup may carry no style attribute under the site's CSP).
+  barEl.style.width = (progressEl.getAttribute("aria-valuenow") || "0") + "%";
 
   function render(sub) {
     const status = sub.status || "queued";
