@@ -68,10 +68,37 @@ def _require_suffix(path: Path) -> str:
 # --------------------------------------------------------------------------- decoding
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Leading bytes of formats people save by mistake under a .png name.
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"RIFF", "WebP"),
+    (b"ObjectType", "MetaImage"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x1f\x8b", "gzip data"),
+)
+
+
 def _png_array(path: Path, *, for_label: bool) -> np.ndarray:
-    """Decode a PNG, rejecting colour where a label map is expected."""
+    """Decode a PNG, rejecting colour where a label map is expected.
+
+    Only Pillow's PNG plugin is ever asked (`formats=["PNG"]`): other plugins parse formats
+    nobody submits as masks, and EPS would even start Ghostscript.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not head.startswith(PNG_SIGNATURE):
+        looks = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+        if looks:
+            raise MaskReadError(f"not a PNG file (looks like {looks})", "unreadable")
+        what = "the file is empty" if not head else "it does not start with the PNG signature"
+        raise MaskReadError(f"cannot decode PNG: {what}", "unreadable")
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=["PNG"]) as im:
             if im.format != "PNG":
                 raise MaskReadError(
                     f"not a PNG file (looks like {im.format or 'unknown'})", "unreadable"
@@ -392,7 +419,7 @@ def _read_label_shape_cached(path_str: str, _mtime_ns: int) -> tuple[int, int]:
     suffix = _require_suffix(path)
     if suffix == ".png":
         try:
-            with Image.open(path) as im:
+            with Image.open(path, formats=["PNG"]) as im:
                 return (int(im.height), int(im.width))
         except (UnidentifiedImageError, OSError) as exc:
             raise MaskReadError(f"cannot read PNG header: {_short(exc)}") from None
