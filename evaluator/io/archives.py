@@ -17,6 +17,7 @@ left behind by a killed process are removed by a later unpack (`evaluator.io.scr
 from __future__ import annotations
 
 import bz2
+import collections
 import contextlib
 import errno
 import gzip
@@ -34,10 +35,18 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from evaluator.io import scratch
+from evaluator.io.names import printable, quoted, shortened
 
 GiB = 1024**3
 MiB = 1024**2
 _CHUNK = 1 * MiB
+_TAR_BLOCK = 512
+
+#: Longest member name accepted, in characters: far above any real submission's paths, and
+#: with the unpack folder's own path well inside Linux's PATH_MAX (4096 bytes).
+MAX_NAME_CHARS = 1024
+#: Longest single folder or file name, in bytes: the file-system limit (NAME_MAX) on Linux.
+MAX_PART_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,26 @@ MEMORY_ROOT = Path("/dev/shm")
 
 
 class ArchiveError(ValueError):
-    """The archive is unsafe, corrupt or of an unknown format; the message is for humans."""
+    """The archive is unsafe, corrupt or of an unknown format; the message is for humans.
+
+    Messages quote member names, which may hold bytes that are not UTF-8 or NUL: they are
+    made printable (`evaluator.io.names.printable`) so that they can always be shown and
+    stored.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
+
+class _Progress:
+    """The last member reached, so that a failure can say where the archive broke."""
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+        self.files = 0
+
+    def after(self) -> str:
+        return f" after member {quoted(shortened(self.last))}" if self.last else ""
 
 
 class _OutOfRoom(Exception):
@@ -128,17 +156,30 @@ def _extract(path: Path, kind: str, limits: ArchiveLimits, workdir: Path, room: 
     """Unpack into `workdir`/contents; `room` caps the bytes (memory-backed scratch only)."""
     dest = workdir / "contents"
     dest.mkdir()
+    progress = _Progress()
     try:
         if kind == "zip":
-            _extract_zip(path, dest, limits, room)
+            _extract_zip(path, dest, limits, room, progress)
         else:
-            _extract_tar(path, dest, limits, kind, room)
+            _extract_tar(path, dest, limits, kind, room, progress)
     except (ArchiveError, _OutOfRoom):
         raise
     except OSError as exc:
         if room is not None and exc.errno == errno.ENOSPC:
             raise _OutOfRoom from None  # another job filled the tmpfs meanwhile
-        raise _corrupt(path, exc) from None
+        if exc.errno == errno.ENAMETOOLONG:  # pragma: no cover - names are checked first
+            raise ArchiveError(
+                f"{path.name}: a member's name is too long{progress.after()}"
+            ) from None
+        raise _corrupt(path, exc, progress) from None
+    except UnicodeDecodeError as exc:
+        if kind != "zip":
+            raise _corrupt(path, exc, progress) from None
+        # zipfile decodes names flagged UTF-8 strictly (others as cp437, never failing).
+        raise ArchiveError(
+            f"{path.name}: a member name is marked as UTF-8 but is not (byte "
+            f"0x{exc.object[exc.start]:02x}); re-create the archive with a current zip tool"
+        ) from None
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -151,12 +192,17 @@ def _extract(path: Path, kind: str, limits: ArchiveLimits, workdir: Path, room: 
         RuntimeError,
         ValueError,
     ) as exc:
-        raise _corrupt(path, exc) from None
+        raise _corrupt(path, exc, progress) from None
+    if progress.files == 0:
+        what = "only empty folders" if progress.last else "no files"
+        raise ArchiveError(f"{path.name}: the archive is empty ({what})")
     return dest
 
 
-def _corrupt(path: Path, exc: BaseException) -> ArchiveError:
-    return ArchiveError(f"{path.name}: the archive is corrupt or truncated ({_reason(exc)})")
+def _corrupt(path: Path, exc: BaseException, progress: _Progress) -> ArchiveError:
+    return ArchiveError(
+        f"{path.name}: the archive is corrupt or truncated{progress.after()} ({_reason(exc)})"
+    )
 
 
 def detect_format(path: Path) -> str:
@@ -178,10 +224,31 @@ def detect_format(path: Path) -> str:
         return "tar"
     if not head:
         raise ArchiveError(f"{path.name}: the file is empty")
+    if len(head) == _TAR_BLOCK and head.count(0) == _TAR_BLOCK:
+        # An empty tar is only its end-of-archive marker: zero blocks.
+        raise ArchiveError(f"{path.name}: the archive is empty (no files)")
     raise ArchiveError(
         f"{path.name}: not a supported archive; upload a .zip, .tar, .tar.gz or .tgz file "
         "(or a folder)"
     )
+
+
+def sniff_format(path: Path) -> str | None:
+    """The archive format of a file by its magic bytes ('zip', 'gz', 'bz2', 'xz', 'tar',
+    '7z', 'rar'), or None; never raises. Used to recognise an archive inside a submission."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_TAR_BLOCK)
+    except OSError:
+        return None
+    if head[:6] == b"7z\xbc\xaf\x27\x1c":
+        return "7z"
+    if head[:4] == b"Rar!":
+        return "rar"
+    try:
+        return detect_format(path)
+    except (ArchiveError, OSError):
+        return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -199,14 +266,25 @@ def safe_member_path(name: str) -> PurePosixPath:
     letters and `..` components are refused outright rather than silently rewritten, so a
     malicious upload is reported as such.
     """
+    if len(name) > MAX_NAME_CHARS:
+        raise ArchiveError(
+            f"member name longer than {MAX_NAME_CHARS} characters ({len(name)}): "
+            f"{quoted(shortened(name))}"
+        )
     normalised = name.replace("\\", "/")
     if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
-        raise ArchiveError(f"member {name!r} has an absolute path; archives must be relative")
+        raise ArchiveError(f"member {quoted(name)} has an absolute path; archives must be relative")
     parts = [p for p in normalised.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        raise ArchiveError(f"member {name!r} points outside the archive ('..' in its path)")
+        raise ArchiveError(f"member {quoted(name)} points outside the archive ('..' in its path)")
     if any("\x00" in p for p in parts):
-        raise ArchiveError(f"member {name!r} has a NUL byte in its name")
+        raise ArchiveError(f"member {quoted(name)} has a NUL byte in its name")
+    for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES:
+            raise ArchiveError(
+                f"member {quoted(shortened(name))}: a folder or file name in it is longer than "
+                f"{MAX_PART_BYTES} bytes (the file-system limit); shorten it"
+            )
     return PurePosixPath(*parts)
 
 
@@ -221,7 +299,7 @@ def _target(dest: Path, rel: PurePosixPath) -> str:
     """
     target = os.path.join(dest, *rel.parts)
     if os.path.normpath(target) != target or not target.startswith(f"{dest}{os.sep}"):
-        raise ArchiveError(f"member {str(rel)!r} points outside the archive")
+        raise ArchiveError(f"member {quoted(str(rel))} points outside the archive")
     return target
 
 
@@ -264,7 +342,7 @@ class _Budget:
             )
         key = str(rel)
         if key in self.seen and not is_dir:
-            raise ArchiveError(f"{self.archive}: member {key!r} appears twice in the archive")
+            raise ArchiveError(f"{self.archive}: member {quoted(key)} appears twice in the archive")
         self.seen.add(key)
         return True
 
@@ -272,7 +350,7 @@ class _Budget:
         lim = self.limits
         if size > lim.max_member_bytes:
             raise ArchiveError(
-                f"member {name!r} is {_human(size)} uncompressed; the limit is "
+                f"member {quoted(name)} is {_human(size)} uncompressed; the limit is "
                 f"{_human(lim.max_member_bytes)} per file"
             )
         if compressed is not None:
@@ -282,7 +360,7 @@ class _Budget:
         lim = self.limits
         if size > lim.ratio_min_bytes and size > lim.max_ratio * max(compressed, 1):
             raise ArchiveError(
-                f"member {name!r} expands from {_human(compressed)} to {_human(size)} "
+                f"member {quoted(name)} expands from {_human(compressed)} to {_human(size)} "
                 f"(more than {lim.max_ratio:g}:1): refusing a likely zip bomb"
             )
 
@@ -304,12 +382,12 @@ class _Budget:
                 self.total += len(chunk)
                 if written > declared:
                     raise ArchiveError(
-                        f"member {name!r} holds more data than its declared "
+                        f"member {quoted(name)} holds more data than its declared "
                         f"{_human(declared)}: the archive is corrupt or malicious"
                     )
                 if written > lim.max_member_bytes:
                     raise ArchiveError(
-                        f"member {name!r} is larger than {_human(lim.max_member_bytes)}"
+                        f"member {quoted(name)} is larger than {_human(lim.max_member_bytes)}"
                     )
                 if self.total > lim.max_total_bytes:
                     raise ArchiveError(
@@ -327,7 +405,7 @@ class _Budget:
             os.close(out)
         if written != declared:
             raise ArchiveError(
-                f"member {name!r} is truncated ({_human(written)} of {_human(declared)})"
+                f"member {quoted(name)} is truncated ({_human(written)} of {_human(declared)})"
             )
 
 
@@ -342,7 +420,9 @@ def _human(n: float) -> str:
 # --------------------------------------------------------------------------- zip
 
 
-def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits, room: int | None) -> None:
+def _extract_zip(
+    path: Path, dest: Path, limits: ArchiveLimits, room: int | None, progress: _Progress
+) -> None:
     budget = _Budget(path.name, limits, room)
     folders = _Folders(dest)
     with zipfile.ZipFile(path) as zf:
@@ -357,12 +437,14 @@ def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits, room: int | None
             rel = safe_member_path(info.filename)
             file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zipper set none
             if file_type == stat.S_IFLNK:
-                raise ArchiveError(f"member {info.filename!r} is a symbolic link; not allowed")
+                raise ArchiveError(
+                    f"member {quoted(info.filename)} is a symbolic link; not allowed"
+                )
             if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
-                raise ArchiveError(f"member {info.filename!r} is not a regular file")
+                raise ArchiveError(f"member {quoted(info.filename)} is not a regular file")
             if info.flag_bits & 0x1:
                 raise ArchiveError(
-                    f"member {info.filename!r} is encrypted; upload an archive without a password"
+                    f"member {quoted(info.filename)} is encrypted; upload an archive without a password"
                 )
             if not budget.add_member(rel, info.is_dir()):
                 continue
@@ -382,10 +464,13 @@ def _extract_zip(path: Path, dest: Path, limits: ArchiveLimits, room: int | None
             target = _target(dest, rel)
             if is_dir:
                 folders.ensure(target)
+                progress.last = info.filename
                 continue
             folders.ensure_parent(target)
             with zf.open(info) as src:
                 budget.copy(info.filename, src, target, info.file_size, info.compress_size)
+            progress.last = info.filename
+            progress.files += 1
 
 
 # --------------------------------------------------------------------------- tar
@@ -416,6 +501,9 @@ class _GuardedStream(io.RawIOBase):
         self._produced = 0
         self._member = ""
         self._mark = (0, 0)
+        # The latest pieces produced, (offset, bytes): enough to look again at the block
+        # where tarfile stopped reading headers (see `bytes_at`). References, not copies.
+        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
 
     def mark(self, member: str) -> None:
         """Start measuring the compression ratio of `member`."""
@@ -425,10 +513,22 @@ class _GuardedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def bytes_at(self, offset: int, size: int) -> bytes | None:
+        """Up to `size` bytes of the decompressed stream from `offset`, if still held (None
+        when they are gone); fewer when the stream ended there."""
+        pieces = [(start, data) for start, data in self._recent if start + len(data) > offset]
+        if not pieces or pieces[0][0] > offset:
+            return None if offset < self._produced else b""
+        joined = b"".join(data for _, data in pieces)
+        skip = offset - pieces[0][0]
+        return joined[skip : skip + size]
+
     def readinto(self, buffer) -> int:  # type: ignore[override]
         data = self._inner.read(len(buffer))
         n = len(data)
         buffer[:n] = data
+        if n:
+            self._recent.append((self._produced, data))
         self._produced += n
         lim = self._limits
         # tar adds headers and padding; allow them on top of the content limit.
@@ -437,7 +537,7 @@ class _GuardedStream(io.RawIOBase):
         produced = self._produced - self._mark[0]
         consumed = max(self._counted.count - self._mark[1], 1)
         if produced > lim.ratio_min_bytes and produced > lim.max_ratio * consumed:
-            what = f"member {self._member!r}" if self._member else self._name
+            what = f"member {quoted(self._member)}" if self._member else self._name
             raise ArchiveError(
                 f"{what}: {_human(consumed)} expand to more than {_human(produced)} "
                 f"(more than {lim.max_ratio:g}:1): refusing a likely compression bomb"
@@ -461,7 +561,12 @@ class _CountingReader(io.RawIOBase):
 
 
 def _extract_tar(
-    path: Path, dest: Path, limits: ArchiveLimits, kind: str, room: int | None
+    path: Path,
+    dest: Path,
+    limits: ArchiveLimits,
+    kind: str,
+    room: int | None,
+    progress: _Progress,
 ) -> None:
     budget = _Budget(path.name, limits, room)
     folders = _Folders(dest)
@@ -475,23 +580,52 @@ def _extract_tar(
             rel = safe_member_path(member.name)
             if member.issym() or member.islnk():
                 raise ArchiveError(
-                    f"member {member.name!r} is a {'symbolic' if member.issym() else 'hard'} "
+                    f"member {quoted(member.name)} is a {'symbolic' if member.issym() else 'hard'} "
                     "link; not allowed"
                 )
             if not (member.isfile() or member.isdir()):
                 raise ArchiveError(
-                    f"member {member.name!r} is a device, pipe or other special file; not allowed"
+                    f"member {quoted(member.name)} is a device, pipe or other special file; not allowed"
                 )
             if not budget.add_member(rel, member.isdir()):
                 continue
             target = _target(dest, rel)
             if member.isdir():
                 folders.ensure(target)
+                progress.last = member.name
                 continue
             budget.check_declared(member.name, member.size, None)
             guard.mark(member.name)
             folders.ensure_parent(target)
             src = tf.extractfile(member)
             if src is None:  # pragma: no cover - regular files always have data
-                raise ArchiveError(f"member {member.name!r} has no data")
+                raise ArchiveError(f"member {quoted(member.name)} has no data")
             budget.copy(member.name, src, target, member.size, None)
+            progress.last = member.name
+            progress.files += 1
+        _check_tar_end(path.name, tf.offset, guard, progress)
+
+
+def _check_tar_end(name: str, offset: int, guard: _GuardedStream, progress: _Progress) -> None:
+    """Refuse a tar whose member list ends without tar's end-of-archive marker.
+
+    Python's tarfile stops listing members, without an error, at a header it cannot read
+    after the first one: a header cut short, a missing end marker, or garbage. A truncated
+    upload then looked complete and its lost cases were merely "missing". A proper tar ends
+    with zero blocks (POSIX.1-2001 ustar: "two consecutive blocks of zero bytes"; tarfile,
+    GNU tar and bsdtar write them), so the block where listing stopped must be one.
+    """
+    block = guard.bytes_at(offset, _TAR_BLOCK)
+    if block is None or (len(block) == _TAR_BLOCK and block.count(0) == _TAR_BLOCK):
+        return  # the end marker (or bytes no longer held: nothing more to say)
+    if len(block) == 0:
+        detail = "it ends without tar's end-of-archive marker"
+    elif len(block) < _TAR_BLOCK:
+        detail = f"it ends {len(block)} bytes into the next member's header"
+    else:
+        raise ArchiveError(
+            f"{name}: the tar archive is corrupt{progress.after()} (the next header is invalid)"
+        )
+    raise ArchiveError(
+        f"{name}: the tar archive is truncated{progress.after()} ({detail}); upload it again"
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluator.io.names import printable
+
 # Codes that describe something ignored rather than wrong: they never fail a submission.
 WARNING_CODES = frozenset({"ignored_file"})
 
@@ -24,6 +26,14 @@ class Problem:
     case: str | None
     code: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Case ids and messages carry the participant's own file names, which may hold bytes
+        # that are not UTF-8 (from a tar) or NUL: made printable here, once, so no report
+        # can fail to print or to be stored (see evaluator.io.names).
+        if self.case is not None:
+            object.__setattr__(self, "case", printable(self.case))
+        object.__setattr__(self, "message", printable(self.message))
 
     @property
     def is_error(self) -> bool:

@@ -355,3 +355,144 @@ def test_refusals_are_the_same_in_memory_and_on_disk(
             unpacked(archive, ArchiveLimits(memory_bytes=limit)),
         ):
             pass
+
+
+# --------------------------------------------------------------------------- clear refusals
+
+
+def _plain_tar(members: dict[str, bytes]) -> tuple[bytes, list[int]]:
+    """An uncompressed tar and the offset of each member's header."""
+    buffer = io.BytesIO()
+    offsets = []
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        for name, data in members.items():
+            offsets.append(buffer.tell())
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        offsets.append(buffer.tell())  # where the end-of-archive marker starts
+    return buffer.getvalue(), offsets
+
+
+TAR_MEMBERS = {f"preds/{i:03d}_HC.png": os.urandom(1000 + i) for i in range(3)}
+
+
+@pytest.mark.parametrize(
+    ("cut", "words"),
+    [
+        (100, "truncated after member 'preds/001_HC.png' (it ends 100 bytes into the next"),
+        (0, "truncated after member 'preds/001_HC.png' (it ends without tar's end-of-archive"),
+    ],
+)
+@pytest.mark.parametrize("compress", ["", "gz"])
+def test_tar_truncated_at_a_header_names_the_last_member(
+    tmp_path: Path, cut: int, words: str, compress: str
+) -> None:
+    """tarfile stops listing, silently, at a header cut short: the lost cases used to be
+    merely 'missing'."""
+    data, offsets = _plain_tar(TAR_MEMBERS)
+    data = data[: offsets[2] + cut]  # inside (or right before) the third member's header
+    if compress:
+        import gzip
+
+        data = gzip.compress(data)
+    archive = tmp_path / "preds.tar"
+    archive.write_bytes(data)
+    with pytest.raises(ArchiveError) as info, unpacked(archive):
+        pass
+    assert str(info.value).startswith(f"preds.tar: the tar archive is {words}")
+    assert "upload it again" in str(info.value)
+
+
+def test_tar_with_an_invalid_header_after_a_member_is_corrupt(tmp_path: Path) -> None:
+    data, offsets = _plain_tar(TAR_MEMBERS)
+    broken = bytearray(data)
+    broken[offsets[1] : offsets[1] + 512] = b"garbage!" * 64
+    archive = tmp_path / "preds.tar"
+    archive.write_bytes(bytes(broken))
+    with (
+        pytest.raises(ArchiveError, match="corrupt after member 'preds/000_HC.png'"),
+        unpacked(archive),
+    ):
+        pass
+
+
+def test_complete_tars_still_unpack(tmp_path: Path) -> None:
+    data, offsets = _plain_tar(TAR_MEMBERS)
+    for archive_bytes in (data, data[: offsets[-1] + 512]):  # one zero block is enough
+        archive = tmp_path / "ok.tar"
+        archive.write_bytes(archive_bytes)
+        with unpacked(archive) as folder:
+            assert _files_under(folder) == sorted(TAR_MEMBERS)
+
+
+def test_corruption_inside_a_member_names_the_member_before(tmp_path: Path) -> None:
+    data, offsets = _plain_tar(TAR_MEMBERS)
+    archive = tmp_path / "preds.tar"
+    archive.write_bytes(data[: offsets[1] + 700])  # inside the second member's data
+    with pytest.raises(ArchiveError, match="after member 'preds/000_HC.png'"), unpacked(archive):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar", "tar.gz"])
+def test_empty_archive_says_so(tmp_path: Path, kind: str) -> None:
+    archive = tmp_path / f"empty.{kind}"
+    if kind == "zip":
+        _zip(archive, {})
+    else:
+        _tar(archive, {}, "w" if kind == "tar" else "w:gz")
+    no_files = r"^empty\..*: the archive is empty \(no files\)$"
+    with pytest.raises(ArchiveError, match=no_files), unpacked(archive):
+        pass
+    folders_only = tmp_path / f"folders.{kind}"
+    if kind == "zip":
+        _zip(folders_only, {"preds/": b""})
+    else:
+        with tarfile.open(folders_only, "w" if kind == "tar" else "w:gz") as tf:
+            info = tarfile.TarInfo("preds")
+            info.type = tarfile.DIRTYPE
+            tf.addfile(info)
+    only_folders = r"the archive is empty \(only empty folders\)"
+    with pytest.raises(ArchiveError, match=only_folders), unpacked(folders_only):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_over_long_member_names_are_named_as_such(tmp_path: Path, kind: str) -> None:
+    """Not 'corrupt': the file system refused the name (ENAMETOOLONG)."""
+    part = "x" * 300 + ".png"
+    deep = "/".join(["d" * 200] * 6) + "/001_HC.png"
+    for name, words in ((part, "longer than 255 bytes"), (deep, "longer than 1024 characters")):
+        archive = tmp_path / f"long.{kind}"
+        if kind == "zip":
+            _zip(archive, {name: b"x"})
+        else:
+            _tar(archive, {name: b"x"}, "w")
+        with pytest.raises(ArchiveError) as info, unpacked(archive):
+            pass
+        message = str(info.value)
+        assert words in message and "corrupt" not in message
+        assert len(message) < 300  # the name is shortened, not printed whole
+
+
+def test_non_utf8_and_nul_member_names_are_printable(tmp_path: Path) -> None:
+    """A tar name that is not UTF-8 arrives as lone surrogates (surrogateescape); messages
+    show it escaped so that they can be printed and stored (PostgreSQL refuses NUL and
+    surrogates)."""
+    bad = b"preds/\xff\xfe/../x.png".decode("utf-8", "surrogateescape")
+    archive = tmp_path / "bad.tar"
+    _tar(archive, {bad: b"x"}, "w")
+    with pytest.raises(ArchiveError) as info, unpacked(archive):
+        pass
+    message = str(info.value)
+    assert "\\xff\\xfe" in message
+    message.encode("utf-8")  # no UnicodeEncodeError
+    nul = tmp_path / "nul.tar"
+    with tarfile.open(nul, "w", format=tarfile.PAX_FORMAT) as tf:
+        info_ = tarfile.TarInfo("x.png")
+        info_.pax_headers = {"path": "preds/a\x00b.png"}
+        info_.size = 1
+        tf.addfile(info_, io.BytesIO(b"x"))
+    with pytest.raises(ArchiveError) as info, unpacked(nul):
+        pass
+    assert "\x00" not in str(info.value) and "\\x00" in str(info.value)
