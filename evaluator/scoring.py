@@ -423,6 +423,11 @@ atexit.register(shutdown_pools)
 # Public API
 
 
+def _source(predictions: Path) -> str | None:
+    """The uploaded archive's name for messages (None for a folder)."""
+    return Path(predictions).name if Path(predictions).is_file() else None
+
+
 def _archive_report(predictions: Path, exc: Exception) -> ValidationReport:
     return ValidationReport([Problem(None, "bad_archive", str(exc))], {}, None)
 
@@ -437,7 +442,9 @@ def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -
     truth = TruthSet.load(truth_root)
     try:
         with unpacked(Path(predictions)) as folder:
-            return validate_predictions(folder, truth, allowed_values(task), task.binary)
+            return validate_predictions(
+                folder, truth, allowed_values(task), task.binary, source=_source(predictions)
+            )
     except ArchiveError as exc:
         return _archive_report(predictions, exc)
 
@@ -488,11 +495,9 @@ def score_submission(
                         None,
                     )
                 )
-            files, problems = discover_predictions(folder, truth)
+            files, problems = discover_predictions(folder, truth, source=_source(predictions))
             by_case = truth.by_case()
             jobs = [_Job(by_case[c.case], files[c.case]) for c in truth.cases if c.case in files]
-            if not files and not any(p.is_error for p in problems):
-                problems.append(Problem(None, "empty_submission", "no label maps found"))
             outcomes = _run_jobs(task, jobs, workers, progress)
             cases = [r for r, _ in outcomes if r is not None]
             problems += [p for _, p in outcomes if p is not None]
@@ -513,7 +518,10 @@ def score_submission(
 def _sorted_problems(problems: list[Problem], truth: TruthSet) -> list[Problem]:
     order = {c.case: i for i, c in enumerate(truth.cases)}
     return sorted(
-        problems, key=lambda p: (0, 0) if p.case is None else (1, order.get(p.case, len(order)))
+        problems,
+        key=lambda p: (
+            (0, 0 if p.is_error else 1) if p.case is None else (1, order.get(p.case, len(order)))
+        ),
     )
 
 

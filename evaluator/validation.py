@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from evaluator.geometry.ellipse import Ellipse, rasterize_ellipse
-from evaluator.io.hc18_csv import csv_header, read_ellipse_csv
+from evaluator.io.archives import sniff_format
+from evaluator.io.hc18_csv import csv_header, read_ellipse_csv, utf8_problem
 from evaluator.io.masks import (
     SUPPORTED_SUFFIXES,
     MaskReadError,
@@ -25,7 +26,9 @@ from evaluator.io.masks import (
     read_label_map,
     read_label_shape,
 )
+from evaluator.io.names import printable
 from evaluator.io.problems import WARNING_CODES, Problem
+from evaluator.suggest import CaseSuggester
 from evaluator.truth import TruthCase, TruthSet
 
 __all__ = [
@@ -43,6 +46,20 @@ __all__ = [
 _JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 # Formats people plausibly submit by mistake: reported as errors when named like a case.
 _WRONG_FORMATS = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".npy", ".npz", ".nrrd")
+# Archives inside a submission are not unpacked (one level only, and never a bomb's nest).
+_ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".tar",
+    ".tgz",
+    ".tar.gz",
+    ".gz",
+    ".tbz2",
+    ".bz2",
+    ".txz",
+    ".xz",
+    ".7z",
+    ".rar",
+)
 
 
 class PredictionError(ValueError):
@@ -95,19 +112,21 @@ class ValidationReport:
     def _relative(self, path: Path) -> str:
         if self.root is not None:
             try:
-                return Path(path).relative_to(self.root).as_posix()
+                return printable(Path(path).relative_to(self.root).as_posix())
             except ValueError:
                 pass
-        return str(path)
+        return printable(str(path))
 
 
 # --------------------------------------------------------------------------- discovery
 
 
-def _walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[Path, str, bool]]:
+def _walk_files(
+    folder: Path, prefix: str = "", hidden: list[str] | None = None
+) -> Iterator[tuple[Path, str, bool]]:
     """(path, path relative to the submission, is a symlink) of every file under `folder` at
-    any depth, skipping hidden entries and __MACOSX folders; symlinked folders are not
-    entered. Sorted, a folder's files before its subfolders'.
+    any depth, skipping hidden entries and __MACOSX folders (listed in `hidden` when given);
+    symlinked folders are not entered. Sorted, a folder's files before its subfolders'.
 
     `os.scandir` entries know their type, so a submission of hundreds of files costs one
     listing per folder rather than a `stat` per file.
@@ -118,6 +137,8 @@ def _walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[Path, str, boo
         for entry in listing:
             name = entry.name
             if name.startswith(".") or name.lower() in _JUNK_NAMES:
+                if hidden is not None:
+                    hidden.append(prefix + name)
                 continue
             try:
                 is_dir = entry.is_dir()
@@ -130,63 +151,76 @@ def _walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[Path, str, boo
     for name, is_link in sorted(files):
         yield folder / name, prefix + name, is_link
     for name in sorted(folders):
-        yield from _walk_files(folder / name, f"{prefix}{name}/")
+        yield from _walk_files(folder / name, f"{prefix}{name}/", hidden)
 
 
-def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path], list[Problem]]:
+def discover_predictions(
+    folder: Path, truth: TruthSet, *, source: str | None = None
+) -> tuple[dict[str, Path], list[Problem]]:
     """Map every truth case to its prediction file, reporting extra, duplicate and missing.
 
     Files may sit at any depth (archives often wrap everything in a folder). Cases listed
     in an HC18 ellipse CSV map to that CSV. A case submitted twice (two folders, or a mask and
     a CSV row) is an error and gets no file: scoring either copy would be a guess.
+    `source` names the uploaded archive the folder was unpacked from, for messages.
+
+    When nothing usable is found the report says why, naming the user's own files: an
+    archive inside the archive, misnamed files (each with its likely case), an unreadable
+    CSV, or no mask files at all (with what was found instead).
     """
     folder = Path(folder)
     cases = truth.by_case()
     lower = {c.lower(): c for c in cases}
     if len(lower) != len(cases):  # ambiguous under case folding: match exactly only
         lower = {}
+    suggest = CaseSuggester(cases)
     candidates: dict[str, list[tuple[Path, str]]] = {}
     problems: list[Problem] = []
     # Cases already reported for another reason (a .jpg, a bad CSV row): no missing_case too.
     reported: set[str] = set()
+    meant_for: dict[str, str] = {}  # case -> a misnamed file that looks meant for it
+    ignored: list[str] = []  # files that are not label maps, for the "nothing found" message
+    archives: list[str] = []  # archives inside the submission
+    hidden: list[str] = []
 
     def match(stem: str) -> str | None:
         return stem if stem in cases else lower.get(stem.lower())
 
-    for path, relative, is_link in _walk_files(folder):
+    def misnamed(stem: str, relative: str, what: str) -> None:
+        guess = suggest(stem)
+        hint = ""
+        if guess is not None:
+            meant_for.setdefault(guess, relative)
+            hint = f" (did you mean {guess}? name files exactly <case>.<ext>)"
+        problems.append(Problem(stem, "extra_file", f"{relative}: {what}{hint}"))
+
+    for path, relative, is_link in _walk_files(folder, hidden=hidden):
         if is_link:
             problems.append(Problem(None, "ignored_file", f"{relative}: symbolic link ignored"))
+            ignored.append(relative)
             continue
         stem = case_id_from_path(path)
         if stem is not None:
             case = match(stem)
             if case is None:
-                problems.append(
-                    Problem(
-                        stem,
-                        "extra_file",
-                        f"{relative}: no case {stem!r} in this phase's truth set"
-                        + _did_you_mean(stem, match),
-                    )
-                )
+                misnamed(stem, relative, f"no case {stem!r} in this phase's truth set")
             else:
                 candidates.setdefault(case, []).append((path, relative))
             continue
         if path.name.lower().endswith(".csv"):
             header = csv_header(path)
+            if header is None:
+                encoding = utf8_problem(path, relative)
+                if encoding is not None:  # an ellipse CSV saved in another encoding
+                    problems.append(encoding)
+                    continue
             if header and "filename" in header:
-                ellipses, csv_problems = read_ellipse_csv(path)
+                ellipses, csv_problems = read_ellipse_csv(path, relative)
                 problems.extend(csv_problems)
                 for stem in ellipses:
                     case = match(stem)
                     if case is None:
-                        problems.append(
-                            Problem(
-                                stem,
-                                "extra_file",
-                                f"{relative}: row {stem!r} names no case of the truth set",
-                            )
-                        )
+                        misnamed(stem, relative, f"row {stem!r} names no case of the truth set")
                     else:
                         candidates.setdefault(case, []).append((path, f"{relative} (row {stem})"))
                 for p in csv_problems:
@@ -199,6 +233,7 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                     None, "ignored_file", f"{relative}: CSV without a 'filename' column ignored"
                 )
             )
+            ignored.append(relative)
             continue
         stem_any = path.name.split(".", 1)[0]
         case = (
@@ -214,8 +249,11 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                     f"{', '.join(SUPPORTED_SUFFIXES)}",
                 )
             )
+        elif _is_archive(path):
+            archives.append(relative)
         else:
             problems.append(Problem(None, "ignored_file", f"{relative}: not a label map, ignored"))
+            ignored.append(relative)
 
     files: dict[str, Path] = {}
     for case, found in candidates.items():
@@ -228,24 +266,52 @@ def discover_predictions(folder: Path, truth: TruthSet) -> tuple[dict[str, Path]
                     case, "duplicate_case", f"case {case} is submitted {len(found)} times: {listed}"
                 )
             )
-    for case in cases:
-        if case not in candidates and case not in reported:
-            problems.append(Problem(case, "missing_case", f"no prediction for case {case}"))
+    missing = [case for case in cases if case not in candidates and case not in reported]
+    where = source or "the submission"
+    for relative in archives:
+        if missing:
+            problems.append(
+                Problem(
+                    None,
+                    "nested_archive",
+                    f"{where} contains another archive ({relative}); upload one archive with "
+                    "the masks at its top level or in one folder",
+                )
+            )
+        else:
+            problems.append(
+                Problem(None, "ignored_file", f"{relative}: an archive inside {where}, ignored")
+            )
+    if not candidates and not any(p.is_error for p in problems):
+        problems.insert(0, _nothing_found(where, ignored, hidden, truth))
+    for case in missing:
+        seen = meant_for.get(case)
+        hint = f" ({seen} looks meant for it)" if seen else ""
+        problems.append(Problem(case, "missing_case", f"no prediction for case {case}{hint}"))
     return files, problems
 
 
-_NAME_DECORATIONS = ("_annotation", "_mask", "_seg", "_pred", "_prediction", "_label")
+def _is_archive(path: Path) -> bool:
+    """A zip, tar, compressed or other archive, by its name or its first bytes."""
+    name = path.name.lower()
+    return name.endswith(_ARCHIVE_SUFFIXES) or sniff_format(path) is not None
 
 
-def _did_you_mean(stem: str, match) -> str:
-    """A hint for the commonest misnaming: a tool's suffix after the case id."""
-    low = stem.lower()
-    for decoration in _NAME_DECORATIONS:
-        if low.endswith(decoration):
-            case = match(stem[: -len(decoration)])
-            if case is not None:
-                return f" (did you mean {case}? name files exactly <case>.<ext>)"
-    return ""
+def _nothing_found(where: str, ignored: list[str], hidden: list[str], truth: TruthSet) -> Problem:
+    """`empty_submission`, saying what was there instead of label maps."""
+    example = f"{truth.cases[0].case}.png" if truth.cases else "<case>.png"
+    expected = f"expected files like {example} (<case>{{{','.join(SUPPORTED_SUFFIXES)}}})"
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (
+            f", ... ({len(ignored)} files)" if len(ignored) > 5 else ""
+        )
+        message = f"{where} holds no mask files (found: {shown}); {expected}"
+    elif hidden:
+        shown = ", ".join(sorted(hidden)[:5]) + (", ..." if len(hidden) > 5 else "")
+        message = f"{where} holds only hidden or system files ({shown}); {expected}"
+    else:
+        message = f"{where} is empty; {expected}"
+    return Problem(None, "empty_submission", message)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -401,9 +467,17 @@ def load_prediction(
 
 
 def validate_predictions(
-    folder: Path, truth: TruthSet, class_values: Sequence[int], binary: bool
+    folder: Path,
+    truth: TruthSet,
+    class_values: Sequence[int],
+    binary: bool,
+    *,
+    source: str | None = None,
 ) -> ValidationReport:
-    """Discover and decode every prediction; report all problems, keep the usable cases."""
+    """Discover and decode every prediction; report all problems, keep the usable cases.
+
+    `source`: the uploaded archive's name when `folder` holds its unpacked contents.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return ValidationReport(
@@ -411,16 +485,7 @@ def validate_predictions(
             {},
             folder,
         )
-    files, problems = discover_predictions(folder, truth)
-    if not files and not any(p.code in ("duplicate_case", "unsupported_format") for p in problems):
-        problems.insert(
-            0,
-            Problem(
-                None,
-                "empty_submission",
-                f"no label maps found (expected files named <case>{{{','.join(SUPPORTED_SUFFIXES)}}})",
-            ),
-        )
+    files, problems = discover_predictions(folder, truth, source=source)
     by_case = truth.by_case()
     usable: dict[str, Path] = {}
     for case, path in files.items():
@@ -433,8 +498,8 @@ def validate_predictions(
     order = {c.case: i for i, c in enumerate(truth.cases)}
 
     def key(p: Problem) -> tuple[int, int]:
-        if p.case is None:
-            return (0, 0)
+        if p.case is None:  # the whole submission's errors first: they explain the rest
+            return (0, 0 if p.is_error else 1)
         return (1, order.get(p.case, len(order)))
 
     problems.sort(key=key)

@@ -12,6 +12,7 @@ downwards). This is the convention of `evaluator.geometry.ellipse`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
 from pathlib import Path
@@ -30,14 +31,72 @@ ELLIPSE_COLUMNS = (
 )
 
 
+#: Bytes read to find a CSV's header line.
+_HEAD_BYTES = 64 * 1024
+
+
 def csv_header(path: Path) -> list[str] | None:
-    """The header fields of a CSV file, or None when it cannot be read as text."""
+    """The header fields of a CSV file, or None when its first line is not UTF-8 text.
+
+    Only the first line is decoded: a bad byte further down is reported by
+    `read_ellipse_csv` with its offset, rather than hiding that the file is an ellipse CSV.
+    """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            first = next(csv.reader(fh), None)
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+        line = head.split(b"\n", 1)[0].decode("utf-8-sig")
+        first = next(csv.reader([line]), None)
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     return [h.strip().lower() for h in first] if first else []
+
+
+def first_invalid_utf8(path: Path) -> tuple[int, int] | None:
+    """(offset, byte value) of the first byte that is not valid UTF-8, or None; streamed."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            pending = len(decoder.getstate()[0])  # an unfinished character from before
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start, exc.object[exc.start]
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def _not_utf8(path: Path, name: str) -> Problem | None:
+    """`not_utf8` naming the first bad byte, or None when the file is UTF-8 after all."""
+    try:
+        found = first_invalid_utf8(path)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    offset, byte = found
+    return Problem(
+        None,
+        "not_utf8",
+        f"{name}: ellipse CSV is not UTF-8 text (byte 0x{byte:02x} at offset {offset}); "
+        "save it as UTF-8",
+    )
+
+
+def utf8_problem(path: Path, name: str) -> Problem | None:
+    """For a CSV whose header cannot be decoded: `not_utf8` when it is an ellipse CSV in
+    another encoding (its header still spells `filename`, also in UTF-16), else None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    first = head.split(b"\n", 1)[0].replace(b"\x00", b"").lower()
+    if b"filename" not in first:
+        return None
+    return _not_utf8(path, name)
 
 
 def is_ellipse_csv(path: Path) -> bool:
@@ -46,10 +105,15 @@ def is_ellipse_csv(path: Path) -> bool:
     return bool(header) and "filename" in header
 
 
-def read_ellipse_csv(path: Path) -> tuple[dict[str, Ellipse], list[Problem]]:
-    """Ellipses keyed by case id (filename stem), plus every problem found in the file."""
+def read_ellipse_csv(
+    path: Path, name: str | None = None
+) -> tuple[dict[str, Ellipse], list[Problem]]:
+    """Ellipses keyed by case id (filename stem), plus every problem found in the file.
+
+    `name` is how messages call the file (its path in the submission; default its name).
+    """
     path = Path(path)
-    name = path.name
+    name = name or path.name
     problems: list[Problem] = []
     ellipses: dict[str, Ellipse] = {}
     try:
@@ -72,7 +136,12 @@ def read_ellipse_csv(path: Path) -> tuple[dict[str, Ellipse], list[Problem]]:
                 if not any(cell.strip() for cell in row):
                     continue
                 _parse_row(name, line_no, row, index, ellipses, problems)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        problems.append(
+            _not_utf8(path, name)
+            or Problem(None, "unreadable", f"{name}: cannot read the CSV ({exc})")
+        )
+    except (OSError, csv.Error) as exc:
         problems.append(Problem(None, "unreadable", f"{name}: cannot read the CSV ({exc})"))
     return ellipses, problems
 

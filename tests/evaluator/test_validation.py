@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -322,3 +323,165 @@ def test_real_hc18_ellipses_reproduce_the_imported_masks(
     for c in cases:
         pred = load_prediction(tmp_path / "results.csv", c, (0, 1), True)
         assert np.array_equal(pred, read_label_map(c.label_path)), c.case
+
+
+# --------------------------------------------------------------------------- saying what happened
+
+
+def _zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_an_archive_inside_the_archive_is_named(tmp_path: Path, binary_truth: TruthSet) -> None:
+    from evaluator.scoring import validate_submission
+
+    inner = _zip_of(tmp_path / "inner.zip", {"c1.png": b"x"}).read_bytes()
+    outer = _zip_of(tmp_path / "upload.zip", {"preds/inner.zip": inner, "preds/notes.txt": b"hi"})
+    report = validate_submission("hc18", binary_truth.root, outer)
+    first = report.problems[0]
+    assert first.code == "nested_archive"
+    assert first.message == (
+        "upload.zip contains another archive (preds/inner.zip); upload one archive with the "
+        "masks at its top level or in one folder"
+    )
+    assert "empty_submission" not in {p.code for p in report.problems}
+    # content decides, not the name: a tar renamed .bin is an archive too
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "preds.bin").write_bytes(b"PK\x05\x06" + bytes(18))
+    _, problems = discover_predictions(tmp_path / "sub", binary_truth)
+    assert [p.code for p in problems if p.case is None] == ["nested_archive"]
+
+
+def test_an_archive_beside_a_complete_submission_is_only_a_warning(
+    tmp_path: Path, binary_truth: TruthSet
+) -> None:
+    sub = tmp_path / "sub"
+    for i, case in enumerate(binary_truth.cases, start=1):
+        write_label_map(sub / f"{case.case}.png", _mask(i))
+    _zip_of(sub / "backup.zip", {"x": b"x"})
+    report = validate_predictions(sub, binary_truth, (0, 1), binary=True)
+    assert report.ok and [p.code for p in report.problems] == ["ignored_file"]
+
+
+def test_junk_only_archive_lists_what_it_found(tmp_path: Path, binary_truth: TruthSet) -> None:
+    from evaluator.scoring import validate_submission
+
+    upload = _zip_of(
+        tmp_path / "upload.zip",
+        {"README.txt": b"our method", "data/random.bin": bytes(range(256)), ".DS_Store": b"x"},
+    )
+    report = validate_submission("hc18", binary_truth.root, upload)
+    first = report.problems[0]
+    assert first.code == "empty_submission"
+    assert first.message.startswith(
+        "upload.zip holds no mask files (found: README.txt, data/random.bin); "
+        "expected files like c1.png"
+    )
+    hidden = _zip_of(tmp_path / "hidden.zip", {".DS_Store": b"x", "__MACOSX/._c1.png": b"x"})
+    message = validate_submission("hc18", binary_truth.root, hidden).problems[0].message
+    assert message.startswith("hidden.zip holds only hidden or system files (.DS_Store, __MACOSX)")
+    empty = _zip_of(tmp_path / "empty.zip", {})
+    problems = validate_submission("hc18", binary_truth.root, empty).problems
+    assert [(p.code, p.message) for p in problems] == [
+        ("bad_archive", "empty.zip: the archive is empty (no files)")
+    ]
+
+
+@pytest.mark.parametrize("where", ["row", "header"])
+def test_non_utf8_ellipse_csv_names_the_byte(
+    tmp_path: Path, binary_truth: TruthSet, where: str
+) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    header = CSV_HEADER + (",remarque é" if where == "header" else "")
+    rows = [header, "c1.png,3,2,2.5,1.2,0.3", "c2.png,3,2,2.5,1.2,0.3" + (",café" * 2)]
+    data = "\r\n".join(rows).encode("latin-1")
+    (sub / "preds").mkdir()
+    (sub / "preds" / "ellipses.csv").write_bytes(data)
+    report = validate_predictions(sub, binary_truth, (0, 1), binary=True)
+    offset = data.index(b"\xe9")
+    assert report.problems[0] == Problem(
+        None,
+        "not_utf8",
+        f"preds/ellipses.csv: ellipse CSV is not UTF-8 text (byte 0xe9 at offset {offset}); "
+        "save it as UTF-8",
+    )
+    assert "empty_submission" not in {p.code for p in report.problems}
+    utf16 = sub / "preds" / "ellipses.csv"
+    utf16.write_bytes("\r\n".join(rows[:2]).encode("utf-16"))
+    report = validate_predictions(sub, binary_truth, (0, 1), binary=True)
+    assert report.problems[0].code == "not_utf8"
+    assert "(byte 0xff at offset 0)" in report.problems[0].message
+
+
+def test_non_utf8_file_names_are_reported_printably(tmp_path: Path, binary_truth: TruthSet) -> None:
+    """Tar names that are not UTF-8 reach the report as lone surrogates: shown escaped, so the
+    report can be printed and stored as JSON text (PostgreSQL refuses NUL and surrogates)."""
+    import io
+    import json
+    import tarfile
+
+    from evaluator.scoring import validate_submission
+
+    upload = tmp_path / "upload.tar"
+    with tarfile.open(upload, "w") as tf:
+        for name in (b"preds/c\xe91.png", b"preds/\xff/c1.png", b"preds/notes\xfe.txt"):
+            data = io.BytesIO()
+            write_label_map(tmp_path / "m.png", _mask(1))
+            data.write((tmp_path / "m.png").read_bytes())
+            info = tarfile.TarInfo(name.decode("utf-8", "surrogateescape"))
+            info.size = data.tell()
+            data.seek(0)
+            tf.addfile(info, data)
+    report = validate_submission("hc18", binary_truth.root, upload)
+    text = json.dumps(report.to_dict(), ensure_ascii=False) + report.format_text()
+    text.encode("utf-8")  # no UnicodeEncodeError
+    assert "\x00" not in text
+    codes = _by_case(report)
+    assert codes["c\\xe91"] == {"extra_file"}
+    assert report.to_dict()["files"]["c1"] == "preds/\\xff/c1.png"
+    assert any("preds/notes\\xfe.txt" in p.message for p in report.problems)
+    assert Problem("a\x00b", "x", "n\x00m").message == "n\\x00m"
+
+
+def test_misnamed_real_hc18_files_are_not_an_empty_submission(
+    tmp_path: Path, hc18_truth: TruthSet
+) -> None:
+    """Every file misnamed (0002_HC.png for case 002_HC): the report names each file and the
+    case it was probably meant for, and does not claim the submission is empty."""
+    cases = [c.case for c in hc18_truth.cases]
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    plain = [c for c in cases if re.fullmatch(r"\d{3}_HC", c)][:7]
+    number = [str(int(c[:3])) for c in plain]
+    variants = {
+        plain[0]: f"0{plain[0]}.png",  # zero padding: 0002_HC
+        plain[1]: f"{number[1]}_hc.png",  # zero padding and letter case: 3_hc
+        plain[2]: f"{plain[2]}_pred.png",  # a tool's suffix
+        plain[3]: f"{plain[3]}_Annotation.png",  # the HC18 release's outline name
+        plain[4]: f"pred_{plain[4]}.png",  # a prefix
+        plain[5]: plain[5].replace("_", "-") + ".png",  # another separator
+        plain[6]: plain[6][:-1] + "X.png",  # a typo: 0NN_HX
+    }
+    names = {case: variants.get(case, f"0{case}.png") for case in cases}
+    for name in names.values():
+        (sub / name).write_bytes(b"")  # discovery looks at names only
+    report = validate_predictions(sub, hc18_truth, (0, 1), binary=True)
+    codes = {p.code for p in report.problems}
+    assert "empty_submission" not in codes
+    extra = {
+        p.message.split(":", 1)[0]: p.message for p in report.problems if p.code == "extra_file"
+    }
+    assert len(extra) == len(cases)
+    for case, name in names.items():
+        assert f"(did you mean {case}? name files exactly <case>.<ext>)" in extra[name], name
+    missing = {p.case: p.message for p in report.problems if p.code == "missing_case"}
+    assert missing[plain[0]] == (
+        f"no prediction for case {plain[0]} (0{plain[0]}.png looks meant for it)"
+    )
+    assert len(missing) == len(cases)
