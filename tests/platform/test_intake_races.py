@@ -128,3 +128,24 @@ def test_a_row_the_database_refuses_leaves_no_file(participant) -> None:
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER refuse_boom ON challenges_submission")
             cursor.execute("DROP FUNCTION refuse_boom()")
+
+
+def test_leaving_for_a_fresh_team_does_not_reset_the_daily_limit(participant) -> None:
+    from challenges.models import Team
+    from challenges.services.submissions import SubmissionRejected, create_submission
+    from challenges.services.teams import join_challenge, leave_team
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _, phase, _ = participant
+    user = get_user_model().objects.get(username="racer")
+
+    def upload() -> SimpleUploadedFile:
+        return SimpleUploadedFile("p.zip", zip_bytes({"a/001_HC.png": b"x"}), "application/zip")
+
+    create_submission(phase, user, upload(), {})
+    create_submission(phase, user, upload(), {})
+    leave_team(user, Team.objects.get(name="Racers"))
+    join_challenge(user, phase.challenge, "Racers Reborn")
+    with pytest.raises(SubmissionRejected, match="Daily limit"):
+        create_submission(phase, user, upload(), {})

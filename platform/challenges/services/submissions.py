@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from challenges.models import Phase, Submission, Team
@@ -106,7 +107,7 @@ def create_submission(
 
 
 def _lock_quota_owner(user, team: Team | None) -> None:
-    """Row-lock whoever the daily limit counts for: the team, or the team-less user.
+    """Row-lock whoever the daily limit counts for: the team (if any), then the user.
 
     PostgreSQL holds concurrent uploads of the same team at this `SELECT ... FOR UPDATE` until
     the first one commits; SQLite (the embedded default) runs write transactions one at a
@@ -114,8 +115,7 @@ def _lock_quota_owner(user, team: Team | None) -> None:
     """
     if team is not None:
         Team.objects.select_for_update().filter(pk=team.pk).exists()
-    else:
-        type(user).objects.select_for_update().filter(pk=user.pk).exists()
+    type(user).objects.select_for_update().filter(pk=user.pk).exists()
 
 
 def printable_name(name: str) -> str:
@@ -187,7 +187,9 @@ def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
     recent = Submission.objects.filter(phase=phase, created_at__gte=since).exclude(
         status__in=[Submission.Status.FAILED, Submission.Status.CANCELLED]
     )
-    recent = recent.filter(team=team) if team else recent.filter(creator=user, team__isnull=True)
+    # The team's submissions and the user's own (made in any team): leaving a team for a
+    # fresh one must not buy a new day's quota.
+    recent = recent.filter(Q(team=team) | Q(creator=user)) if team else recent.filter(creator=user)
     if recent.count() >= phase.daily_limit:
         raise SubmissionRejected(
             f"Daily limit reached: {phase.daily_limit} submission(s) per 24 hours for this phase."
