@@ -41,6 +41,8 @@ GiB = 1024**3
 MiB = 1024**2
 _CHUNK = 1 * MiB
 _TAR_BLOCK = 512
+#: Decompressed bytes a tar stream keeps at hand (two read-ahead buffers).
+_KEEP_BYTES = 2 * _CHUNK
 
 #: Longest member name accepted, in characters: far above any real submission's paths, and
 #: with the unpack folder's own path well inside Linux's PATH_MAX (4096 bytes).
@@ -501,9 +503,11 @@ class _GuardedStream(io.RawIOBase):
         self._produced = 0
         self._member = ""
         self._mark = (0, 0)
-        # The latest pieces produced, (offset, bytes): enough to look again at the block
-        # where tarfile stopped reading headers (see `bytes_at`). References, not copies.
-        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
+        # The latest pieces produced, (offset, bytes), at least _KEEP_BYTES of them: enough
+        # to look again at the block where tarfile stopped reading headers, which it read
+        # moments ago through buffers smaller than that (see `bytes_at`). References only.
+        self._recent: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._held = 0
 
     def mark(self, member: str) -> None:
         """Start measuring the compression ratio of `member`."""
@@ -529,6 +533,9 @@ class _GuardedStream(io.RawIOBase):
         buffer[:n] = data
         if n:
             self._recent.append((self._produced, data))
+            self._held += n
+            while self._held - len(self._recent[0][1]) >= _KEEP_BYTES:
+                self._held -= len(self._recent.popleft()[1])
         self._produced += n
         lim = self._limits
         # tar adds headers and padding; allow them on top of the content limit.
