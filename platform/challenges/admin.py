@@ -46,6 +46,20 @@ class OrganiserScoped:
         path = f"{self.challenge_path}__organisers" if self.challenge_path else "organisers"
         return queryset.filter(**{path: request.user}).distinct()
 
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        """Choices of challenge, phase and team are the organiser's own: otherwise the form
+        would let them create objects (a team, a site) in someone else's challenge."""
+        user = request.user
+        if not user.is_superuser:
+            own = {
+                "challenge": Challenge.objects.filter(organisers=user),
+                "phase": Phase.objects.filter(challenge__organisers=user),
+                "team": Team.objects.filter(challenge__organisers=user),
+            }
+            if db_field.name in own:
+                kwargs["queryset"] = own[db_field.name].distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class PhaseInline(admin.TabularInline):
     model = Phase

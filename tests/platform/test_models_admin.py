@@ -101,6 +101,27 @@ def test_staff_organiser_sees_only_own_challenges(
     assert "MINE-METHOD" in body and "OTHER-METHOD" not in body
 
 
+def test_staff_organiser_cannot_create_a_team_in_someone_elses_challenge(
+    make_challenge, make_user, admin_client_for
+) -> None:
+    from challenges.models import Team
+    from django.contrib.auth.models import Permission
+
+    org = make_user("team-org", is_staff=True)
+    org.user_permissions.set(Permission.objects.filter(content_type__app_label="challenges"))
+    mine, _ = make_challenge(slug="mine", organiser=org)
+    other, _ = make_challenge(slug="other")
+    client = admin_client_for(org)
+    form = client.get("/admin/challenges/team/add/").content.decode()
+    assert f'value="{mine.pk}"' in form and f'value="{other.pk}"' not in form
+    client.post(
+        "/admin/challenges/team/add/",
+        {"challenge": other.pk, "name": "Planted", "memberships-TOTAL_FORMS": 0,
+         "memberships-INITIAL_FORMS": 0},
+    )
+    assert not Team.objects.filter(challenge=other, name="Planted").exists()
+
+
 def test_commands(make_challenge, truth) -> None:
     _, phase = make_challenge(slug="cmd")
     call_command("load_truth", str(phase.pk), str(truth))
