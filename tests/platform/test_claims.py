@@ -122,6 +122,10 @@ def test_participant_text_is_private_printable_and_storable() -> None:
     assert "red" in text and "\x1b" not in text
     assert "\\x00" in text and "\\xff" in text
     text.encode("utf-8")  # storable
+    # A folder of the participant's own that merely ends like a server root stays whole, and
+    # text that would display in another order than it reads is shown escaped.
+    other = participant_text("member '/var/tmp/x.png' is absolute; see a\u202egnp.exe")
+    assert "/var/tmp/x.png" in other and "\\u202e" in other and "\u202e" not in other
 
 
 # ------------------------------------------------------------------------------ item 6
@@ -148,8 +152,10 @@ def test_a_database_cut_during_scoring_is_resumed_by_the_retry(
     predictions = make_predictions_zip(two_site_truth, tmp_path / "p.zip")
 
     db = connection.settings_dict
-    dsn = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']} " \
+    dsn = (
+        f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']} "
         f"user={db['USER']}"
+    )
     blocker = psycopg.connect(dsn)
     admin = psycopg.connect(dsn, autocommit=True)
     node = "tests-"  # tests/live_worker.py names the worker's sessions after its node
@@ -172,7 +178,9 @@ def test_a_database_cut_during_scoring_is_resumed_by_the_retry(
         blocker.close()
         admin.close()
     assert done.status == "done", done.status_detail
-    assert done.attempts == 1  # the retry took its own attempt back; nothing waited for the watchdog
+    assert (
+        done.attempts == 1
+    )  # the retry took its own attempt back; nothing waited for the watchdog
     assert Evaluation.objects.filter(submission=done).count() == 1
 
 

@@ -62,7 +62,10 @@ def redact(text: str) -> str:
     text = _UNPACK.sub("", text)
     for root in server_roots():
         if root in text:
-            pattern = re.escape(root) + r"(?![^/\s'\"():,])(?:/[^\s'\"():,]*)?"
+            # Whole path components only: "/tmp" is not inside "/var/tmp" or "/tmpfoo".
+            pattern = (
+                r"(?<![\w./~-])" + re.escape(root) + r"(?![^/\s'\"():,])(?:/[^\s'\"():,]*)?"
+            )
             text = re.sub(pattern, _tail_of, text)
     return _BUILD_PATHS.sub("<library source>", text)
 
@@ -102,16 +105,27 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
+#: Bidirectional overrides and isolates (Unicode TR 9): in a file name they make a message
+#: display in another order than it reads ("Trojan Source", CVE-2021-42574).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def printable(text: str) -> str:
-    """Without terminal escape codes and control characters (newline and tab stay)."""
+    """Without terminal escape codes, control characters (newline and tab stay) and
+    bidirectional overrides (shown as escapes)."""
     text = _ANSI.sub("", text)
     return "".join(
-        ch if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127) else _escape(ch) for ch in text
+        ch
+        if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127 or ch in _BIDI)
+        else _escape(ch)
+        for ch in text
     )
 
 
 def _escape(ch: str) -> str:
-    return "\\x00" if ch == "\x00" else ("" if ch in "\r\x1b" else f"\\x{ord(ch):02x}")
+    if ch in "\r\x1b":
+        return ""
+    return f"\\u{ord(ch):04x}" if ord(ch) > 0xFF else f"\\x{ord(ch):02x}"
 
 
 def participant_text(
