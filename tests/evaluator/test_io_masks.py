@@ -209,3 +209,25 @@ def test_huge_declared_image_is_refused_before_decoding(tmp_path: Path) -> None:
     del labels
     assert (tmp_path / "big.nii.gz").stat().st_size < 2_000_000
     _expect(tmp_path / "big.nii.gz", "wrong_shape", "far larger than a 2-D ultrasound frame")
+
+
+def test_png_with_a_damaged_pixel_chunk_is_refused(tmp_path: Path) -> None:
+    """Pillow decodes IDAT without its checksum; the mask must not be scored as whatever
+    the damaged bytes inflate to."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    Image.fromarray(_labels()).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"IDAT")
+    (length,) = struct.unpack(">I", data[at - 4 : at])
+    data[at + 4 + length] ^= 0xFF  # the chunk's CRC
+    (tmp_path / "crc.png").write_bytes(bytes(data))
+    _expect(tmp_path / "crc.png", "unreadable", "checksum")
+
+
+def test_animated_png_is_refused(tmp_path: Path) -> None:
+    frames = [Image.fromarray(_labels()), Image.fromarray(np.zeros_like(_labels()))]
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:])
+    _expect(tmp_path / "a.png", "unreadable", "animated PNG with 2 frames")
