@@ -45,7 +45,23 @@ __all__ = [
 # Operating-system litter that is skipped without a word.
 _JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 # Formats people plausibly submit by mistake: reported as errors when named like a case.
-_WRONG_FORMATS = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".npy", ".npz", ".nrrd")
+_WRONG_FORMATS = (
+    ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".npy", ".npz", ".nrrd", ".nhdr",
+    ".dcm", ".mhd", ".raw", ".hdr", ".img",
+)  # fmt: skip
+# Formats whose header keeps the pixels in another file: never read (a header may name any
+# file on the server; see evaluator/io/metaimage.py), so say what to save instead.
+_PAIR_ADVICE = {
+    ".mhd": "MetaImage header/data pairs (.mhd + .raw) are not accepted; save each mask as "
+    "one .mha file",
+    ".raw": "MetaImage header/data pairs (.mhd + .raw) are not accepted; save each mask as "
+    "one .mha file",
+    ".hdr": "NIfTI/Analyze pairs (.hdr + .img) are not accepted; save each mask as one .nii "
+    "or .nii.gz file",
+    ".img": "NIfTI/Analyze pairs (.hdr + .img) are not accepted; save each mask as one .nii "
+    "or .nii.gz file",
+    ".nhdr": "detached NRRD headers are not accepted",
+}
 # Archives inside a submission are not unpacked (one level only, and never a bomb's nest).
 _ARCHIVE_SUFFIXES = (
     ".zip",
@@ -241,12 +257,14 @@ def discover_predictions(
         )
         if case is not None:
             reported.add(case)
+            advice = _PAIR_ADVICE.get(Path(path.name.lower()).suffix)
             problems.append(
                 Problem(
                     case,
                     "unsupported_format",
-                    f"{relative}: unsupported format; save label maps as "
-                    f"{', '.join(SUPPORTED_SUFFIXES)}",
+                    f"{relative}: unsupported format; "
+                    + (f"{advice}; " if advice else "")
+                    + f"save label maps as {', '.join(SUPPORTED_SUFFIXES)}",
                 )
             )
         elif _is_archive(path):

@@ -436,6 +436,12 @@ def _extract_zip(
         declared_total = 0
         plan = []
         for info in infos:  # check everything before writing anything
+            # zipfile cuts a name at its first NUL ("a.png\0evil" reads "a.png"); the raw
+            # name is in orig_filename. An empty name has no file to write (and no is_dir()).
+            if "\x00" in info.orig_filename:
+                raise ArchiveError(f"member {quoted(info.orig_filename)} has a NUL byte in its name")
+            if not info.filename:
+                raise ArchiveError(f"{path.name}: a member has an empty name")
             rel = safe_member_path(info.filename)
             file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zipper set none
             if file_type == stat.S_IFLNK:

@@ -39,8 +39,10 @@ def printable(text: str) -> str:
 
 def quoted(name: str) -> str:
     """A name in quotes for messages, printable (unlike `repr`, a byte that is not UTF-8
-    reads as `\\xff`, as in `printable`, not as the surrogate `\\udcff`)."""
-    return f"'{printable(name)}'"
+    reads as `\\xff`, as in `printable`, not as the surrogate `\\udcff`); a newline or tab
+    in a name is escaped too, so a name cannot start a line of its own in a report."""
+    shown = printable(name).replace("\n", "\\n").replace("\t", "\\t")
+    return f"'{shown}'"
 
 
 def shortened(name: str, limit: int = 80) -> str:

@@ -722,13 +722,6 @@ case(
     "done",
 )
 case(
-    "legal_apng_default_image_valid",
-    "legal",
-    with_ps(PS + ".png", lambda ctx: apng([_mask_ps(ctx), 1 - _mask_ps(ctx)])),
-    "done",
-    note="an APNG's default image is what every PNG decoder shows",
-)
-case(
     "legal_png_trailing_bytes",
     "legal",
     with_ps(PS + ".png", lambda ctx: png(_mask_ps(ctx)) + b"trailing junk after IEND"),
@@ -2005,6 +1998,12 @@ case(
     with_hc(HC + ".png", lambda ctx: png(np.ascontiguousarray(ctx.hc_mask.T))),
     reason=R_SHAPE + "|swapped",
     names=(".png",),
+)
+_ps_png_case(
+    "png_apng_two_frames",
+    lambda ctx: apng([_mask_ps(ctx), 1 - _mask_ps(ctx)]),
+    "animated PNG with 2 frames",
+    note="policy: a mask is one still image; which frame was meant is a guess",
 )
 _ps_png_case(
     "png_apng_frames_of_other_size",

@@ -274,7 +274,10 @@ def describe_invalid(exc: Exception) -> str:
         code = getattr(problem, "code", "")
         message = getattr(problem, "message", str(problem))
         where = f"{case}: " if case else ""
-        lines.append(f"- {where}{message}" + (f" [{code}]" if code else ""))
+        # One line per problem, whatever the names in it hold: a member name with newlines
+        # must not forge lines of the report ("- all cases are fine [ok]").
+        line = f"- {where}{message}".replace("\r", "\\r").replace("\n", "\\n")
+        lines.append(line + (f" [{code}]" if code else ""))
     if len(problems) > MAX_PROBLEMS_SHOWN:
         lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more.")
     return redact("\n".join(lines))
