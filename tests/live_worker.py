@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,26 @@ def purge_queues(queues: list[str]) -> None:
         for queue in queues:
             with contextlib.suppress(Exception):  # a queue never used is empty
                 conn.default_channel.queue_purge(queue)
+
+
+def route_tasks_to(queues: dict[str, str]) -> Callable[[], None]:
+    """Send run_inference/score_submission from this process (the live server's and the
+    tests') to `queues` ({"inference": ..., "scoring": ...}); returns the undo. A worker of a
+    test's own on those queues then gets them, not the session's shared worker."""
+    from config.celery import app
+
+    old = app.conf.task_routes
+    routes = dict(old or {})
+    routes["challenges.tasks.run_inference"] = {"queue": queues["inference"]}
+    routes["challenges.tasks.score_submission"] = {"queue": queues["scoring"]}
+
+    def apply(value) -> None:
+        app.conf.task_routes = value
+        app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)  # cached Router holds the old table
+
+    apply(routes)
+    return lambda: apply(old)
 
 
 def worker_database_url() -> str:

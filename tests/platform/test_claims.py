@@ -200,3 +200,99 @@ def test_the_api_answers_503_while_the_database_is_away(client, settings) -> Non
     finally:
         connection.close()
         connection.settings_dict.update(real)
+
+
+# ------------------------------------------------------------------------------ item 5, real worker
+
+STALL_QUEUES = {"scoring": "stall-scoring", "inference": "stall-inference"}
+
+
+def _worker_pids(node: str) -> list[int]:
+    """Processes whose command line names the worker node (the worker and anything it ran)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"{node}@".encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_real_worker_stalled_past_the_deadline_stores_nothing_when_it_resumes(
+    django_db_blocker, platform_var, make_challenge, make_user, two_site_truth, tmp_path
+) -> None:
+    """A worker is frozen (SIGSTOP) while it scores; the watchdog hands its submission to
+    another run, which scores it; then the frozen worker resumes (SIGCONT) and finishes its
+    own scoring: none of it is stored."""
+    import os
+    import signal
+
+    from tests.live_worker import purge_queues, route_tasks_to, running_worker
+
+    challenge, phase = make_challenge(slug="stall", daily_limit=0)
+    user = make_user("stall-participant")
+    join_challenge(user, challenge, "Team Stall")
+    load_truth(phase, two_site_truth)
+    predictions = make_predictions_zip(two_site_truth, tmp_path / "p.zip")
+    purge_queues(list(STALL_QUEUES.values()))
+    undo = route_tasks_to(STALL_QUEUES)
+    log = platform_var / "stall-worker.log"
+    db = connection.settings_dict
+    dsn = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']} " \
+        f"user={db['USER']}"
+    try:
+        with running_worker(
+            list(STALL_QUEUES.values()),
+            platform_var,
+            log,
+            django_db_blocker,
+            env={"FETALBENCH_SCORING_WORKERS": "1"},
+            name="stall",
+        ):
+            node = f"stall-{os.getpid()}"
+            blocker = psycopg.connect(dsn)
+            try:
+                sub = create_submission(phase, user, upload(predictions), {"method_name": "s"})
+                deadline = time.monotonic() + 60
+                while True:  # hold the row as soon as the worker has claimed it
+                    row = blocker.execute(
+                        "SELECT status FROM challenges_submission WHERE id = %s FOR UPDATE",
+                        [sub.pk],
+                    ).fetchone()
+                    if row[0] in ("validating", "scoring"):
+                        break
+                    blocker.rollback()
+                    assert time.monotonic() < deadline, "the worker never claimed it"
+                    time.sleep(0.005)
+                # The worker now waits on its next write (progress, outside a transaction).
+                with psycopg.connect(dsn, autocommit=True) as admin:
+                    while not any(w == "Lock" for _, w in _worker_sessions(admin.cursor(), node)):
+                        assert time.monotonic() < deadline, "the worker never wrote again"
+                        time.sleep(0.02)
+                frozen = _worker_pids(node)
+                for pid in frozen:
+                    os.kill(pid, signal.SIGSTOP)
+                blocker.rollback()  # its write goes through in PostgreSQL; the worker sleeps on
+            finally:
+                blocker.close()
+            try:
+                later = timezone.now() + settings.SUBMISSION_STATE_DEADLINE + timedelta(seconds=1)
+                assert recover_stuck(now=later)["requeued"] == 1
+                assert run_scoring(sub.pk) == "done"  # "another worker" takes attempt 2
+            finally:
+                for pid in frozen:
+                    os.kill(pid, signal.SIGCONT)
+            deadline = time.monotonic() + 60
+            while b"taken over while attempt 1 ran" not in log.read_bytes():
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+    finally:
+        undo()
+    sub.refresh_from_db()
+    assert (sub.status, sub.attempts) == ("done", 2)
+    assert Evaluation.objects.filter(submission=sub).count() == 1

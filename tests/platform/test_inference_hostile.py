@@ -12,7 +12,7 @@ process, i.e. this one, which hosts the live server) so no other worker picks th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import requests
 from challenges.models import Phase, Submission
 from django.core.management import call_command
 
-from tests.live_worker import purge_queues, running_worker
+from tests.live_worker import purge_queues, route_tasks_to, running_worker
 from tests.platform.conftest import DATA, require_data
 from tests.platform.test_inference_e2e import Participant, container_archive, truth_masks
 
@@ -76,30 +76,12 @@ def tiny_truth(tmp_path_factory) -> Path:
     return out
 
 
-def _route_tasks_to(queues: dict[str, str]) -> Callable[[], None]:
-    """Send run_inference/score_submission to `queues`; returns the undo."""
-    from config.celery import app
-
-    old = app.conf.task_routes
-    routes = dict(old or {})
-    routes["challenges.tasks.run_inference"] = {"queue": queues["inference"]}
-    routes["challenges.tasks.score_submission"] = {"queue": queues["scoring"]}
-
-    def apply(value) -> None:
-        app.conf.task_routes = value
-        app.amqp.flush_routes()
-        app.amqp.__dict__.pop("router", None)  # cached Router holds the old table
-
-    apply(routes)
-    return lambda: apply(old)
-
-
 @pytest.fixture(scope="module")
 def hostile_worker(django_db_setup, django_db_blocker, platform_var: Path) -> Iterator[Path]:
     """One Celery worker with tiny inference limits on this module's own queues."""
     queues = list(QUEUES.values())
     purge_queues(queues)
-    undo_routes = _route_tasks_to(QUEUES)
+    undo_routes = route_tasks_to(QUEUES)
     try:
         with running_worker(
             queues,
