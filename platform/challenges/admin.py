@@ -11,10 +11,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from challenges import leaderboards
 from challenges.models import (
@@ -340,6 +341,7 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
     search_fields = ("method_name", "team__name", "creator__username", "sha256")
     list_select_related = ("phase__challenge", "team", "creator")
     readonly_fields = (
+        "upload",
         "sha256",
         "size_bytes",
         "original_filename",
@@ -349,8 +351,42 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
         "state_changed_at",
         "attempts",
     )
+    # The stored file is shown (and downloadable) through `upload`: the default file widget
+    # asks the storage for a URL, which private uploads do not have (the page was a 500).
+    exclude = ("file",)
     inlines = [EvaluationInline]
     actions = ["rerun", "disqualify", "requalify"]
+
+    @admin.display(description="Upload")
+    def upload(self, submission: Submission) -> str:
+        if not submission.pk or not submission.file:
+            return "-"
+        url = reverse("admin:challenges_submission_download", args=[submission.pk])
+        return format_html(
+            '<a href="{}">Download {}</a> ({} bytes)',
+            url,
+            submission.original_filename or "the upload",
+            submission.size_bytes,
+        )
+
+    def get_urls(self):
+        download = path(
+            "<int:pk>/download/",
+            self.admin_site.admin_view(self.download),
+            name="challenges_submission_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download(self, request: HttpRequest, pk: int) -> FileResponse:
+        """The participant's upload, for the challenge's organisers only (the admin's own
+        scoping: a staff organiser sees only their challenges' submissions)."""
+        submission = self.get_queryset(request).filter(pk=pk).first()
+        if submission is None or not self.has_view_permission(request, submission):
+            raise Http404
+        if not submission.file or not submission.file.storage.exists(submission.file.name):
+            raise Http404("The uploaded file is missing.")
+        name = submission.original_filename or f"submission-{submission.pk}.bin"
+        return FileResponse(submission.file.open("rb"), as_attachment=True, filename=name)
 
     @admin.action(description="Rerun selected submissions")
     def rerun(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:

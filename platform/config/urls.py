@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from hardening.admin_login import throttled_login
+
+# Before the admin's URLs are built: its log-in page counts failures like the site's.
+admin.site.login = throttled_login(admin.site)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

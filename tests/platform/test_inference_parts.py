@@ -150,5 +150,6 @@ def test_failure_text_has_reason_and_log_tail(settings) -> None:
         log_tail=[f"line {i}" for i in range(40)],
     )
     text = describe_outcome(outcome)
-    assert text.startswith("The model ran out of memory: killed reading <truth>/1/labels")
+    assert text.startswith("The model ran out of memory: killed reading <server>")
+    assert str(settings.TRUTH_ROOT) not in text
     assert "line 39" in text and "line 19" not in text  # the last 20 lines

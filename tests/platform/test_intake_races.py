@@ -34,6 +34,19 @@ def _stored_uploads() -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
+@pytest.fixture(autouse=True)
+def _no_worker_takes_them():
+    """Tasks go to a queue no worker reads: a session worker that scored (and failed) the
+    uploads meanwhile would free quota slots, since failed submissions do not count."""
+    from tests.live_worker import purge_queues, route_tasks_to
+
+    nowhere = {"scoring": "intake-races-unread", "inference": "intake-races-unread"}
+    undo = route_tasks_to(nowhere)
+    yield
+    undo()
+    purge_queues(["intake-races-unread"])
+
+
 @pytest.fixture
 def participant(live_server, make_challenge, make_user):
     from challenges.services.teams import join_challenge

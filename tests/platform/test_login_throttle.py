@@ -102,3 +102,32 @@ def test_api_has_anonymous_and_user_throttles() -> None:
     assert "rest_framework.throttling.AnonRateThrottle" in rest["DEFAULT_THROTTLE_CLASSES"]
     assert "rest_framework.throttling.UserRateThrottle" in rest["DEFAULT_THROTTLE_CLASSES"]
     assert set(rest["DEFAULT_THROTTLE_RATES"]) >= {"anon", "user"}
+
+
+def test_admin_login_is_throttled_like_the_other_doors(make_user) -> None:
+    """The admin's own log-in page (the door to the most powerful accounts) counts failures
+    in the same counters: the right password is refused once the username is locked."""
+    from django.test import Client
+
+    make_user("root-ish", is_staff=True, is_superuser=True)
+    per_user, _ = _limits()
+    client = Client()
+    for _ in range(per_user):
+        bad = client.post("/admin/login/", {"username": "root-ish", "password": "wrong"})
+        assert bad.status_code == 200  # Django's "Please enter the correct username..."
+    blocked = client.post("/admin/login/", {"username": "root-ish", "password": "pw-secret-123"})
+    assert blocked.status_code == 429 and int(blocked["Retry-After"]) > 0
+    assert "Too many failed" in blocked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # The lock is shared: the API's door is closed for this username too.
+    api = APIClient()
+    assert api.post("/api/token/", {"username": "root-ish", "password": "x"}).status_code == 429
+
+
+def test_admin_login_success_still_works(make_user) -> None:
+    from django.test import Client
+
+    make_user("ops", is_staff=True, is_superuser=True)
+    client = Client()
+    answer = client.post("/admin/login/?next=/admin/", {"username": "ops", "password": "pw-secret-123"})
+    assert answer.status_code == 302 and client.session.get("_auth_user_id")

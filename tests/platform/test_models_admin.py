@@ -189,3 +189,41 @@ def test_ranking_metrics_must_be_metrics_of_the_task(
         phase.ranking_metrics = bad
         with pytest.raises(ValidationError, match=message):
             phase.save()
+
+
+def test_organiser_opens_a_submission_and_downloads_its_upload(
+    make_challenge, make_user, admin_client_for
+) -> None:
+    """The submission's admin page opens (it was a 500: the file widget asked private
+    storage for a URL) and the upload downloads for the challenge's organisers only."""
+    from challenges.services.submissions import create_submission
+    from challenges.services.teams import join_challenge
+    from django.contrib.auth.models import Permission
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    org = make_user("sub-org", is_staff=True)
+    org.user_permissions.set(Permission.objects.filter(content_type__app_label="challenges"))
+    challenge, phase = make_challenge(slug="sub-admin", organiser=org)
+    other_org = make_user("other-org", is_staff=True)
+    other_org.user_permissions.set(org.user_permissions.all())
+    make_challenge(slug="elsewhere", organiser=other_org)
+    user = make_user("sub-participant")
+    join_challenge(user, challenge, "Subbers")
+    payload = b"PK\x05\x06" + bytes(18)
+    sub = create_submission(
+        phase, user, SimpleUploadedFile("my masks.zip", payload, "application/zip"), {}
+    )
+    page = admin_client_for(org).get(f"/admin/challenges/submission/{sub.pk}/change/")
+    assert page.status_code == 200
+    assert "Download my masks.zip" in page.content.decode()
+    download = admin_client_for(org).get(f"/admin/challenges/submission/{sub.pk}/download/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == payload
+    assert "my masks.zip" in download["Content-Disposition"]
+    # Another challenge's organiser and a participant get nothing.
+    assert admin_client_for(other_org).get(
+        f"/admin/challenges/submission/{sub.pk}/download/"
+    ).status_code == 404
+    assert admin_client_for(user).get(
+        f"/admin/challenges/submission/{sub.pk}/download/"
+    ).status_code in (302, 403)

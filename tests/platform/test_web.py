@@ -132,6 +132,23 @@ def test_submission_form_errors_and_rejections(client, board, make_user) -> None
     )  # fmt: skip
     assert closed.status_code == 200 and b"not open for submissions" in closed.content
     assert not Submission.objects.filter(creator__username="erin").exists()
+    # A refused submission leaves no team behind: joining and submitting are one step.
+    from challenges.models import Team
+
+    assert not Team.objects.filter(name="Erin").exists()
+
+
+def test_the_submit_page_accepts_a_submission(client, board, make_user) -> None:
+    """The page's own path (request.user is a lazy wrapper there, unlike in the API)."""
+    make_user("fay", password="pw-fay-1234")
+    client.login(username="fay", password="pw-fay-1234")
+    sent = client.post(
+        f"/phases/{board.pk}/submit/",
+        {"method_name": "m", "fine_tuning_strategy": "full", "team_name": "Fay",
+         "file": SimpleUploadedFile("p.zip", b"PK\x05\x06" + b"\0" * 18)},
+    )  # fmt: skip
+    made = Submission.objects.get(creator__username="fay")
+    assert sent.status_code == 302 and sent["Location"].endswith(f"/submissions/{made.pk}/")
 
 
 def test_submission_page_and_my_submissions_permissions(client, board, make_user) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -39,7 +38,8 @@ _UNPACK = re.compile(r"/\S*?fetalbench-unpack-[^/\s]*/")
 
 def server_roots() -> list[str]:
     """Folders whose names are the server's business, longest first (so a root inside
-    another is removed whole)."""
+    another is removed whole). Not `/tmp` as such: a container's log speaks of its own /tmp;
+    the evaluator's unpack folders are found by name wherever they are (`_UNPACK`)."""
     roots = {
         str(settings.TRUTH_ROOT),
         str(settings.MEDIA_ROOT),
@@ -47,8 +47,6 @@ def server_roots() -> list[str]:
         str(getattr(settings, "VAR_DIR", "")),
         str(Path(settings.ROOT_DIR)) if hasattr(settings, "ROOT_DIR") else "",
         sys.prefix,
-        tempfile.gettempdir(),
-        "/dev/shm",
     }
     return sorted((r.rstrip("/") for r in roots if r and r not in ("/", ".")), key=len, reverse=True)
 

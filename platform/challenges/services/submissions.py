@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
@@ -115,7 +116,8 @@ def _lock_quota_owner(user, team: Team | None) -> None:
     """
     if team is not None:
         Team.objects.select_for_update().filter(pk=team.pk).exists()
-    type(user).objects.select_for_update().filter(pk=user.pk).exists()
+    # The user model, not type(user): a page's request.user is a lazy wrapper.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
 
 
 def printable_name(name: str) -> str:

@@ -12,6 +12,7 @@ from challenges.permissions import (
 from challenges.services.submissions import SubmissionRejected, create_submission
 from challenges.services.teams import TeamError, join_challenge
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,11 +30,15 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         form = SubmissionForm(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
             try:
-                if team is None and not is_organiser(request.user, challenge):
-                    team = join_challenge(request.user, challenge, form.cleaned_data["team_name"])
-                submission = create_submission(
-                    phase, request.user, form.cleaned_data["file"], form.metadata()
-                )
+                # One transaction: a refused submission does not leave a new team behind.
+                with transaction.atomic():
+                    if team is None and not is_organiser(request.user, challenge):
+                        team = join_challenge(
+                            request.user, challenge, form.cleaned_data["team_name"]
+                        )
+                    submission = create_submission(
+                        phase, request.user, form.cleaned_data["file"], form.metadata()
+                    )
             except TeamError as exc:
                 form.add_error("team_name", exc.message)
             except SubmissionRejected as exc:
