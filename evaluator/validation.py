@@ -435,7 +435,7 @@ def load_prediction(
     try:
         array = read_label_map(path)
     except MaskReadError as exc:
-        raise PredictionError(Problem(case.case, exc.code, f"{path.name}: {exc}")) from None
+        raise PredictionError(Problem(case.case, exc.code, _about(path.name, str(exc)))) from None
     except OSError as exc:
         raise PredictionError(
             Problem(case.case, "unreadable", f"{path.name}: cannot read the file ({exc.strerror})")
@@ -523,3 +523,11 @@ def validate_predictions(
     problems.sort(key=key)
     ordered = {c.case: usable[c.case] for c in truth.cases if c.case in usable}
     return ValidationReport(problems, ordered, folder)
+
+
+def _about(name: str, message: str) -> str:
+    """`name: message`, without saying the name twice when the reader's message already
+    starts with it ("a.mha: a.mha: its pixels ..." read badly)."""
+    if message.startswith(f"{name}: ") or message.startswith(f"{name} "):
+        return message
+    return f"{name}: {message}"

@@ -10,6 +10,7 @@ and the CLI) against the test PostgreSQL database.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -215,6 +216,29 @@ def test_invitation_accepted_in_the_browser(lab, make_user) -> None:
     assert done.status_code == 200 and "You joined team" in done.content.decode()
     assert team.members.filter(username="carol").exists()
     assert "carol" in alice.get(f"/challenges/{challenge.slug}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_newcomer_signs_up_from_an_invitation_and_comes_back_to_it(lab) -> None:
+    """Someone with no account opens the link: the log-in page says why they are there, its
+    sign-up link keeps the way back, and after signing up they land on the invitation."""
+    challenge, _, team, _ = lab
+    link = f"/invitations/{_invite('alice', challenge.slug)['token']}/"
+    visitor = Client()
+    login_url = visitor.get(link)["Location"]
+    login_page = visitor.get(login_url).content.decode()
+    assert 'id="login-for-invitation"' in login_page
+    signup_href = re.search(r'No account\? <a href="(/accounts/signup/[^"]*)"', login_page).group(1)
+    assert "invitations" in signup_href
+    form = visitor.get(signup_href.replace("&amp;", "&")).content.decode()
+    assert 'name="next"' in form
+    done = visitor.post(
+        signup_href.replace("&amp;", "&"),
+        {"username": "dave", "password1": "a-long-pass-99", "password2": "a-long-pass-99"},
+    )
+    assert done.status_code == 302 and done["Location"] == link
+    assert 'id="accept-invitation"' in visitor.get(link).content.decode()
+    assert not team.members.filter(username="dave").exists()  # still only on accepting
 
 
 @pytest.mark.django_db

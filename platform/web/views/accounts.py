@@ -26,7 +26,10 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect(safe_next(request, "/"))
     else:
         form = SignUpForm()
-    return render(request, "registration/signup.html", {"form": form})
+    # Carried through the page so that a person who arrived from an invitation link comes
+    # back to it after signing up (only a same-site target: safe_next).
+    next_url = safe_next(request, "")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 class LoginView(auth_views.LoginView):
