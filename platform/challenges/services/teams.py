@@ -181,9 +181,17 @@ def invitation_problem(invitation: TeamInvitation) -> TeamError | None:
     """Why an invitation cannot be accepted any more, or None when it can."""
     state = invitation.state
     if state == "accepted":
-        return TeamError("accepted", "This invitation has already been used.")
+        return TeamError(
+            "accepted",
+            "This invitation has already been used (each link admits one person); ask a "
+            "member of the team for a new link.",
+        )
     if state == "revoked":
-        return TeamError("revoked", "This invitation was revoked by the team.")
+        return TeamError(
+            "revoked",
+            "This invitation was revoked by the team; ask a member for a new link if you "
+            "should still join.",
+        )
     if state == "expired":
         return TeamError("expired", "This invitation has expired; ask the team for a new one.")
     return None
