@@ -225,7 +225,6 @@ class Client:
         """Leave your team; its submissions stay with it."""
         return self._request("POST", "team_leave", params_path={"slug": slug})
 
-
     def submissions(self, phase: int | None = None) -> list[dict]:
         """Your submissions (yours and your teams'), optionally in one phase only."""
         params = {"phase": phase} if phase is not None else {}
