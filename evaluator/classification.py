@@ -338,6 +338,7 @@ def score_classification_submission(
     from evaluator.aggregate import BOOTSTRAP_SEED, aggregate_cases
     from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
     from evaluator.scoring import InvalidSubmission
+    from evaluator.truth import truth_version
     from evaluator.validation import ValidationReport
 
     try:
@@ -377,6 +378,7 @@ def score_classification_submission(
             "inputs": {
                 "predictions_sha256": sha256_inputs(Path(predictions)),
                 "truth_cases_sha256": sha256_file(Path(truth_root) / "cases.csv"),
+                "truth_version": truth_version(Path(truth_root)),
             },
             "n_cases": len(results_cases),
             "cases": results_cases,

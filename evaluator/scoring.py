@@ -33,7 +33,7 @@ from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.masks import MaskReadError, read_label_map
 from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
 from evaluator.tasks import BIOMETRY, CLASSIFICATION, Task, get_task
-from evaluator.truth import TruthCase, TruthSet
+from evaluator.truth import TruthCase, TruthSet, truth_version
 from evaluator.validation import (
     PredictionError,
     Problem,
@@ -478,6 +478,7 @@ def score_submission(
     inputs = {
         "predictions_sha256": sha256_inputs(predictions),
         "truth_cases_sha256": sha256_file(truth_root / "cases.csv"),
+        "truth_version": truth_version(truth_root),
     }
     try:
         with unpacked(predictions) as folder:

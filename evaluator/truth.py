@@ -9,6 +9,7 @@ optional extra columns (e.g. `hc_mm`), `labels/<case>.<ext>` and optionally
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import shutil
@@ -186,6 +187,38 @@ def _index_folder(folder: Path, suffixes: tuple[str, ...]) -> dict[str, list[Pat
                 index.setdefault(name[: -len(suffix)], []).append(folder / name)
                 break
     return index
+
+
+#: The parts of a truth set that decide a score: their content makes its version.
+VERSIONED_FOLDERS = ("labels", "images")
+
+
+def truth_version(root: Path) -> str:
+    """Content hash (SHA-256 hex) of the whole truth set: cases.csv and every label and image.
+
+    A hash of cases.csv alone kept its value when a label was corrected, so scores computed
+    against the old label looked current. Each file (those `TruthSet.load` reads: not hidden
+    ones) contributes its path relative to `root` and the SHA-256 of its bytes, in sorted
+    path order, so the version depends on content and names only, never on timestamps,
+    listing order or the folder's location. A missing folder (no images) contributes nothing.
+    """
+    root = Path(root)
+    files = [root / "cases.csv"] if (root / "cases.csv").is_file() else []
+    for name in VERSIONED_FOLDERS:
+        folder = root / name
+        if folder.is_dir():
+            with os.scandir(folder) as listing:
+                files += [
+                    folder / e.name for e in listing if not e.name.startswith(".") and e.is_file()
+                ]
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
+        content = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{path.relative_to(root).as_posix()}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def write_truth_set(

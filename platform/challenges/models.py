@@ -168,6 +168,13 @@ class Phase(models.Model):
         max_length=10, choices=PerCaseVisibility.choices, default=PerCaseVisibility.OWNERS
     )
     truth_loaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    truth_version = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Content hash of the loaded truth set (cases.csv, every label and image); "
+        "evaluations scored against another version are stale.",
+    )
     inference_seconds = models.PositiveIntegerField(
         default=0,
         help_text="Wall-clock limit for one model or container run on the test set; "
@@ -228,8 +235,9 @@ class Case(models.Model):
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="cases")
     case_id = models.CharField(max_length=200)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cases")
-    spacing_row_mm = models.FloatField()
-    spacing_col_mm = models.FloatField()
+    # Empty for classification truth sets, whose cases.csv has no pixel spacing.
+    spacing_row_mm = models.FloatField(null=True, blank=True)
+    spacing_col_mm = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["case_id"]
@@ -467,6 +475,12 @@ class Evaluation(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="evaluations")
     results = models.JSONField()
     evaluator_version = models.CharField(max_length=50, blank=True)
+    truth_version = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Version of the truth set this was scored against (Phase.truth_version "
+        "at the time); empty when unknown (scored before versions were recorded).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     is_current = models.BooleanField(default=True)
 
@@ -476,6 +490,13 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"Evaluation {self.pk} of submission {self.submission_id}"
+
+    @property
+    def truth_is_stale(self) -> bool:
+        """Scored against a truth set other than the phase's current one (or an unknown one
+        while the phase has a known version): the score may no longer be right."""
+        current = self.submission.phase.truth_version
+        return bool(current) and self.truth_version != current
 
 
 class LeaderboardEntry(models.Model):
