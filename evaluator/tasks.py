@@ -71,6 +71,21 @@ METRIC_DIRECTIONS: dict[str, bool] = {
     "p_true": True,
 }
 
+#: Metrics that measure rather than score: a predicted or reference value, or a signed
+#: difference, where neither larger nor smaller is better. They still sort ascending (their
+#: METRIC_DIRECTIONS entry), but pages must not draw a better/worse arrow for them.
+NO_BETTER_SIDE: frozenset[str] = frozenset(
+    {f"{key}_{suffix}" for key in BIOMETRY for suffix in ("pred_mm", "ref_mm", "diff_mm")}
+    | {"aop_pred", "aop_ref"}
+)
+
+
+def has_better_side(metric_path: str) -> bool:
+    """Whether a metric ("head.hc_pred_mm" or "dice") is a score with a better side, so a
+    leaderboard may say "higher/lower is better" for it; measurements have none."""
+    return metric_path.rsplit(".", 1)[-1] not in NO_BETTER_SIDE
+
+
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 

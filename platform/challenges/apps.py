@@ -6,4 +6,6 @@ class ChallengesConfig(AppConfig):
     verbose_name = "Challenges"
 
     def ready(self) -> None:
-        from challenges import checks  # noqa: F401  (registers the system checks)
+        # Imported for their side effects: system checks, and the signals that re-rank a
+        # board when its phase's ranking changes.
+        from challenges import board_triggers, checks  # noqa: F401

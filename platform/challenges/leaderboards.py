@@ -4,6 +4,10 @@
 ranking), never on page views; pages and the API read ``LeaderboardEntry`` rows through
 ``leaderboard_table``, which costs the same few queries whatever the number of submissions.
 
+Each row also records which ranking built it (``RANKING_KEY`` in its values: method, metrics
+and entry selection), so a board whose phase was re-ranked while no worker ran says it is
+stale instead of passing old ranks off under the new method (``LeaderboardTable.stale``).
+
 Ranking follows grand-challenge.org: either the primary metric, or the mean of per-metric
 ranks; competition ranking (ties share a rank and the next rank is skipped: 1, 1, 3); missing
 values always rank after every present value.
@@ -12,7 +16,9 @@ values always rank after every present value.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import logging
 import math
 from collections.abc import Iterable
@@ -25,10 +31,14 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from hardening.csv_cells import neutralise
 
+from challenges.metric_labels import column_label, metric_label
 from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
-from evaluator.tasks import TaskError, higher_is_better
+from evaluator.tasks import TaskError, has_better_side, higher_is_better
 
 ALL = "all"
+#: Key in a row's stored values naming the ranking that built it (never a class name: task
+#: class names start with a letter).
+RANKING_KEY = "_ranking"
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +76,18 @@ def ranking_criteria(phase: Phase) -> list[Criterion]:
     else:
         pairs = [("head", "dice")]
     return [Criterion(c, m, metric_higher_is_better(m)) for c, m in pairs]
+
+
+def ranking_signature(phase: Phase) -> str:
+    """A short fingerprint of everything that decides the phase's rows: ranking method,
+    effective ranking metrics (the task's own when the phase names none) and entry selection.
+    Visibility is left out: it decides who sees the board, not what it holds."""
+    config = {
+        "method": phase.ranking_method,
+        "metrics": [c.key for c in ranking_criteria(phase)],
+        "selection": phase.entry_selection,
+    }
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,9 +196,12 @@ def _select_and_rank(
 
 def recompute(phase: Phase) -> int:
     """Rebuild the phase's leaderboard rows (overall and per site); returns rows written."""
-    criteria = ranking_criteria(phase)
     with transaction.atomic():
-        Phase.objects.select_for_update().filter(pk=phase.pk).first()  # one recompute at a time
+        # One recompute at a time, on the phase as it is now (a queued recompute may run
+        # after further edits; it must rank by the latest settings, not its caller's copy).
+        phase = Phase.objects.select_for_update().select_related("challenge").get(pk=phase.pk)
+        criteria = ranking_criteria(phase)
+        signature = ranking_signature(phase)
         evaluations = (
             Evaluation.objects.filter(
                 is_current=True,
@@ -203,7 +228,7 @@ def recompute(phase: Phase) -> int:
                 submission=cand.submission,
                 rank=rank,
                 score=score,
-                values=values,
+                values={**values, RANKING_KEY: signature},
                 computed_at=now,
             )
             for site, scope in scopes
@@ -220,20 +245,39 @@ def recompute(phase: Phase) -> int:
 
 @dataclass
 class Column:
+    """One metric column. ``higher_is_better`` is the sort direction (measurements sort
+    ascending); ``direction`` is what a reader may be told: "higher", "lower" or None for a
+    measurement with no better side (a predicted HC is not better for being smaller)."""
+
     key: str
     class_name: str
     metric: str
     higher_is_better: bool
     ranking: bool
+    label: str = ""
+    direction: str | None = None
+    metric_label: str = ""
 
-    @property
-    def label(self) -> str:
-        return f"{self.class_name} {self.metric}"
+
+def make_column(class_name: str, metric: str, ranking: bool, scorer: str = "standard") -> Column:
+    """A column with its words and direction; TaskError for a metric with no direction."""
+    higher = metric_higher_is_better(metric)
+    direction = ("higher" if higher else "lower") if has_better_side(metric) else None
+    return Column(
+        key=f"{class_name}.{metric}",
+        class_name=class_name,
+        metric=metric,
+        higher_is_better=higher,
+        ranking=ranking,
+        label=column_label(class_name, metric, scorer),
+        direction=direction,
+        metric_label=metric_label(metric, scorer),
+    )
 
 
 @dataclass
 class Row:
-    rank: int
+    rank: int | None  # None: a disqualified entry shown to organisers, never ranked
     score: float | None
     submission_id: int
     participant: str
@@ -245,6 +289,9 @@ class Row:
     params_source: str
     created_at: datetime
     values: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    flops: int | None = None
+    latency_ms: float | None = None
+    disqualified: bool = False
 
 
 @dataclass
@@ -255,6 +302,17 @@ class LeaderboardTable:
     entry_selection: str
     columns: list[Column]
     rows: list[Row]
+    #: Rows built by another ranking than the phase's current one (a recompute is pending,
+    #: or no worker ran it); pages say so and offer organisers a recompute.
+    stale: bool = False
+    computed_at: datetime | None = None
+
+    @property
+    def shows_mean_rank(self) -> bool:
+        """Whether ``score`` is a mean of per-metric ranks (worth its own column)."""
+        return self.ranking_method == Phase.RankingMethod.MEAN_RANK and (
+            sum(1 for c in self.columns if c.ranking) > 1
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -262,7 +320,9 @@ class LeaderboardTable:
             "site": self.site or ALL,
             "ranking_method": self.ranking_method,
             "entry_selection": self.entry_selection,
-            "columns": [asdict(c) | {"label": c.label} for c in self.columns],
+            "stale": self.stale,
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "columns": [asdict(c) for c in self.columns],
             "rows": [asdict(r) | {"created_at": r.created_at.isoformat()} for r in self.rows],
         }
 
@@ -271,7 +331,8 @@ class LeaderboardTable:
         # CRLF rows (RFC 4180): the writer then quotes a cell holding \r as well as \n.
         writer = csv.writer(out, lineterminator="\r\n")
         fixed = ["rank", "score", "submission_id", "participant", "method_name", "backbone"]
-        fixed += ["fine_tuning_strategy", "params_total", "params_trainable", "created_at"]
+        fixed += ["fine_tuning_strategy", "params_total", "params_trainable", "flops"]
+        fixed += ["latency_ms", "created_at"]
         stats = ("mean", "ci95_low", "ci95_high")
         writer.writerow(fixed + [f"{c.key}.{s}" for c in self.columns for s in stats])
         for row in self.rows:
@@ -289,22 +350,33 @@ def _csv_number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+def _scorer(phase: Phase) -> str:
+    try:
+        return phase.challenge.get_task().scorer
+    except Exception:  # noqa: BLE001 - an unknown task still gets its columns
+        return "standard"
+
+
+def stored_metrics(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A row's {class: {metric: stats}} without the ranking record beside them."""
+    return {k: v for k, v in values.items() if k != RANKING_KEY and isinstance(v, dict)}
+
+
 def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
     criteria = ranking_criteria(phase)
+    scorer = _scorer(phase)
     seen = {c.key for c in criteria}
-    columns = [Column(c.key, c.class_name, c.metric, c.higher_is_better, True) for c in criteria]
+    columns = [make_column(c.class_name, c.metric, True, scorer) for c in criteria]
     for entry in entries:
-        for cls, metrics in entry.values.items():
+        for cls, metrics in stored_metrics(entry.values).items():
             for metric in metrics:
                 key = f"{cls}.{metric}"
                 if key not in seen:
                     seen.add(key)
                     try:
-                        direction = metric_higher_is_better(metric)
+                        columns.append(make_column(cls, metric, False, scorer))
                     except TaskError:  # stored by an evaluator that named it otherwise
                         log.warning("phase %s: no direction for %s; column left out", phase.pk, key)
-                        continue
-                    columns.append(Column(key, cls, metric, direction, False))
     return columns
 
 
@@ -324,12 +396,13 @@ def leaderboard_table(phase: Phase, site: Site | str | None = None) -> Leaderboa
         entries = entries.filter(site__name=site_name, site__challenge_id=phase.challenge_id)
     entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
     columns = _columns(phase, entries)
+    signature = ranking_signature(phase)
     rows = []
     for entry in entries:
         sub = entry.submission
         flat = {
             f"{cls}.{metric}": stats
-            for cls, metrics in entry.values.items()
+            for cls, metrics in stored_metrics(entry.values).items()
             for metric, stats in metrics.items()
         }
         rows.append(
@@ -346,8 +419,17 @@ def leaderboard_table(phase: Phase, site: Site | str | None = None) -> Leaderboa
                 params_source=sub.params_source,
                 created_at=sub.created_at,
                 values=flat,
+                flops=sub.flops,
+                latency_ms=sub.latency_ms,
             )
         )
     return LeaderboardTable(
-        phase.pk, site_name, phase.ranking_method, phase.entry_selection, columns, rows
+        phase.pk,
+        site_name,
+        phase.ranking_method,
+        phase.entry_selection,
+        columns,
+        rows,
+        stale=any(e.values.get(RANKING_KEY) != signature for e in entries),
+        computed_at=min((e.computed_at for e in entries), default=None),
     )

@@ -76,3 +76,14 @@ def recover_stuck_submissions() -> dict[str, int]:
     from challenges.services.pipeline import recover_stuck
 
     return recover_stuck()
+
+
+@shared_task(name="challenges.tasks.recompute_leaderboard", acks_late=True)
+def recompute_leaderboard(phase_id: int) -> int:
+    """Rebuild a phase's board after its ranking changed (queued on commit by
+    ``challenges.board_triggers``; scoring queue). A phase deleted meanwhile needs nothing."""
+    from challenges import leaderboards
+    from challenges.models import Phase
+
+    phase = Phase.objects.filter(pk=phase_id).first()
+    return 0 if phase is None else leaderboards.recompute(phase)

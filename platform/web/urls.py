@@ -22,6 +22,11 @@ urlpatterns = [
     path("phases/<int:pk>/", challenges.phase_detail, name="phase"),
     path("phases/<int:pk>/submit/", submissions.submit, name="submit"),
     path("phases/<int:pk>/leaderboard/", leaderboards.leaderboard, name="leaderboard"),
+    path(
+        "phases/<int:pk>/leaderboard/recompute/",
+        leaderboards.recompute,
+        name="leaderboard-recompute",
+    ),
     path("phases/<int:pk>/pareto/", leaderboards.pareto, name="pareto"),
     path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
     path("my/submissions/", submissions.my_submissions, name="my-submissions"),

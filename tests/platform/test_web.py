@@ -73,8 +73,10 @@ def test_leaderboard_tabs_columns_and_exports(client, board) -> None:
     html = page.content.decode()
     assert page.status_code == 200
     assert html.index(">big<") < html.index(">small<") < html.index(">mid<")  # ranked by dice
+    # Headers in words with their direction (issue 10, item 6), not raw keys.
     assert (
-        'dice <span class="arrow">↑</span>' in html and 'hd95 <span class="arrow">↓</span>' in html
+        'Dice <span class="arrow">↑</span>' in html
+        and 'HD95 (mm) <span class="arrow">↓</span>' in html
     )
     assert "0.970" in html and "± 0.02" in html and "90M" in html
     assert f"/api/phases/{board.pk}/leaderboard.csv" in html and "leaderboard.json" in html

@@ -4,19 +4,37 @@ Both read the materialised rows through `leaderboard_table`, the same table the 
 CSV/JSON exports render, so the page, the plot and a download always agree. `?entries=all`
 shows every scored submission as its own row instead (`challenges.leaderboards_all`): the
 view a strategy comparison needs, where one team submitted one model per strategy.
+
+Which columns show (`cols`), the Pareto plot's x-axis (`x`) and metric (`metric`) live in the
+URL next to `site` and `entries`, so a link shows what its sender saw. A board whose rows were
+built by an earlier ranking says so; organisers get a button that re-ranks it in the request
+itself (the fix when no worker is running).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from challenges import leaderboards as boards
 from challenges.leaderboards_all import EntriesError, phase_table, wants_all_entries
 from challenges.models import Phase, Site
-from challenges.permissions import can_view_leaderboard
+from challenges.permissions import can_view_leaderboard, is_organiser
+from django.contrib import messages
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from web.board_columns import board_columns
+
+#: Pareto x-axes: Row attribute -> words for the select and the axis title.
+X_AXES = {
+    "params_total": "Total parameters",
+    "params_trainable": "Trainable parameters",
+    "flops": "FLOPs per image",
+    "latency_ms": "Latency per image (ms)",
+}
 
 #: Shown by default; the other metric columns appear with "show all metrics".
 DEFAULT_METRICS = {"dice", "hd", "hd95", "assd", "hc_abs_diff_mm"}
@@ -76,11 +94,10 @@ def _entries_context(site: str | None, all_entries: bool) -> dict:
 def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
     all_entries = _all_entries(request)
     phase, sites, site = _phase_and_site(request, pk)
-    table = phase_table(phase, site, all_entries=all_entries)
-    columns = [
-        {"column": c, "extra": not (c.ranking or c.metric in DEFAULT_METRICS)}
-        for c in table.columns
-    ]
+    organiser = is_organiser(request.user, phase.challenge)
+    table = phase_table(
+        phase, site, all_entries=all_entries, include_disqualified=all_entries and organiser
+    )
     return render(
         request,
         "web/leaderboard.html",
@@ -90,12 +107,27 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "sites": sites,
             "site": site,
             "table": table,
-            "columns": columns,
-            "has_extra": any(c["extra"] for c in columns),
+            "organiser": organiser,
+            "board_columns": board_columns(table, DEFAULT_METRICS),
             "exports": _export_links(phase, site, all_entries),
             **_entries_context(site, all_entries),
         },
     )
+
+
+@require_POST
+def recompute(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-rank the board now, in this request: what an organiser needs when the board says
+    it is stale because no worker has run the queued recompute. Organisers only."""
+    phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
+    if not is_organiser(request.user, phase.challenge):
+        raise Http404
+    rows = boards.recompute(phase)
+    messages.success(request, f"Leaderboard re-ranked with the current settings ({rows} rows).")
+    site = request.POST.get("site") or None
+    all_entries = request.POST.get("entries") == "all"
+    target = reverse("web:leaderboard", args=[phase.pk]) + _query(site, all_entries)
+    return HttpResponseRedirect(target)
 
 
 def pareto(request: HttpRequest, pk: int) -> HttpResponse:
@@ -104,6 +136,12 @@ def pareto(request: HttpRequest, pk: int) -> HttpResponse:
     table = phase_table(phase, site, all_entries=all_entries)
     data = table.as_dict()
     primary = next((c for c in table.columns if c.ranking), None)
+    metric = request.GET.get("metric") or ""
+    if metric not in {c.key for c in table.columns}:
+        metric = primary.key if primary else ""
+    x_axis = request.GET.get("x") or "params_total"
+    if x_axis not in X_AXES:
+        raise BadRequest(f"unknown x={x_axis!r}: choose one of {', '.join(X_AXES)}")
     return render(
         request,
         "web/pareto.html",
@@ -113,10 +151,15 @@ def pareto(request: HttpRequest, pk: int) -> HttpResponse:
             "sites": sites,
             "site": site,
             "table": table,
+            "x_axes": X_AXES,
+            "x_axis": x_axis,
             "plot_data": {
                 "columns": data["columns"],
                 "rows": data["rows"],
                 "default_metric": primary.key if primary else "",
+                "metric": metric,
+                "x_axis": x_axis,
+                "x_axes": X_AXES,
             },
             **_entries_context(site, all_entries),
         },

@@ -1,10 +1,42 @@
-// Client-side sorting of the leaderboard table and the "show all metrics" toggle.
+// Leaderboard table: client-side sorting and the column chooser.
+// The chooser hides and shows columns by their data-col id; the shown set is kept in the URL
+// as ?cols=a,b,c (left out while it is the default), so a reload or a shared link keeps it.
+// Rank and team are not choosable: they stay visible and sticky while the table scrolls.
 (function () {
   "use strict";
   const table = document.getElementById("leaderboard");
   if (!table) return;
-  const toggle = document.getElementById("show-all-metrics");
-  if (toggle) toggle.addEventListener("change", () => table.classList.toggle("show-extra", toggle.checked));
+  const chooser = document.getElementById("column-chooser");
+  const boxes = chooser ? Array.from(chooser.querySelectorAll("input[type=checkbox]")) : [];
+  const urlState = window.fbUrlState;
+
+  function apply(shown) {
+    boxes.forEach(box => { box.checked = shown.has(box.value); });
+    table.querySelectorAll("[data-col]").forEach(cell => {
+      cell.classList.toggle("col-hidden", !shown.has(cell.dataset.col));
+    });
+  }
+  const defaults = () => new Set(boxes.filter(b => b.dataset.default === "1").map(b => b.value));
+  const chosen = () => new Set(boxes.filter(b => b.checked).map(b => b.value));
+  function save(shown) {
+    if (!urlState) return;
+    const def = defaults();
+    const same = shown.size === def.size && Array.from(shown).every(id => def.has(id));
+    urlState.set("cols", same ? null : Array.from(shown).join(","));
+  }
+
+  const fromUrl = urlState && urlState.get("cols");
+  if (fromUrl !== null && fromUrl !== undefined) {
+    const known = new Set(boxes.map(b => b.value));
+    apply(new Set(fromUrl.split(",").filter(id => known.has(id))));
+  }
+  boxes.forEach(box => box.addEventListener("change", () => { const s = chosen(); apply(s); save(s); }));
+  if (chooser) chooser.addEventListener("click", event => {
+    const button = event.target.closest("button[data-columns]");
+    if (!button) return;
+    const s = button.dataset.columns === "all" ? new Set(boxes.map(b => b.value)) : defaults();
+    apply(s); save(s);
+  });
 
   const headers = Array.from(table.tHead.rows[0].cells);
   headers.forEach((th, index) => {

@@ -1,6 +1,9 @@
-// Score-vs-parameter-count scatter plot in plain SVG: log-x parameters, y = chosen metric,
-// Pareto front (no other entry is both smaller and better) drawn as a step line with ringed
-// points, filters by fine-tuning strategy and backbone, hover tooltips, colour per strategy.
+// Score-vs-size scatter plot in plain SVG: log-x size (total or trainable parameters, FLOPs
+// or latency), y = chosen metric, Pareto front (no other entry is both smaller and better)
+// drawn as a step line with ringed points, filters by fine-tuning strategy and backbone, hover
+// tooltips, colour per strategy. The x-axis and metric are kept in the URL (?x=&metric=).
+// Front labels are placed where they overlap no other label or point; one that finds no free
+// spot is left to the tooltip rather than drawn over another.
 (function () {
   "use strict";
   const dataEl = document.getElementById("pareto-data");
@@ -10,7 +13,9 @@
   const tooltip = document.getElementById("pareto-tooltip");
   const empty = document.getElementById("pareto-empty");
   const metricSel = document.getElementById("metric-select");
-  const paramsSel = document.getElementById("params-select");
+  const xSel = document.getElementById("x-select");
+  const urlState = window.fbUrlState;
+  const X_AXES = data.x_axes || { params_total: "Total parameters" };
   const NS = "http://www.w3.org/2000/svg";
   const COLOURS = { full: "#2f6fdb", decoder_only: "#e07b39", encoder_only: "#8e44ad", from_scratch: "#16a085",
     linear_probe: "#c0392b", lora: "#d4a017", other: "#7f8c8d" };
@@ -19,12 +24,13 @@
   const W = 860, H = 520, M = { l: 72, r: 28, t: 22, b: 58 };
 
   const columns = data.columns || [];
+  const arrowOf = c => c.direction === "higher" ? " ↑" : c.direction === "lower" ? " ↓" : "";
   const rows = data.rows || [];
   columns.forEach(c => {
     const o = document.createElement("option");
     o.value = c.key;
-    o.textContent = c.class_name + " " + c.metric + (c.higher_is_better ? " ↑" : " ↓");
-    if (c.key === data.default_metric) o.selected = true;
+    o.textContent = (c.label || c.class_name + " " + c.metric) + arrowOf(c);
+    if (c.key === (data.metric || data.default_metric)) o.selected = true;
     metricSel.appendChild(o);
   });
 
@@ -59,7 +65,8 @@
     return node;
   }
   const short = v => String(Number(v.toPrecision(3)));
-  const fmtParams = n => n >= 1e9 ? short(n / 1e9) + "G" : n >= 1e6 ? short(n / 1e6) + "M" : n >= 1e3 ? short(n / 1e3) + "k" : String(n);
+  const fmtCount = n => n >= 1e9 ? short(n / 1e9) + "G" : n >= 1e6 ? short(n / 1e6) + "M" : n >= 1e3 ? short(n / 1e3) + "k" : String(n);
+  const fmtSize = v => xSel.value === "latency_ms" ? short(v) + " ms" : fmtCount(v);
   const fmt = v => (v === null || v === undefined) ? "–" : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
 
   function niceTicks(lo, hi, n) {
@@ -88,8 +95,9 @@
       ["strong", r.method_name || "(unnamed)"],
       ["span", r.participant + " · rank " + r.rank],
       ["span", (LABELS[strategyOf(r)] || strategyOf(r)) + " · " + backboneOf(r)],
-      ["span", "params " + fmtParams(p.x) + " (" + (r.params_source || "declared") + ")"],
-      ["span", column.class_name + " " + column.metric + ": " + fmt(p.y) +
+      ["span", X_AXES[xSel.value] + ": " + fmtSize(p.x) +
+        (xSel.value.startsWith("params") ? " (" + (r.params_source || "declared") + ")" : "")],
+      ["span", (column.label || column.metric) + ": " + fmt(p.y) +
         (p.lo !== null && p.hi !== null ? "  [" + fmt(p.lo) + ", " + fmt(p.hi) + "]" : "")],
     ];
     if (p.onFront) lines.push(["em", "on the Pareto front"]);
@@ -103,7 +111,7 @@
 
   function draw() {
     const column = columns.find(c => c.key === metricSel.value);
-    const paramKey = paramsSel.value;
+    const paramKey = xSel.value;
     plot.innerHTML = "";
     tooltip.hidden = true;
     const points = [];
@@ -114,6 +122,8 @@
       if (typeof x !== "number" || x <= 0 || typeof y !== "number") return;
       points.push({ x, y, lo: stats.ci95_low ?? null, hi: stats.ci95_high ?? null, row: r });
     });
+    const emptyAxis = document.getElementById("pareto-empty-axis");
+    if (emptyAxis) emptyAxis.textContent = (X_AXES[paramKey] || paramKey).toLowerCase();
     empty.hidden = points.length > 0;
     plot.hidden = points.length === 0;
     if (!points.length) return;
@@ -137,7 +147,7 @@
         const v = f * Math.pow(10, e);
         if (Math.log10(v) > x1 + 1e-9) return;
         el("line", { x1: sx(v), x2: sx(v), y1: M.t, y2: H - M.b, "stroke-opacity": f === 1 ? 1 : 0.5 }, grid);
-        if (f === 1 || x1 - x0 <= 2) { const t = el("text", { x: sx(v), y: H - M.b + 18, "text-anchor": "middle" }, axis); t.textContent = fmtParams(v); }
+        if (f === 1 || x1 - x0 <= 2) { const t = el("text", { x: sx(v), y: H - M.b + 18, "text-anchor": "middle" }, axis); t.textContent = fmtSize(v); }
       });
     }
     yt.forEach(v => {
@@ -147,9 +157,10 @@
     el("line", { x1: M.l, x2: W - M.r, y1: H - M.b, y2: H - M.b }, axis);
     el("line", { x1: M.l, x2: M.l, y1: M.t, y2: H - M.b }, axis);
     const xt = el("text", { x: (M.l + W - M.r) / 2, y: H - 14, "text-anchor": "middle", class: "axis-title" }, svg);
-    xt.textContent = (paramKey === "params_total" ? "Total" : "Trainable") + " parameters (log scale)";
+    xt.textContent = (X_AXES[paramKey] || paramKey) + " (log scale)";
     const ytl = el("text", { x: 18, y: (M.t + H - M.b) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 18 ${(M.t + H - M.b) / 2})` }, svg);
-    ytl.textContent = column.class_name + " " + column.metric + (higher ? " (higher is better ↑)" : " (lower is better ↓)");
+    const sense = column.direction === "higher" ? " (higher is better ↑)" : column.direction === "lower" ? " (lower is better ↓)" : " (a measurement)";
+    ytl.textContent = (column.label || column.class_name + " " + column.metric) + sense;
 
     const front = paretoFront(points, higher);
     front.forEach(p => { p.onFront = true; });
@@ -168,15 +179,45 @@
       const c = el("circle", { cx: sx(p.x), cy: sy(p.y), r: p.onFront ? 8 : 6.5, fill: colour, class: "pt" + (p.onFront ? " on-front" : ""), "data-method": p.row.method_name || "" }, g);
       c.addEventListener("mousemove", evt => showTip(evt, p, column));
       c.addEventListener("mouseleave", () => { tooltip.hidden = true; });
-      if (p.onFront) {
-        const right = sx(p.x) < W - 190;
-        const t = el("text", { x: sx(p.x) + (right ? 12 : -12), y: sy(p.y) - 10, "text-anchor": right ? "start" : "end", class: "pt-label" }, g);
-        t.textContent = p.row.method_name || "";
-      }
+    });
+    placeLabels(svg, points.filter(p => p.onFront), points, sx, sy);
+  }
+
+  // Greedy label placement: each front point tries spots around itself (right, left, above,
+  // below, then further out) and takes the first whose box stays inside the plot and clears
+  // every label already placed and every point. Boxes are measured (getBBox), not guessed.
+  function placeLabels(svg, labelled, points, sx, sy) {
+    const layer = el("g", { class: "labels" }, svg);
+    const placed = [];
+    const R = 9;
+    const pointBoxes = points.map(p => ({ x: sx(p.x) - R, y: sy(p.y) - R, w: 2 * R, h: 2 * R }));
+    const hits = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+    const inside = b => b.x >= M.l && b.x + b.w <= W - M.r && b.y >= M.t && b.y + b.h <= H - M.b;
+    const spots = [];
+    [1, 2, 3].forEach(k => {
+      spots.push([12 * k, -8 * k, "start"], [-12 * k, -8 * k, "end"], [12 * k, 14 * k, "start"],
+        [-12 * k, 14 * k, "end"], [0, -16 * k, "middle"], [0, 22 * k, "middle"]);
+    });
+    labelled.slice().sort((a, b) => a.x - b.x).forEach(p => {
+      const text = p.row.method_name || "";
+      if (!text) return;
+      const t = el("text", { class: "pt-label" }, layer);
+      t.textContent = text;
+      const spot = spots.find(([dx, dy, anchor]) => {
+        t.setAttribute("x", sx(p.x) + dx);
+        t.setAttribute("y", sy(p.y) + dy);
+        t.setAttribute("text-anchor", anchor);
+        const b = t.getBBox();
+        const box = { x: b.x - 2, y: b.y - 1, w: b.width + 4, h: b.height + 2 };
+        if (!inside(box) || placed.some(o => hits(box, o)) || pointBoxes.some(o => hits(box, o))) return false;
+        placed.push(box);
+        return true;
+      });
+      if (!spot) t.remove();  // no free spot: the tooltip still names it
     });
   }
 
-  metricSel.addEventListener("change", draw);
-  paramsSel.addEventListener("change", draw);
+  metricSel.addEventListener("change", () => { if (urlState) urlState.set("metric", metricSel.value); draw(); });
+  xSel.addEventListener("change", () => { if (urlState) urlState.set("x", xSel.value); draw(); });
   draw();
 })();

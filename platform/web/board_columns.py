@@ -1,0 +1,95 @@
+"""The columns a leaderboard page offers, in order, with what the column chooser needs.
+
+The table is wider than a screen once every metric shows (HC18 has a dozen), so each column
+gets a stable id (`cols` in the URL names the shown ones), words for its header, the
+direction its header may claim, and whether it shows before the reader chooses. Rank and team
+are not here: they are always shown and stay put (sticky) while the rest scrolls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from challenges.leaderboards import Column, LeaderboardTable
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    id: str
+    label: str
+    #: What the template puts in the cell: "method", "strategy", "backbone", "params_total",
+    #: "params_trainable", "flops", "latency_ms", "score" or "metric".
+    kind: str
+    numeric: bool = True
+    #: First-click sort direction ("asc"/"desc"): best first where there is a best.
+    sort_dir: str = "asc"
+    shown: bool = True
+    title: str = ""
+    arrow: str = ""
+    ranking: bool = False
+    metric: Column | None = None
+
+
+def _metric_column(column: Column, default_metrics: set[str]) -> BoardColumn:
+    if column.direction is None:
+        title = f"{column.label}: a measurement, neither higher nor lower is better"
+        arrow = ""
+    else:
+        title = f"{column.label}: {column.direction} is better"
+        arrow = "↑" if column.direction == "higher" else "↓"
+    return BoardColumn(
+        id=column.key,
+        label=column.label,
+        kind="metric",
+        sort_dir="desc" if column.higher_is_better else "asc",
+        shown=column.ranking or column.metric in default_metrics,
+        title=title,
+        arrow=arrow,
+        ranking=column.ranking,
+        metric=column,
+    )
+
+
+def board_columns(table: LeaderboardTable, default_metrics: set[str]) -> list[BoardColumn]:
+    """Every optional column of ``table``'s page, in display order."""
+    columns: list[BoardColumn] = []
+    if table.shows_mean_rank:
+        columns.append(
+            BoardColumn(
+                "score",
+                "Mean rank",
+                "score",
+                title="Mean of the per-metric ranks over the highlighted columns: lower is better",
+                arrow="↓",
+                ranking=True,
+            )
+        )
+    columns += [
+        BoardColumn("method", "Method", "method", numeric=False),
+        BoardColumn("strategy", "Strategy", "strategy", numeric=False),
+        BoardColumn("backbone", "Backbone", "backbone", numeric=False),
+        BoardColumn(
+            "params_total",
+            "Params",
+            "params_total",
+            title="Total parameters; ● measured by the platform, ○ declared",
+        ),
+        BoardColumn(
+            "params_trainable",
+            "Trainable params",
+            "params_trainable",
+            shown=False,
+            title="Parameters trained for this task; ● measured, ○ declared",
+        ),
+        BoardColumn(
+            "flops", "FLOPs", "flops", title="Measured FLOPs of one forward pass (model files)"
+        ),
+        BoardColumn(
+            "latency_ms",
+            "Latency (ms)",
+            "latency_ms",
+            title="Measured median latency per image on the worker (model files)",
+        ),
+    ]
+    columns += [_metric_column(c, default_metrics) for c in table.columns]
+    return columns
