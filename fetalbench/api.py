@@ -25,6 +25,7 @@ ROUTES = {
     "submission": "/api/submissions/{id}/",
     "submission_cases": "/api/submissions/{id}/cases/",
     "phase": "/api/phases/{phase}/",
+    "quota": "/api/phases/{phase}/quota/",
     "challenge_phases": "/api/challenges/{slug}/phases/",
     "join": "/api/challenges/{slug}/join/",
     "team": "/api/challenges/{slug}/team/",
@@ -167,6 +168,7 @@ class Client:
                 f"The upload is {human_bytes(size)}; the limit for a submission is "
                 f"{human_bytes(limit)} ({path.name})"
             )
+        self.check_quota(phase)
         fields = {"phase": str(phase)}
         fields.update({k: str(v) for k, v in metadata.items() if v not in (None, "")})
         with MultipartFileStream(fields, "file", path, on_progress) as body:
@@ -176,6 +178,27 @@ class Client:
                 data=body,
                 headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                 timeout=max(self.timeout, 600.0),
+            )
+
+    def quota(self, phase: int) -> dict:
+        """What is left of the phase's daily limit: `limit`, `used`, `remaining` (None: no
+        limit), `resets_at` (when the next slot frees)."""
+        return self._request("GET", "quota", params_path={"phase": phase})
+
+    def check_quota(self, phase: int) -> None:
+        """ApiError when the daily limit is used up, so no upload is sent only to be refused.
+        A server without the quota endpoint is not asked again: it refuses at upload."""
+        try:
+            quota = self.quota(phase)
+        except ApiError as exc:
+            if "not found" in str(exc).lower():
+                return
+            raise
+        if quota.get("remaining") == 0:
+            raise ApiError(
+                f"Daily limit reached: {quota.get('used')} of {quota.get('limit')} submissions "
+                f"used in the last 24 hours; the next slot frees at {quota.get('resets_at')} "
+                "(nothing was uploaded)"
             )
 
     def submission(self, submission_id: int) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import itertools
-import json
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from tqdm import tqdm
 
 from fetalbench.api import DEFAULT_URL, FINAL_STATES, ApiError, Client, load_config, save_config
+from fetalbench.report import format_measured, format_quota, format_run, format_scores
 
 STRATEGIES = (
     "full",
@@ -71,14 +71,18 @@ def wait_for_result(client: Client, submission_id: int, poll_s: float = 1.0) -> 
 
 
 def _report(sub: dict) -> int:
+    """The submission's state, measured counts, model run and own scores (per site, with
+    95 % intervals; shown to its owners whether or not the board is public)."""
     state = sub.get("status")
-    print(f"submission {sub.get('id')}: {state}")
+    print(f"submission {sub.get('id')}: {sub.get('status_display') or state}")
     if sub.get("status_detail"):
         print(f"  {sub['status_detail']}")
-    scores = sub.get("scores") or sub.get("summary") or sub.get("aggregates")
-    if isinstance(scores, dict):
-        print(json.dumps(scores, indent=2, sort_keys=True))
-    return 0 if state in ("done", "queued", "validating", "scoring") else 1
+    print(format_measured(sub))
+    if sub.get("run"):
+        print(format_run(sub["run"]))
+    if state == "done" or sub.get("scores"):
+        print(format_scores(sub.get("scores")))
+    return 0 if state not in ("failed", "cancelled") else 1
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -111,6 +115,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     client = _client(args)
     sub = wait_for_result(client, args.id) if args.wait else client.submission(args.id)
     return _report(sub)
+
+
+def cmd_quota(args: argparse.Namespace) -> int:
+    """What is left of a phase's daily limit for you and your team."""
+    print(format_quota(_client(args).quota(args.phase)))
+    return 0
 
 
 def _cell(value: object) -> str:
@@ -252,10 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for the score")
     p.set_defaults(func=cmd_submit)
 
-    p = sub.add_parser("status", help="show a submission's state")
+    p = sub.add_parser("status", help="a submission's state, measured counts and own scores")
     p.add_argument("id", type=int)
     p.add_argument("--wait", action="store_true", help="follow until done or failed")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("quota", help="submissions left today in a phase, and when a slot frees")
+    p.add_argument("phase", type=int)
+    p.set_defaults(func=cmd_quota)
 
     p = sub.add_parser("leaderboard", help="print a phase's leaderboard")
     p.add_argument("phase", type=int)

@@ -30,6 +30,7 @@ urlpatterns = [
         name="api-invitation-accept",
     ),
     path("phases/<int:pk>/", views.PhaseDetail.as_view(), name="api-phase-detail"),
+    path("phases/<int:pk>/quota/", views.PhaseQuota.as_view(), name="api-phase-quota"),
     path("phases/<int:pk>/leaderboard/", views.Leaderboard.as_view(), name="api-leaderboard"),
     path(
         "phases/<int:pk>/leaderboard/sites/<str:site>/",

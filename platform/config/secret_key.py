@@ -1,12 +1,13 @@
-"""Where SECRET_KEY comes from: the environment, or (DEBUG only) a key kept under var/.
+"""Where SECRET_KEY comes from: the environment, or (outside production) a key kept under var/.
 
 Django signs sessions, password-reset tokens and CSRF tokens with SECRET_KEY, so a key that
 is in the source lets anyone forge them (Django docs, "Deployment checklist": SECRET_KEY
 "must be kept secret"; OWASP ASVS V2.10 "no secrets in source code"). Production
-(DJANGO_DEBUG=0) therefore refuses to start without DJANGO_SECRET_KEY, instead of falling
-back to a key anybody can read. The embedded demo (`run.sh`, DEBUG on) keeps one random key
-per var folder, created once with mode 0600, so sessions survive restarts and the web
-process and the Celery workers that share var/ agree on it.
+(`DJANGO_DEBUG=0` set explicitly, as docker-compose does) therefore refuses to start without
+DJANGO_SECRET_KEY, instead of falling back to a key anybody can read. Otherwise (the embedded
+demo `run.sh`, tests, `DJANGO_DEBUG=1`) one random key per var folder is kept, created once
+with mode 0600, so sessions survive restarts and the web process and the Celery workers that
+share var/ agree on it. DEBUG itself is off unless DJANGO_DEBUG=1 (settings.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,13 +28,19 @@ MISSING_KEY_MESSAGE = (
     "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG=0: refusing to start with a key that is in "
     "the source. Set DJANGO_SECRET_KEY to a long random value, e.g. "
     '`python -c "import secrets; print(secrets.token_urlsafe(50))"` '
-    "(or run with DJANGO_DEBUG=1 for a local demo, which keeps its own key under var/)."
+    "(or leave DJANGO_DEBUG unset for a local demo, which keeps its own key under var/)."
 )
 
 
+def allows_local_key(environ: Mapping[str, str]) -> bool:
+    """Whether a key kept under var/ may stand in for DJANGO_SECRET_KEY: everywhere except
+    production, which says so with DJANGO_DEBUG=0 (docker-compose sets it)."""
+    return environ.get("DJANGO_DEBUG", "").strip() != "0"
+
+
 def resolve_secret_key(env_value: str | None, debug: bool, var_dir: Path) -> str:
-    """The key to use: `env_value` when set; otherwise a per-var-folder key in DEBUG, and
-    ImproperlyConfigured in production."""
+    """The key to use: `env_value` when set; otherwise a per-var-folder key when `debug`
+    (a local key is allowed, see `allows_local_key`), and ImproperlyConfigured in production."""
     value = (env_value or "").strip()
     if value:
         if not debug and value in KNOWN_PUBLIC_KEYS:

@@ -12,14 +12,19 @@ from pathlib import Path
 import dj_database_url
 
 from config.caches import cache_settings
-from config.secret_key import resolve_secret_key
+from config.secret_key import allows_local_key, resolve_secret_key
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("FETALBENCH_VAR", ROOT_DIR / "var")).resolve()
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-# From the environment; DEBUG alone may fall back to a key kept under var/ (config/secret_key.py).
-SECRET_KEY = resolve_secret_key(os.environ.get("DJANGO_SECRET_KEY"), DEBUG, VAR_DIR)
+# DEBUG is opt-in (DJANGO_DEBUG=1): with it an unknown URL shows Django's debug page, which
+# lists every URL and setting. Errors otherwise get the site's 403/404/500 pages.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+# From the environment; outside production (DJANGO_DEBUG=0 set explicitly, as docker-compose
+# does) a key kept under var/ is used instead (config/secret_key.py).
+SECRET_KEY = resolve_secret_key(
+    os.environ.get("DJANGO_SECRET_KEY"), allows_local_key(os.environ), VAR_DIR
+)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
@@ -147,6 +152,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "challenges.api.pagination.Pages",
+    # Every error body has a readable "detail" (field errors also under "fields").
+    "EXCEPTION_HANDLER": "challenges.api.errors.exception_handler",
     # Generous: the CLI polls once a second, the demo's reference runs submit in bursts.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("web.urls")),
 ]
 
+handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"

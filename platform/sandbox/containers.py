@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.limits import RUN_ID_LABEL, SANDBOX_LABEL, SandboxLimits
+from sandbox.log_streams import merge_streams
 from sandbox.outcome import Outcome, Status
 from sandbox.outputs import DEFAULT_SCRATCH, OutputArea
 
@@ -176,7 +177,7 @@ def run_container(
         container.reload()
         state = container.attrs.get("State", {})
         skipped = area.collect(output_dir)
-        log_tail = _final_tail(container, tail)
+        log_tail, log_streams = _final_tail(container, tail)
         # Where the cgroup's pids.events is not readable, the shell's own complaint tells.
         watch["pids_hit"] = watch["pids_hit"] or any(
             "can't fork" in line or "fork: Resource temporarily unavailable" in line
@@ -185,6 +186,7 @@ def run_container(
         outcome = _classify(state, timed_out, watch, area, limits)
         outcome.wall_seconds = wall
         outcome.log_tail = log_tail
+        outcome.log_streams = log_streams
         outcome.output_dir = Path(output_dir)
         outcome.details.update(
             {"run_id": run_id, "hard_output_cap": area.hard_cap, "log_bytes": tail.total_bytes}
@@ -199,16 +201,19 @@ def run_container(
         area.close()
 
 
-def _final_tail(container: Any, tail: LogTail) -> list[str]:
-    """The log tail, re-read from Docker once the container has stopped: a follow stream
-    can end a moment before the last lines arrive. Docker's own log file is capped (1 MB)."""
+def _final_tail(container: Any, tail: LogTail) -> tuple[list[str], list[str]]:
+    """The log tail and each line's stream, re-read from Docker once the container has
+    stopped: a follow stream can end a moment before the last lines arrive. stdout and stderr
+    are read apart, with Docker's timestamps, and merged in time order (log_streams.py), so
+    the caller can always keep the last stderr lines. Docker's own log file is capped (1 MB).
+    """
+    lines = tail.lines.maxlen or 1
     try:
-        last = container.logs(stdout=True, stderr=True, tail=tail.lines.maxlen or 1)
-    except Exception:  # noqa: BLE001 - fall back to what the stream saw
-        return tail.result()
-    final = LogTail(tail.lines.maxlen or 1, tail.max_bytes)
-    final.feed(last)
-    return final.result()
+        out = container.logs(stdout=True, stderr=False, tail=lines, timestamps=True)
+        err = container.logs(stdout=False, stderr=True, tail=lines, timestamps=True)
+    except Exception:  # noqa: BLE001 - fall back to what the stream saw (streams unknown)
+        return tail.result(), []
+    return merge_streams(out, err, lines, tail.max_bytes)
 
 
 def _cpu_cap(client: Any, nano_cpus: int) -> int:

@@ -24,6 +24,9 @@ class Outcome:
     status: Status
     message: str
     log_tail: list[str] = field(default_factory=list)
+    #: "stdout"/"stderr" for each line of `log_tail` (sandbox/log_streams.py); empty when the
+    #: streams are not known apart (model files log stderr only).
+    log_streams: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
     output_dir: Path | None = None
     exit_code: int | None = None
@@ -39,6 +42,7 @@ class Outcome:
             "status": str(self.status),
             "message": self.message,
             "log_tail": list(self.log_tail),
+            "log_streams": list(self.log_streams),
             "wall_seconds": round(self.wall_seconds, 3),
             "output_dir": str(self.output_dir) if self.output_dir else None,
             "exit_code": self.exit_code,

@@ -87,7 +87,10 @@ def test_submission_errors_are_readable(make_challenge, make_user) -> None:
     client = APIClient()
     client.login(username="ann", password="pw-secret-123")
     missing = client.post("/api/submissions/", {"phase": phase.pk})
-    assert missing.status_code == 400 and "file" in missing.json()
+    # The documented shape (docs/api.md): a readable detail, field errors kept under "fields".
+    assert missing.status_code == 400
+    assert missing.json()["detail"] == "file: No file was submitted."
+    assert "file" in missing.json()["fields"]
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("p.zip", b"PK", "application/zip")

@@ -8,6 +8,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from challenges.models import Challenge, Phase, Submission, Team, TeamInvitation
+from challenges.services.run_log import run_summary
+from challenges.services.scores import submission_scores
 from challenges.services.submissions import MAX_PARAMETERS
 
 
@@ -105,6 +107,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
     )
     team = serializers.StringRelatedField()
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status_display = serializers.CharField(
+        source="get_status_display", read_only=True, help_text='e.g. "Running inference"'
+    )
 
     class Meta:
         model = Submission
@@ -124,9 +129,12 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "params_total",
             "params_trainable",
             "params_source",
+            "flops",
+            "latency_ms",
             "paper_url",
             "code_url",
             "status",
+            "status_display",
             "status_detail",
             "progress",
             "created_at",
@@ -135,6 +143,43 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "disqualified",
         ]
         read_only_fields = fields
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    """One submission as its owners see it: also its own scores (overall and per site, with
+    95 % intervals; shown whatever the board's visibility) and the summary of its model run."""
+
+    scores = serializers.SerializerMethodField(
+        help_text="null until scored: metrics, sites and values[site][metric] = "
+        "{mean, ci95_low, ci95_high, n, n_nan}"
+    )
+    run = serializers.SerializerMethodField(
+        help_text="Model/container submissions: the run's status, message, log tail (stderr "
+        "lines kept), wall time and exit code; null for uploaded predictions"
+    )
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [*SubmissionSerializer.Meta.fields, "scores", "run"]
+        read_only_fields = fields
+
+    def get_scores(self, submission: Submission) -> dict | None:
+        return submission_scores(submission)
+
+    def get_run(self, submission: Submission) -> dict | None:
+        return run_summary(submission)
+
+
+class QuotaSerializer(serializers.Serializer):
+    """What is left of a phase's daily limit for the caller (challenges.services.quota)."""
+
+    limit = serializers.IntegerField(help_text="submissions per 24 h; 0 = no limit")
+    used = serializers.IntegerField(help_text="counted in the last 24 h (failed/cancelled not)")
+    remaining = serializers.IntegerField(allow_null=True, help_text="null: no limit")
+    resets_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the oldest counted submission frees its slot"
+    )
+    window_hours = serializers.IntegerField()
+    exempt = serializers.BooleanField(help_text="organisers have no limit")
 
 
 class SubmissionCreateSerializer(serializers.Serializer):

@@ -35,7 +35,9 @@ from challenges.api.serializers import (
     ChallengeSerializer,
     JoinSerializer,
     PhaseSerializer,
+    QuotaSerializer,
     SubmissionCreateSerializer,
+    SubmissionDetailSerializer,
     SubmissionSerializer,
     TeamSerializer,
 )
@@ -47,7 +49,13 @@ from challenges.leaderboards_all import (
     wants_all_entries,
 )
 from challenges.models import Challenge, Phase, Site, Submission
-from challenges.permissions import can_view_case_results, can_view_leaderboard
+from challenges.permissions import (
+    can_view_case_results,
+    can_view_leaderboard,
+    is_organiser,
+    user_team,
+)
+from challenges.services.quota import daily_quota
 from challenges.services.submissions import SubmissionRejected, create_submission
 from challenges.services.teams import TeamError, join_challenge
 
@@ -152,9 +160,30 @@ class SubmissionListCreate(generics.ListAPIView):
         return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses={200: SubmissionSerializer, 404: NOT_FOUND})
+class PhaseQuota(APIView):
+    """What is left of the phase's daily submission limit for you (and your team), and when
+    the next slot frees; the `fetalbench` client asks before it uploads."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: QuotaSerializer, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
+        quota = daily_quota(
+            phase,
+            request.user,
+            user_team(request.user, phase.challenge),
+            exempt=is_organiser(request.user, phase.challenge),
+        )
+        return Response(quota.as_dict())
+
+
+@extend_schema(responses={200: SubmissionDetailSerializer, 404: NOT_FOUND})
 class SubmissionDetail(generics.RetrieveAPIView):
-    serializer_class = SubmissionSerializer
+    """One of your submissions, with its own scores (also when the board is hidden) and, for
+    model and container runs, the run's summary and log."""
+
+    serializer_class = SubmissionDetailSerializer
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from challenges.models import Phase, Submission, Team
 from challenges.permissions import is_organiser, user_team
+from challenges.services.quota import daily_quota
 
 log = logging.getLogger(__name__)
 
@@ -182,19 +181,12 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
-    """Failed and cancelled submissions do not count: a broken zip should not cost a slot."""
-    if not phase.daily_limit:
-        return
-    since = timezone.now() - timedelta(days=1)
-    recent = Submission.objects.filter(phase=phase, created_at__gte=since).exclude(
-        status__in=[Submission.Status.FAILED, Submission.Status.CANCELLED]
-    )
-    # The team's submissions and the user's own (made in any team): leaving a team for a
-    # fresh one must not buy a new day's quota.
-    recent = recent.filter(Q(team=team) | Q(creator=user)) if team else recent.filter(creator=user)
-    if recent.count() >= phase.daily_limit:
+    """Refuse when the quota (challenges.services.quota, the one place with the rule) is used."""
+    quota = daily_quota(phase, user, team)
+    if quota.exhausted:
         raise SubmissionRejected(
-            f"Daily limit reached: {phase.daily_limit} submission(s) per 24 hours for this phase."
+            f"Daily limit reached: {phase.daily_limit} submission(s) per 24 hours for this "
+            f"phase; the next slot frees at {quota.resets_at:%Y-%m-%d %H:%M} UTC."
         )
 
 

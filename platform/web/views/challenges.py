@@ -8,6 +8,7 @@ from challenges.permissions import (
     is_organiser,
     user_team,
 )
+from challenges.services.quota import daily_quota
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -54,8 +55,13 @@ def phase_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("site__name")
     )
     mine = Submission.objects.none()
+    team = user_team(request.user, phase.challenge)
+    organiser = is_organiser(request.user, phase.challenge)
+    quota = None
     if request.user.is_authenticated:
         mine = phase.submissions.filter(creator=request.user).order_by("-created_at")[:20]
+        if team is not None or organiser:
+            quota = daily_quota(phase, request.user, team, exempt=organiser)
     return render(
         request,
         "web/phase.html",
@@ -64,8 +70,9 @@ def phase_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "challenge": phase.challenge,
             "sites": sites,
             "mine": mine,
-            "team": user_team(request.user, phase.challenge),
-            "organiser": is_organiser(request.user, phase.challenge),
+            "team": team,
+            "organiser": organiser,
+            "quota": quota,
             "leaderboard_visible": can_view_leaderboard(request.user, phase),
         },
     )

@@ -9,6 +9,9 @@ from challenges.permissions import (
     is_organiser,
     user_team,
 )
+from challenges.services.quota import daily_quota
+from challenges.services.run_log import run_summary
+from challenges.services.scores import score_rows, submission_scores
 from challenges.services.submissions import SubmissionRejected, create_submission
 from challenges.services.teams import TeamError, join_challenge
 from django.contrib.auth.decorators import login_required
@@ -48,10 +51,17 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         initial = {"team_name": request.user.get_username()} if team is None else {}
         form = SubmissionForm(initial=initial, **form_kwargs)
+    organiser = is_organiser(request.user, challenge)
     return render(
         request,
         "web/submit.html",
-        {"phase": phase, "challenge": challenge, "form": form, "open": phase.is_open()},
+        {
+            "phase": phase,
+            "challenge": challenge,
+            "form": form,
+            "open": phase.is_open(),
+            "quota": daily_quota(phase, request.user, team, exempt=organiser),
+        },
     )
 
 
@@ -62,11 +72,16 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not can_view_submission(request.user, submission):
         raise Http404
+    scores = submission_scores(submission)
     return render(
         request,
         "web/submission.html",
         {
             "submission": submission,
+            "scores": scores,
+            "score_rows": score_rows(scores),
+            "run": run_summary(submission),
+            "leaderboard_public": submission.phase.leaderboard_visibility == Phase.Visibility.PUBLIC,
             "phase": submission.phase,
             "challenge": submission.phase.challenge,
             "show_cases": can_view_case_results(request.user, submission),

@@ -10,14 +10,14 @@
   const progressEl = document.getElementById("progress");
   const updatedEl = document.getElementById("status-updated");
   const finals = (panel.dataset.final || "done,failed,cancelled").split(",");
-  const labels = { queued: "Queued", validating: "Validating", scoring: "Scoring", done: "Done", failed: "Failed", cancelled: "Cancelled" };
+  const labels = { queued: "Queued", inferring: "Running inference", validating: "Validating", scoring: "Scoring", done: "Done", failed: "Failed", cancelled: "Cancelled" };
   let delay = 1000;
   // The page's own value first (markup may carry no style attribute under the site's CSP).
   barEl.style.width = (progressEl.getAttribute("aria-valuenow") || "0") + "%";
 
   function render(sub) {
     const status = sub.status || "queued";
-    statusEl.textContent = labels[status] || status;
+    statusEl.textContent = sub.status_display || labels[status] || status;
     statusEl.className = "status status-" + status;
     statusEl.dataset.status = status;
     panel.className = "panel status-panel status-" + status + "-panel";
@@ -30,6 +30,7 @@
     if (status === "queued" && !detail) detail = "Waiting for a scoring worker.";
     detailEl.textContent = detail;
     updatedEl.textContent = "updated " + new Date().toLocaleTimeString();
+    if (window.fbParticipant) window.fbParticipant.render(sub);
   }
 
   function fmt(v) {
