@@ -102,7 +102,8 @@ class _OutOfRoom(Exception):
 
 @contextlib.contextmanager
 def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Path]:  # noqa: B008
-    """Yield a folder with the archive's contents; a folder is yielded as-is.
+    """Yield a folder with the archive's contents; a folder is yielded as-is, and a bare
+    `.csv` (an HC18 ellipse CSV, one file for every case) in a folder of its own.
 
     Archives are extracted into a fresh temporary folder (memory-backed when the contents
     fit, see the module docstring) that is removed afterwards, even when the caller raises.
@@ -113,6 +114,9 @@ def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Pa
         return
     if not path.is_file():
         raise ArchiveError(f"{path.name}: no such file or folder")
+    if is_bare_csv(path):
+        yield from _single_file_folder(path)
+        return
     kind = detect_format(path)
     workdir: Path | None = None
     scratch.sweep_stale_now_and_then()
@@ -132,6 +136,29 @@ def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Pa
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+#: Single files a submission may be on their own (not inside an archive): the HC18 ellipse
+#: CSV, which is one file for every case (docs/formats.md).
+BARE_FILE_SUFFIXES = (".csv",)
+
+
+def is_bare_csv(path: Path) -> bool:
+    """A file named *.csv whose bytes are not an archive: an ellipse CSV uploaded as it is."""
+    return path.name.lower().endswith(BARE_FILE_SUFFIXES) and sniff_format(path) is None
+
+
+def _single_file_folder(path: Path) -> Iterator[Path]:
+    """A fresh folder holding a copy of `path` under its own name, removed afterwards, so a
+    lone file is discovered and validated exactly as it would be inside a zip."""
+    workdir = _workdir(None)
+    try:
+        dest = workdir / "contents"
+        dest.mkdir()
+        shutil.copyfile(path, dest / path.name)
+        yield dest
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _memory_room(limits: ArchiveLimits) -> int | None:
