@@ -256,6 +256,42 @@ def read_truth_table(truth_root: Path) -> list[tuple[str, str, str]]:
     return [(r["case"], r["site"], r[TRUTH_COLUMN]) for r in rows]
 
 
+def check_classification_truth(
+    truth_root: Path, class_names: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """The (case, site, class) rows of a classification truth set, every defect reported at
+    once in a TruthSetError.
+
+    Such a set is cases.csv alone: its truth is the `class` column, so there are no label
+    images and no pixel spacing (`TruthSet.load`, which demands both, does not apply).
+    """
+    from evaluator.truth import TruthSetError
+
+    root = Path(truth_root)
+    try:
+        table = read_truth_table(root)
+    except ValueError as exc:
+        raise TruthSetError(root, [str(exc).replace(f"truth set {root}: ", "")]) from None
+    problems: list[str] = []
+    seen: set[str] = set()
+    for line, (case, site, name) in enumerate(table, start=2):
+        where = f"cases.csv line {line}" + (f" (case {case})" if case else "")
+        if not case:
+            problems.append(f"{where}: empty case id")
+        elif case in seen:
+            problems.append(f"{where}: duplicate case {case!r}")
+        seen.add(case)
+        if not site:
+            problems.append(f"{where}: empty site")
+        if name not in class_names:
+            problems.append(f"{where}: class {name!r} is not one of {list(class_names)}")
+    if not table:
+        problems.append("cases.csv lists no cases")
+    if problems:
+        raise TruthSetError(root, problems)
+    return table
+
+
 def _find_csv(folder: Path) -> Path:
     if folder.is_file():
         return folder

@@ -91,19 +91,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import_hc18(args: argparse.Namespace) -> int:
-    from evaluator.importers.hc18 import import_hc18
+    from evaluator.importers.hc18 import CSV_NAME, import_hc18
+    from evaluator.importers.sites import site_mapping
 
-    truth = import_hc18(Path(args.release_dir), Path(args.out), site=args.site, progress=True)
-    print(f"imported {len(truth.cases)} HC18 case(s) -> {args.out}", file=sys.stderr)
+    release = Path(args.release_dir)
+    sites = site_mapping(args.sites, args.site_column, release / CSV_NAME)
+    truth = import_hc18(release, Path(args.out), site=args.site, progress=True, sites=sites)
+    _imported("HC18", truth, args.out)
     return EXIT_OK
 
 
 def cmd_import_psfhs(args: argparse.Namespace) -> int:
     from evaluator.importers.psfhs import import_psfhs
+    from evaluator.importers.sites import site_mapping
 
-    truth = import_psfhs(Path(args.release_dir), Path(args.out), site=args.site, progress=True)
-    print(f"imported {len(truth.cases)} PSFHS case(s) -> {args.out}", file=sys.stderr)
+    sites = site_mapping(args.sites, args.site_column)
+    truth = import_psfhs(
+        Path(args.release_dir), Path(args.out), site=args.site, progress=True, sites=sites
+    )
+    _imported("PSFHS", truth, args.out)
     return EXIT_OK
+
+
+def _imported(name: str, truth, out: str) -> None:
+    """What an import made: cases per site and the truth version scores will record."""
+    from evaluator.truth import truth_version
+
+    per_site = ", ".join(
+        f"{site} {sum(c.site == site for c in truth.cases)}" for site in truth.sites()
+    )
+    print(f"imported {len(truth.cases)} {name} case(s) -> {out} ({per_site})", file=sys.stderr)
+    print(f"truth version {truth_version(Path(out))}", file=sys.stderr)
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -160,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("release_dir", help="the dataset release folder as downloaded")
         p.add_argument("out", help="truth set folder to create")
         p.add_argument("--site", default=default_site, help=f"site label (default {default_site})")
+        p.add_argument(
+            "--sites",
+            metavar="CSV",
+            help="per-case sites: a CSV with a case (or filename) column and a site column",
+        )
+        p.add_argument(
+            "--site-column",
+            metavar="NAME",
+            help="the site column of --sites (default 'site')"
+            + (", or of the release's own CSV without --sites" if name == "import-hc18" else ""),
+        )
         p.set_defaults(func=func)
 
     tasks = sub.add_parser("tasks", help="list the builtin tasks")

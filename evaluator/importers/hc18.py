@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from evaluator.geometry.ellipse import Ellipse, fit_ellipse, rasterize_ellipse
 from evaluator.importers.common import ImporterError, progress_bar
+from evaluator.importers.sites import check_covers
 from evaluator.truth import TruthSet, write_cases_csv
 
 CSV_NAME = "training_set_pixel_size_and_HC.csv"
@@ -89,15 +91,23 @@ def _read_grey(path: Path) -> np.ndarray:
 
 
 def import_hc18(
-    release_dir: Path, out: Path, site: str = "hc18", progress: bool = True
+    release_dir: Path,
+    out: Path,
+    site: str = "hc18",
+    progress: bool = True,
+    sites: Mapping[str, str] | None = None,
 ) -> TruthSet:
     """Turn an HC18 release folder into a truth set at `out` (labels PNG {0,1}, images copied).
 
     cases.csv gets case `NNN_HC` (the image stem), the pixel size as both spacings and the
-    release's `hc_mm`. Runs serially: each case takes a few milliseconds.
+    release's `hc_mm`. Every case is at `site`, unless `sites` maps case ids to sites (see
+    `evaluator.importers.sites`; it must cover every case). Runs serially: each case takes a
+    few milliseconds.
     """
     release_dir = Path(release_dir)
     rows = read_release_csv(release_dir / CSV_NAME)
+    if sites is not None:
+        check_covers(sites, [Path(r.filename).stem for r in rows], "the site mapping")
     folder = release_dir / IMAGE_FOLDER
     if not folder.is_dir():
         raise ImporterError(f"{folder} is missing: is this an HC18 release folder?")
@@ -123,7 +133,7 @@ def import_hc18(
         records.append(
             {
                 "case": case,
-                "site": site,
+                "site": sites[case] if sites is not None else site,
                 "spacing_row_mm": spacing,
                 "spacing_col_mm": spacing,
                 "hc_mm": row.hc_mm,

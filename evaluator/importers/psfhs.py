@@ -7,11 +7,13 @@ label as a 256 x 256 MetaImage with 0 background, 1 pubic symphysis, 2 fetal hea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from evaluator.importers.common import ImporterError, progress_bar
+from evaluator.importers.sites import check_covers
 from evaluator.io.masks import (
     MaskReadError,
     read_image,
@@ -25,12 +27,17 @@ CLASS_VALUES = (0, 1, 2)
 
 
 def import_psfhs(
-    release_dir: Path, out: Path, site: str = "psfhs", progress: bool = True
+    release_dir: Path,
+    out: Path,
+    site: str = "psfhs",
+    progress: bool = True,
+    sites: Mapping[str, str] | None = None,
 ) -> TruthSet:
     """Turn a PSFHS release folder (image_mha/, label_mha/) into a truth set at `out`.
 
     Labels are written as PNG (values 0, 1, 2) and images as 2-D greyscale PNG; the case id
-    is the release's file stem (e.g. `03744`).
+    is the release's file stem (e.g. `03744`). Every case is at `site`, unless `sites` maps
+    case ids to sites (it must cover every case).
     """
     release_dir = Path(release_dir)
     image_dir, label_dir = release_dir / "image_mha", release_dir / "label_mha"
@@ -40,6 +47,8 @@ def import_psfhs(
     label_paths = sorted(p for p in label_dir.glob("*.mha") if not p.name.startswith("."))
     if not label_paths:
         raise ImporterError(f"{label_dir} holds no .mha labels")
+    if sites is not None:
+        check_covers(sites, [p.stem for p in label_paths], "the site mapping")
     out = Path(out)
     records: list[dict[str, object]] = []
     failures: list[str] = []
@@ -64,7 +73,12 @@ def import_psfhs(
         write_label_map(out / "labels" / f"{case}.png", label.astype(np.uint8))
         write_image(out / "images" / f"{case}.png", image)
         records.append(
-            {"case": case, "site": site, "spacing_row_mm": "1.0", "spacing_col_mm": "1.0"}
+            {
+                "case": case,
+                "site": sites[case] if sites is not None else site,
+                "spacing_row_mm": "1.0",
+                "spacing_col_mm": "1.0",
+            }
         )
     if failures:
         raise ImporterError(

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from challenges import leaderboards
+from challenges import admin_display, leaderboards
+from challenges.admin_forms import LoadTruthForm, PhaseAdminForm
 from challenges.models import (
     Case,
     Challenge,
@@ -32,7 +33,8 @@ from challenges.models import (
 )
 from challenges.services import teams as team_service
 from challenges.services.submissions import rerun_phase, rerun_submission
-from challenges.services.truth import LAYOUTS, TruthLoadError, load_truth
+from challenges.services.truth import TruthLoadError, load_truth
+from challenges.services.truth_status import rerun_stale, stale_submissions
 
 
 class OrganiserScoped:
@@ -84,14 +86,6 @@ class ChallengeAdmin(OrganiserScoped, admin.ModelAdmin):
     inlines = [PhaseInline, SiteInline]
 
 
-class LoadTruthForm(forms.Form):
-    source_dir = forms.CharField(
-        label="Folder on the server",
-        help_text="Absolute path readable by the web process, e.g. /srv/truth/hc18-test.",
-    )
-    layout = forms.ChoiceField(choices=[(name, name) for name in LAYOUTS], initial="canonical")
-
-
 @admin.register(Phase)
 class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
     list_display = (
@@ -101,11 +95,80 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
         "closes_at",
         "leaderboard_visibility",
         "truth_loaded_at",
+        "truth_version_short",
     )
     list_filter = ("challenge", "leaderboard_visibility")
-    readonly_fields = ("truth_loaded_at",)
-    actions = ["publish_leaderboard", "hide_leaderboard", "rerun_all", "recompute_leaderboard"]
+    form = PhaseAdminForm
+    fieldsets = (
+        (None, {"fields": ("challenge", "slug", "title", "opens_at", "closes_at")}),
+        ("Submissions", {"fields": ("allowed_kinds", "daily_limit", "inference_seconds")}),
+        (
+            "Leaderboard",
+            {
+                "fields": (
+                    "leaderboard_visibility",
+                    "ranking_method",
+                    "ranking_metric_1",
+                    "ranking_metric_2",
+                    "ranking_metric_3",
+                    "ranking_metric_4",
+                    "ranking_metric_5",
+                    "entry_selection",
+                    "per_case_visibility",
+                )
+            },
+        ),
+        ("Truth set", {"fields": ("truth_loaded_at", "truth_version", "stale_scores")}),
+    )
+    readonly_fields = ("truth_loaded_at", "truth_version", "stale_scores")
+    actions = [
+        "publish_leaderboard",
+        "hide_leaderboard",
+        "rerun_all",
+        "rerun_stale_scores",
+        "recompute_leaderboard",
+    ]
     change_form_template = "admin/challenges/phase/change_form.html"
+
+    def get_form(self, request: HttpRequest, obj: Phase | None = None, change=False, **kwargs):
+        """The form's ranking choices are the metrics of the phase's challenge's task (on
+        "add", of the challenge chosen in the request, once there is one)."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        challenge = obj.challenge if obj is not None else self._requested_challenge(request)
+
+        class ChallengeForm(form):
+            def __init__(self, *args, **inner) -> None:
+                inner.setdefault("challenge", challenge)
+                super().__init__(*args, **inner)
+
+        return ChallengeForm
+
+    def _requested_challenge(self, request: HttpRequest) -> Challenge | None:
+        ref = request.POST.get("challenge") or request.GET.get("challenge") or ""
+        if not ref.isdigit():
+            return None
+        own = Challenge.objects.all()
+        if not request.user.is_superuser:
+            own = own.filter(organisers=request.user)
+        return own.filter(pk=int(ref)).first()
+
+    @admin.display(description="truth version")
+    def truth_version_short(self, phase: Phase) -> str:
+        return phase.truth_version[:12] or "–"
+
+    @admin.display(description="scores to redo")
+    def stale_scores(self, phase: Phase) -> str:
+        if not phase.pk or not phase.truth_version:
+            return "–"
+        n = stale_submissions(phase).count()
+        if not n:
+            return "None: every current score used this truth set."
+        url = reverse("admin:challenges_phase_rerun_stale", args=[phase.pk])
+        return format_html(
+            '{} submission(s) were scored against an earlier truth set. <a href="{}">Rerun them</a>',
+            n,
+            url,
+        )
 
     def get_urls(self):
         return [
@@ -113,6 +176,11 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
                 "<int:phase_id>/load-truth/",
                 self.admin_site.admin_view(self.load_truth_view),
                 name="challenges_phase_load_truth",
+            ),
+            path(
+                "<int:phase_id>/rerun-stale/",
+                self.admin_site.admin_view(self.rerun_stale_view),
+                name="challenges_phase_rerun_stale",
             ),
             *super().get_urls(),
         ]
@@ -123,14 +191,36 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:index"))
         form = LoadTruthForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
             try:
                 count = load_truth(
-                    phase, form.cleaned_data["source_dir"], form.cleaned_data["layout"]
+                    phase,
+                    data["source_dir"],
+                    data["layout"],
+                    site_map=data["site_map"] or None,
+                    site_column=data["site_column"] or None,
                 )
             except TruthLoadError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"Loaded {count} cases into {phase}.", messages.SUCCESS)
+                sites = ", ".join(
+                    f"{row['site__name']} ({row['n']})"
+                    for row in phase.cases.values("site__name")
+                    .annotate(n=Count("pk"))
+                    .order_by("site__name")
+                )
+                stale = stale_submissions(phase).count()
+                self.message_user(
+                    request,
+                    f"Loaded {count} cases into {phase}: {sites}. "
+                    f"Truth version {phase.truth_version[:12]}."
+                    + (
+                        f" {stale} scored submission(s) predate it: rerun them from this page."
+                        if stale
+                        else ""
+                    ),
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(
                     reverse("admin:challenges_phase_change", args=[phase.pk])
                 )
@@ -142,6 +232,26 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/challenges/phase/load_truth.html", context)
+
+    def rerun_stale_view(self, request: HttpRequest, phase_id: int):
+        """Confirm, then queue every submission scored against an earlier truth set."""
+        phase = get_object_or_404(self.get_queryset(request), pk=phase_id)
+        if not self.has_change_permission(request, phase):
+            return HttpResponseRedirect(reverse("admin:index"))
+        if request.method == "POST":
+            n = rerun_stale(phase)
+            self.message_user(
+                request, f"{n} submission(s) of {phase} queued for scoring again.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(reverse("admin:challenges_phase_change", args=[phase.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Rerun stale scores of {phase}",
+            "phase": phase,
+            "stale": stale_submissions(phase).select_related("team", "creator"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/challenges/phase/rerun_stale.html", context)
 
     @admin.action(description="Publish leaderboard")
     def publish_leaderboard(self, request: HttpRequest, queryset: QuerySet[Phase]) -> None:
@@ -157,6 +267,11 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
     def rerun_all(self, request: HttpRequest, queryset: QuerySet[Phase]) -> None:
         n = sum(rerun_phase(phase) for phase in queryset)
         self.message_user(request, f"{n} submission(s) queued for scoring again.")
+
+    @admin.action(description="Rerun submissions scored against an earlier truth set")
+    def rerun_stale_scores(self, request: HttpRequest, queryset: QuerySet[Phase]) -> None:
+        n = sum(rerun_stale(phase) for phase in queryset)
+        self.message_user(request, f"{n} stale-scored submission(s) queued for scoring again.")
 
     @admin.action(description="Recompute leaderboard")
     def recompute_leaderboard(self, request: HttpRequest, queryset: QuerySet[Phase]) -> None:
@@ -314,17 +429,54 @@ class TeamMembershipEventAdmin(OrganiserScoped, admin.ModelAdmin):
         return False
 
 
+def _headline_keys(phase: Phase) -> list[str]:
+    """The metrics a phase ranks by ("class.metric"): the scores worth reading first."""
+    try:
+        return [c.key for c in leaderboards.ranking_criteria(phase)]
+    except Exception:  # noqa: BLE001 - a broken task must not make the page fail
+        return []
+
+
+def _truth_state(evaluation: Evaluation) -> str:
+    current = evaluation.submission.phase.truth_version
+    version = evaluation.truth_version[:12] or "unknown"
+    if not current:
+        return version
+    if evaluation.truth_version == current:
+        return f"{version} (current)"
+    return f"{version} (earlier than the current {current[:12]}: rerun to update)"
+
+
 class EvaluationInline(admin.TabularInline):
+    """Every evaluation of the submission, newest first, with the truth it was scored
+    against and its headline scores."""
+
     model = Evaluation
     extra = 0
-    fields = ("created_at", "evaluator_version", "is_current")
+    fields = ("created_at", "is_current", "truth", "evaluator_version", "scores")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
 
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="truth version")
+    def truth(self, evaluation: Evaluation) -> str:
+        return _truth_state(evaluation)
+
+    @admin.display(description="headline scores (mean [95% CI])")
+    def scores(self, evaluation: Evaluation) -> str:
+        return admin_display.headline_scores(
+            evaluation, _headline_keys(evaluation.submission.phase)
+        )
+
 
 @admin.register(Submission)
 class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
+    """One submission whole: who and what, status and why it failed, the upload (organisers
+    download it), the model run with its log, measured size and speed, every evaluation."""
+
     challenge_path = "phase__challenge"
     list_display = (
         "id",
@@ -340,22 +492,80 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
     list_filter = ("phase__challenge", "phase", "status", "disqualified", "fine_tuning_strategy")
     search_fields = ("method_name", "team__name", "creator__username", "sha256")
     list_select_related = ("phase__challenge", "team", "creator")
+    fieldsets = (
+        (
+            "Status",
+            {"fields": ("status", "failure_reason", "progress", "attempts", "state_changed_at")},
+        ),
+        (
+            "Submission",
+            {
+                "fields": (
+                    "phase",
+                    "team",
+                    "creator",
+                    "kind",
+                    "method_name",
+                    "backbone",
+                    "fine_tuning_strategy",
+                    "paper_url",
+                    "code_url",
+                    "disqualified",
+                    "created_at",
+                )
+            },
+        ),
+        ("Upload", {"fields": ("upload", "original_filename", "sha256", "size_bytes")}),
+        (
+            "Model size and speed",
+            {
+                "fields": (
+                    "measured",
+                    "params_total",
+                    "params_trainable",
+                    "params_source",
+                    "flops",
+                    "latency_ms",
+                )
+            },
+        ),
+        ("Model run (inference)", {"fields": ("inference_run",)}),
+    )
     readonly_fields = (
         "upload",
         "sha256",
         "size_bytes",
         "original_filename",
         "status",
-        "status_detail",
+        "failure_reason",
         "progress",
         "state_changed_at",
         "attempts",
+        "measured",
+        "flops",
+        "latency_ms",
+        "inference_run",
     )
     # The stored file is shown (and downloadable) through `upload`: the default file widget
     # asks the storage for a URL, which private uploads do not have (the page was a 500).
     exclude = ("file",)
     inlines = [EvaluationInline]
     actions = ["rerun", "disqualify", "requalify"]
+
+    class Media:
+        css = {"all": ("challenges/admin.css",)}
+
+    @admin.display(description="Status detail / failure reason")
+    def failure_reason(self, submission: Submission) -> str:
+        return admin_display.status_detail(submission)
+
+    @admin.display(description="Measured")
+    def measured(self, submission: Submission) -> str:
+        return admin_display.measurements(submission)
+
+    @admin.display(description="Run summary and log tail")
+    def inference_run(self, submission: Submission) -> str:
+        return admin_display.inference_summary(submission.inference)
 
     @admin.display(description="Upload")
     def upload(self, submission: Submission) -> str:
@@ -416,9 +626,39 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
 class EvaluationAdmin(OrganiserScoped, admin.ModelAdmin):
     challenge_path = "submission__phase__challenge"
 
-    list_display = ("id", "submission", "evaluator_version", "is_current", "created_at")
+    list_display = (
+        "id",
+        "submission",
+        "evaluator_version",
+        "truth_version_short",
+        "is_current",
+        "created_at",
+    )
     list_filter = ("is_current",)
-    readonly_fields = ("submission", "results", "evaluator_version", "created_at", "is_current")
+    fields = (
+        "submission",
+        "created_at",
+        "is_current",
+        "evaluator_version",
+        "truth",
+        "scores",
+        "results",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="truth version")
+    def truth_version_short(self, evaluation: Evaluation) -> str:
+        return evaluation.truth_version[:12] or "unknown"
+
+    @admin.display(description="truth version")
+    def truth(self, evaluation: Evaluation) -> str:
+        return _truth_state(evaluation)
+
+    @admin.display(description="headline scores (mean [95% CI])")
+    def scores(self, evaluation: Evaluation) -> str:
+        return admin_display.headline_scores(
+            evaluation, _headline_keys(evaluation.submission.phase)
+        )
 
 
 @admin.register(LeaderboardEntry)

@@ -359,6 +359,9 @@ def _store_evaluation(submission: Submission, results: dict) -> None:
             submission=submission,
             results=results,
             evaluator_version=str(results.get("evaluator_version", ""))[:50],
+            # The content the evaluator hashed as it started: a set swapped in meanwhile
+            # leaves this at the old version, so the score shows as stale, never as current.
+            truth_version=str((results.get("inputs") or {}).get("truth_version", ""))[:64],
         )
         set_state(submission.pk, Submission.Status.DONE, "", progress=1.0)
     log.info("Submission %s scored", submission.pk)

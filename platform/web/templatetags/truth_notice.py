@@ -36,7 +36,7 @@ def truth_notice(context) -> dict | None:
     request = context.get("request")
     user = getattr(request, "user", None)
     rerun_url = (
-        reverse("admin:challenges_phase_change", args=[phase.pk])
+        reverse("admin:challenges_phase_rerun_stale", args=[phase.pk])
         if user is not None and user.is_staff and is_organiser(user, phase.challenge)
         else ""
     )

@@ -1,4 +1,5 @@
-"""`manage.py load_truth PHASE DIR [--layout canonical|hc18|psfhs]`."""
+"""`manage.py load_truth PHASE DIR [--layout canonical|hc18|psfhs] [--sites CSV]
+[--site-column NAME]`."""
 
 from __future__ import annotations
 
@@ -29,11 +30,26 @@ class Command(BaseCommand):
         parser.add_argument("phase", help="phase id or challenge-slug/phase-slug")
         parser.add_argument("source_dir", help="folder with the truth set")
         parser.add_argument("--layout", choices=LAYOUTS, default="canonical")
+        parser.add_argument("--sites", help="CSV on this server mapping case (or filename) to site")
+        parser.add_argument(
+            "--site-column", help="site column of --sites, or of the HC18 release's own CSV"
+        )
 
     def handle(self, *args, **options) -> None:
         phase = find_phase(options["phase"])
         try:
-            count = load_truth(phase, options["source_dir"], options["layout"])
+            count = load_truth(
+                phase,
+                options["source_dir"],
+                options["layout"],
+                site_map=options["sites"],
+                site_column=options["site_column"],
+            )
         except TruthLoadError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Loaded {count} cases into {phase}."))
+        phase.refresh_from_db()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {count} cases into {phase} (truth version {phase.truth_version[:12]})."
+            )
+        )
