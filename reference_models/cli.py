@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from reference_models.configs import CONFIGS
+from reference_models.formats import DEFAULT_FORMATS, FILE_NAMES
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -119,16 +120,11 @@ def _phase_client(args: argparse.Namespace):
 
 
 def _bundle(checkpoint: Path) -> Path:
-    """Export the checkpoint as TorchScript and zip it with its spec for the platform."""
-    from reference_models.bundle import write_model_bundle
+    """Export the checkpoint as a torch.export program; its zip is the platform's upload."""
     from reference_models.export import export_model
 
-    exported = export_model(checkpoint, checkpoint.parent / "export", formats=("torchscript",))
-    return write_model_bundle(
-        exported["torchscript"],
-        exported["torchscript_spec"],
-        checkpoint.parent / "export" / "model-submission.zip",
-    )
+    exported = export_model(checkpoint, checkpoint.parent / "export", formats=("pt2",))
+    return exported["pt2_bundle"]
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -170,11 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("export", help="write TorchScript/ONNX and the JSON model spec")
+    e = sub.add_parser(
+        "export",
+        help="write model files and their submission zips (OUT/model-<format>.zip), "
+        "ready for `fetalbench submit --kind model`",
+    )
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)
     e.add_argument(
-        "--format", nargs="+", default=["torchscript", "onnx"], choices=["torchscript", "onnx"]
+        "--format",
+        nargs="+",
+        default=list(DEFAULT_FORMATS),
+        choices=list(FILE_NAMES),
+        help="pt2 (torch.export, default), onnx (default), torchscript (deprecated in torch)",
     )
     e.add_argument("--output", default="probabilities", choices=["logits", "probabilities"])
     e.add_argument(

@@ -1,8 +1,7 @@
 """Write a model-container build context for an exported ONNX model (`export --container`).
 
 The context is everything `docker build` needs, offline: the Dockerfile, the ONNX file, its
-platform spec (`model.json`, the subset the platform's own parser takes, as in a model-file
-submission), the self-contained runner `run_model.py`, the wheels of this environment's
+platform spec (`model.json`, exactly the one a model-file submission carries), the self-contained runner `run_model.py`, the wheels of this environment's
 numpy/onnxruntime/OpenCV/SimpleITK, the shared Debian base script and `build.sh`, which
 builds the image and `docker save`s it to a tar ready for a kind=container submission.
 """
@@ -13,8 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
-from reference_models.bundle import platform_spec
 from reference_models.export import ExportError
+from reference_models.platform_spec import OnnxSpec, SpecError
 from reference_models.wheels import collect_wheels
 
 TEMPLATES = Path(__file__).resolve().parent / "container_context"
@@ -31,8 +30,9 @@ def write_container_context(onnx_file: Path, spec_file: Path, out_dir: Path) -> 
     if not BASE_SCRIPT.is_file():
         raise ExportError(f"{BASE_SCRIPT} is missing: run the export from a fetalbench checkout")
     try:
-        spec = platform_spec(json.loads(spec_file.read_text(encoding="utf-8")))
-    except ValueError as exc:
+        spec = json.loads(spec_file.read_text(encoding="utf-8"))
+        OnnxSpec.from_dict(spec)  # the platform's own parser
+    except (SpecError, ValueError) as exc:
         raise ExportError(f"{spec_file}: {exc}") from None
     if out_dir.exists():
         shutil.rmtree(out_dir)  # a stale context (other wheels, other model) must not linger

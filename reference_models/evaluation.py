@@ -17,6 +17,7 @@ from evaluator.metrics.biometry import head_circumference_mm
 from evaluator.metrics.segmentation import score_class
 from evaluator.truth import TruthCase
 from reference_models.export import SegmentationOutput
+from reference_models.platform_spec import model_spec
 from reference_models.predict import predict_label_map
 
 
@@ -41,11 +42,7 @@ def evaluate_model(
 ) -> Summary:
     """Predict every case at full size and average the evaluator's metrics."""
     wrapped = SegmentationOutput(model.eval(), probabilities=False)
-    spec = {
-        "input_size": meta["input_size"],
-        "class_values": meta["class_values"],
-        "threshold": 0.0,
-    }
+    spec = model_spec(meta, "logits")  # read exactly as the platform reads the exported file
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():

@@ -1,25 +1,35 @@
-"""Export a trained checkpoint as a model file (TorchScript and/or ONNX) plus its JSON spec.
+"""Export a trained checkpoint as model files the platform takes as they are.
 
-The spec tells the platform how to feed the network exactly as training did (size,
-channels, normalisation) and how to read its output (logits or probabilities, threshold,
-class values), so a participant's model file runs on hidden images without their code.
+`OUT/` gets, per format, the network (`model.pt2` from torch.export, `model.onnx`,
+`model.pt` TorchScript) and a ready submission `model-<format>.zip` (the network + `model.json`),
+plus `model.json` (the platform's spec, built with the platform's own parser:
+`reference_models.platform_spec`) and `metadata.json` (what was trained, for people and for
+the submission's form fields). `fetalbench submit --kind model OUT/model-pt2.zip` sends it.
+
+torch.export (`pt2`) is the default with ONNX: TorchScript is deprecated in torch 2.14 and
+stays available with `--format torchscript`.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from reference_models.checkpoints import model_from_checkpoint
-from reference_models.preprocessing import NORMALISATION
+from reference_models.formats import (
+    DEFAULT_FORMATS,
+    FILE_NAMES,
+    METADATA_NAME,
+    SPEC_NAME,
+    bundle_name,
+)
+from reference_models.platform_spec import model_spec
 from reference_models.zoo import IN_CHANNELS
-
-SPEC_FORMAT = "fetalbench-model-file/1"
-FILE_NAMES = {"torchscript": "model.pt", "onnx": "model.onnx"}
 
 
 class ExportError(ValueError):
@@ -45,79 +55,90 @@ class SegmentationOutput(nn.Module):
         return torch.sigmoid(logits) if logits.shape[1] == 1 else torch.softmax(logits, dim=1)
 
 
-def model_spec(meta: dict, output: str, framework: str, file_name: str) -> dict:
-    """The JSON spec of an exported model file."""
-    binary = meta["classes"] == 1
+def model_metadata(meta: dict, output: str, files: dict[str, str]) -> dict:
+    """What was trained (model, strategy, parameter counts) and which files hold it.
+
+    Kept out of the spec on purpose: the platform's spec parser refuses fields it does not
+    know, and these travel as the submission's form fields instead."""
     return {
-        "format": SPEC_FORMAT,
-        "framework": framework,
-        "file": file_name,
-        "input_size": list(meta["input_size"]),  # [rows, cols]
-        "channels": IN_CHANNELS,
-        "layout": "NCHW",
-        "dtype": "float32",
-        "normalisation": NORMALISATION,
-        "output": output,
-        "activation": "sigmoid" if binary else "softmax",
-        # Binary: foreground where the sigmoid probability (or logit > 0) exceeds threshold.
-        # Multi-class: argmax over channels, channel k meaning class_values[k].
-        "threshold": (0.5 if output == "probabilities" else 0.0) if binary else None,
+        "model": meta["model_name"],
+        "strategy": meta.get("strategy"),
+        "bn_policy": meta.get("bn_policy"),
+        "classes": meta["classes"],
         "class_values": list(meta["class_values"]),
-        "metadata": {
-            "model": meta["model_name"],
-            "strategy": meta.get("strategy"),
-            "bn_policy": meta.get("bn_policy"),
-            "trainable_parameters": meta.get("trainable_parameters"),
-            "total_parameters": meta.get("total_parameters"),
-        },
+        "input_size": list(meta["input_size"]),
+        "output": output,
+        "trainable_parameters": meta.get("trainable_parameters"),
+        "total_parameters": meta.get("total_parameters"),
+        "files": files,
     }
 
 
 def export_model(
     checkpoint: Path,
     out_dir: Path,
-    formats: tuple[str, ...] = ("torchscript", "onnx"),
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
     output: str = "probabilities",
     container: bool = False,
 ) -> dict[str, Path]:
-    """Write model.pt / model.onnx with model.pt.json / model.onnx.json; returns the paths.
+    """Write each format's model file and submission zip, `model.json` and `metadata.json`.
 
-    With `container`, also `out_dir/container/`: a model-container build context around the
-    ONNX file (see reference_models.container), so the same export can be submitted as a
-    model file or as a container.
+    Returns the paths: `<format>` (the network), `<format>_bundle` (its zip), `spec`,
+    `metadata`. With `container`, also `out_dir/container/`: a model-container build context
+    around the ONNX file (see reference_models.container), so the same export can be
+    submitted as a model file or as a container.
     """
     if output not in ("logits", "probabilities"):
         raise ExportError(f"output must be 'logits' or 'probabilities', got {output!r}")
     unknown = set(formats) - set(FILE_NAMES)
     if unknown:
         raise ExportError(f"unknown format(s) {sorted(unknown)}; choose from {list(FILE_NAMES)}")
+    if not formats:
+        raise ExportError(f"choose at least one format of {list(FILE_NAMES)}")
     if container and "onnx" not in formats:
         raise ExportError("the model container runs the ONNX file: add onnx to the formats")
     model, meta = model_from_checkpoint(checkpoint)
     wrapped = SegmentationOutput(model, output == "probabilities").eval()
     rows, cols = meta["input_size"]
-    example = torch.zeros(1, IN_CHANNELS, rows, cols)
+    # Batch 2, so that the batch axis is traced as dynamic (a size-1 axis is specialised).
+    example = torch.zeros(2, IN_CHANNELS, rows, cols)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    for framework in formats:
-        path = out_dir / FILE_NAMES[framework]
-        if framework == "torchscript":
-            _export_torchscript(wrapped, example, path)
-        else:
-            _export_onnx(wrapped, example, path)
-        spec_path = path.with_name(path.name + ".json")
-        spec = model_spec(meta, output, framework, path.name)
-        spec_path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-        written[framework] = path
-        written[f"{framework}_spec"] = spec_path
+    spec_path = out_dir / SPEC_NAME
+    spec_path.write_text(json.dumps(model_spec(meta, output), indent=2) + "\n", encoding="utf-8")
+    written: dict[str, Path] = {"spec": spec_path}
+    for fmt in formats:
+        path = out_dir / FILE_NAMES[fmt]
+        EXPORTERS[fmt](wrapped, example, path)
+        written[fmt] = path
+        written[f"{fmt}_bundle"] = write_bundle(path, spec_path, out_dir / bundle_name(fmt))
+    files = {fmt: FILE_NAMES[fmt] for fmt in formats}
+    metadata = model_metadata(meta, output, files)
+    written["metadata"] = out_dir / METADATA_NAME
+    written["metadata"].write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     if container:
         from reference_models.container import write_container_context
 
-        written.update(
-            write_container_context(written["onnx"], written["onnx_spec"], out_dir / "container")
-        )
+        written.update(write_container_context(written["onnx"], spec_path, out_dir / "container"))
     return written
+
+
+def write_bundle(model_file: Path, spec_file: Path, out_zip: Path) -> Path:
+    """The model-file submission: one zip holding the network and `model.json`, nothing else
+    (the platform takes exactly one network and one .json)."""
+    with zipfile.ZipFile(out_zip, "w", zipfile.ZIP_STORED) as archive:
+        archive.write(model_file, model_file.name)
+        archive.write(spec_file, SPEC_NAME)
+    return out_zip
+
+
+def _export_pt2(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    """torch.export with a dynamic batch axis; the program holds plain tensors only (what
+    the platform's sandbox accepts, see platform/sandbox/pt2_archive.py)."""
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    with torch.no_grad():
+        program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
+    torch.export.save(program, str(path))
 
 
 def _export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> None:
@@ -129,7 +150,11 @@ def _export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> 
 
 
 def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
-    """ONNX with a dynamic batch axis; needs the `onnx` package."""
+    """ONNX with a dynamic batch axis; needs the `onnx` package.
+
+    No constant folding: folding merges BatchNorm into the convolutions, and the platform then
+    measures fewer parameters than the network has (unet-tiny: 485,817 of 486,553).
+    onnxruntime fuses them again when it loads the model, so inference is as fast."""
     try:
         import onnx  # noqa: F401
     except ImportError:
@@ -144,5 +169,9 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
             output_names=["mask"],
             dynamic_axes={"image": {0: "batch"}, "mask": {0: "batch"}},
             opset_version=17,
+            do_constant_folding=False,
             dynamo=False,
         )
+
+
+EXPORTERS = {"pt2": _export_pt2, "onnx": _export_onnx, "torchscript": _export_torchscript}

@@ -21,14 +21,22 @@ from reference_models.preprocessing import normalise, resize_image
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
-def load_model_file(path: Path) -> tuple[Forward, dict]:
-    """A callable for an exported model file and its spec (`<file>.json` beside it)."""
+def load_model_file(path: Path, spec_path: Path | None = None) -> tuple[Forward, dict]:
+    """A callable for one of our exported model files and its spec (`model.json` beside it).
+
+    Only for files we exported ourselves: `.pt2` and `.pt` are pickle-based, and the platform
+    opens participants' files in its sandboxed child process only."""
     path = Path(path)
-    spec = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
-    if spec["framework"] == "torchscript":
+    spec_file = Path(spec_path) if spec_path else path.with_name("model.json")
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    suffix = path.suffix.lower()
+    if suffix in (".pt", ".pt2"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # jit.load's deprecation notice
-            module = torch.jit.load(str(path), map_location="cpu").eval()
+            if suffix == ".pt2":
+                module = torch.export.load(str(path)).module()
+            else:
+                module = torch.jit.load(str(path), map_location="cpu").eval()
 
         def forward(x: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
@@ -56,8 +64,9 @@ def output_to_label_map(output: torch.Tensor, shape: tuple[int, int], spec: dict
     """Resize one (1, C, h, w) output back to `shape` and decode it into class values."""
     output = F.interpolate(output.float(), size=shape, mode="bilinear", align_corners=False)[0]
     values = np.asarray(spec["class_values"], dtype=np.uint8)
-    if output.shape[0] == 1:
-        return values[(output[0] > spec["threshold"]).numpy().astype(np.intp)]
+    if output.shape[0] == 1:  # as the platform: a probability against the threshold
+        scores = torch.sigmoid(output[0]) if spec["output"] == "logits" else output[0]
+        return values[(scores > spec["threshold"]).numpy().astype(np.intp)]
     return values[output.argmax(0).numpy()]
 
 

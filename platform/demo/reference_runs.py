@@ -70,7 +70,7 @@ class TrainingPlan:
     batch_size: int = 8
     cases_per_site: int = 12
     seed: int = 0
-    format: str = "torchscript"  # or "onnx"
+    format: str = "torchscript"  # or "pt2", "onnx"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,6 @@ def _metadata(kind: str, run: ReferenceRun, result: dict) -> dict[str, str]:
 def _train_one(
     kind: str, run: ReferenceRun, plan: TrainingPlan, data: Path, out: Path, init: Path | None
 ) -> dict:
-    from reference_models.bundle import write_model_bundle
     from reference_models.configs import get_config
     from reference_models.export import export_model
     from reference_models.strategies import get_strategy
@@ -168,9 +167,7 @@ def _train_one(
     )
     result = train(config, MODEL, get_strategy(run.strategy), data, out, init=init, progress=False)
     exported = export_model(result.checkpoint, out / "export", formats=(plan.format,))
-    write_model_bundle(
-        exported[plan.format], exported[f"{plan.format}_spec"], out / "model-submission.zip"
-    )
+    shutil.copyfile(exported[f"{plan.format}_bundle"], out / "model-submission.zip")
     return {
         "total_parameters": result.total_parameters,
         "trainable_parameters": result.trainable_parameters,

@@ -1,7 +1,11 @@
 """Exact parameter count and multiply-accumulate count of an ONNX graph at one input size.
 
-Convention (docs/model-container.md): parameters = sum of the element counts of all graph
-initializers (Constant nodes are not counted). MACs count only Conv, ConvTranspose, MatMul
+Convention (docs/model-container.md): parameters = sum of the element counts of the graph's
+initializers (Constant nodes are not counted), as PyTorch's `parameters()` counts them, so a
+model measures the same whichever format it comes in: BatchNormalization running mean and
+variance (its inputs 3 and 4) are statistics, not parameters, and are left out (TorchScript and
+torch.export leave out buffers too); initializers the PyTorch exporter merged because their
+values were equal and re-created with an `Identity` node count once per copy. MACs count only Conv, ConvTranspose, MatMul
 and Gemm, from shapes given by ONNX shape inference with the input fixed to
 [1, channels, height, width]; FLOPs = 2 x MACs. Bias additions, activations, normalisation
 and resizing are ignored, as in most papers' "GFLOPs" tables.
@@ -12,9 +16,30 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: BatchNormalization inputs that hold running statistics (mean, variance), not parameters.
+BN_STATISTICS_INPUTS = (3, 4)
+
 
 def parameter_count(model: Any) -> int:
-    return sum(math.prod(init.dims) for init in model.graph.initializer)
+    """Parameters of the graph, counted as PyTorch counts them (see the module docstring)."""
+    sizes = {init.name: math.prod(init.dims) for init in model.graph.initializer}
+    copies: dict[str, str] = {}  # Identity output -> the initializer it copies
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.input and node.output:
+            source = copies.get(node.input[0], node.input[0])
+            if source in sizes:
+                copies[node.output[0]] = source
+    statistics: set[str] = set()  # tensors used as BN statistics ...
+    other_uses: set[str] = set()  # ... and tensors used in any other way
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.output and node.output[0] in copies:
+            continue
+        for index, name in enumerate(node.input):
+            bn_stat = node.op_type == "BatchNormalization" and index in BN_STATISTICS_INPUTS
+            (statistics if bn_stat else other_uses).add(name)
+    statistics -= other_uses
+    tensors = {**{name: name for name in sizes}, **copies}
+    return sum(sizes[source] for name, source in tensors.items() if name not in statistics)
 
 
 def _shape_map(model: Any) -> dict[str, list[int | None]]:

@@ -1,14 +1,15 @@
-"""The model zip `reproduce --phase` uploads is one the platform accepts, its metadata fits the
-platform's form, and the checks before training fail in one clear line (not after training)."""
+"""The model zips `export` writes (and `reproduce --phase` uploads) are ones the platform accepts
+as they are, their metadata fits the platform's form, and the checks before training fail in
+one clear line (not after training)."""
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
 
-from reference_models.bundle import write_model_bundle
 from reference_models.cli import main
 from reference_models.export import ExportError, export_model
 from reference_models.strategies import STRATEGIES
@@ -20,31 +21,44 @@ PLATFORM_CHOICES = {"full", "decoder_only", "encoder_only", "from_scratch", "oth
 
 @pytest.mark.parametrize(("classes", "values"), [(1, [0, 1]), (3, [0, 1, 2])])
 @pytest.mark.parametrize("output", ["logits", "probabilities"])
-def test_bundle_passes_the_platforms_own_checks(tmp_path, classes, values, output) -> None:
+def test_export_writes_zips_the_platform_takes_as_they_are(
+    tmp_path, classes, values, output
+) -> None:
+    """Each format's zip passes the platform's upload check and extraction unchanged, and its
+    spec is the platform's own (fails before: export wrote fields the platform refuses)."""
     from challenges.services.model_bundle import check_bundle, extract_bundle
     from sandbox.onnx_spec import OnnxSpec
 
-    files = export_model(
-        _checkpoint(tmp_path, classes, values), tmp_path / "x", ("torchscript",), output
-    )
-    bundle = write_model_bundle(files["torchscript"], files["torchscript_spec"], tmp_path / "m.zip")
-    assert check_bundle(io.BytesIO(bundle.read_bytes())) == "torchscript"
-    extracted = extract_bundle(bundle, tmp_path / "out")
-    spec = OnnxSpec.from_dict(extracted.spec)
-    assert spec.input_size == (48, 64) and spec.channels == 3 and spec.output == output
-    assert list(spec.class_values) == values and spec.threshold == 0.5
-    with zipfile.ZipFile(bundle) as archive:
-        assert sorted(archive.namelist()) == ["model.json", "model.pt"]
+    formats = ("pt2", "onnx", "torchscript")
+    files = export_model(_checkpoint(tmp_path, classes, values), tmp_path / "x", formats, output)
+    written_spec = json.loads(files["spec"].read_text())
+    for fmt, suffix in zip(formats, (".pt2", ".onnx", ".pt"), strict=True):
+        bundle = files[f"{fmt}_bundle"]
+        assert bundle.name == f"model-{fmt}.zip"
+        assert check_bundle(io.BytesIO(bundle.read_bytes())) == fmt
+        extracted = extract_bundle(bundle, tmp_path / f"out-{fmt}")
+        assert extracted.format == fmt and extracted.spec == written_spec
+        spec = OnnxSpec.from_dict(extracted.spec)
+        assert spec.to_dict() == written_spec  # nothing the platform would drop or change
+        assert spec.input_size == (48, 64) and spec.channels == 3 and spec.output == output
+        assert list(spec.class_values) == values and spec.threshold == 0.5
+        with zipfile.ZipFile(bundle) as archive:
+            assert sorted(archive.namelist()) == sorted(["model.json", f"model{suffix}"])
+    metadata = json.loads(files["metadata"].read_text())
+    assert metadata["model"] == "unet-tiny" and metadata["strategy"] == "scratch"
 
 
-def test_bundle_refuses_what_the_platform_would(tmp_path) -> None:
-    (tmp_path / "net.bin").write_bytes(b"x")
-    (tmp_path / "spec.json").write_text("{}")
-    with pytest.raises(ExportError, match=".pt or .onnx"):
-        write_model_bundle(tmp_path / "net.bin", tmp_path / "spec.json", tmp_path / "m.zip")
-    (tmp_path / "net.pt").write_bytes(b"x")
-    with pytest.raises(ExportError, match="re-export"):
-        write_model_bundle(tmp_path / "net.pt", tmp_path / "spec.json", tmp_path / "m.zip")
+def test_export_cli_defaults_to_pt2_and_onnx(tmp_path, capsys) -> None:
+    checkpoint = _checkpoint(tmp_path, 1, [0, 1])
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "x")]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert {"pt2", "pt2_bundle", "onnx", "onnx_bundle", "spec", "metadata"} == set(written)
+    assert not (tmp_path / "x" / "model.pt").exists()  # TorchScript only on request
+
+
+def test_export_refuses_unknown_formats(tmp_path) -> None:
+    with pytest.raises(ExportError, match="unknown format"):
+        export_model(_checkpoint(tmp_path, 1, [0, 1]), tmp_path / "x", ("keras",))
 
 
 def test_every_strategy_maps_to_a_platform_choice() -> None:
@@ -74,10 +88,3 @@ def test_reproduce_checks_the_phase_before_training(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()  # nothing trained
-
-
-def test_spec_file_must_be_json(tmp_path) -> None:
-    (tmp_path / "net.pt").write_bytes(b"x")
-    (tmp_path / "spec.json").write_text("{not json")
-    with pytest.raises(ExportError, match="not valid JSON"):
-        write_model_bundle(tmp_path / "net.pt", tmp_path / "spec.json", tmp_path / "m.zip")

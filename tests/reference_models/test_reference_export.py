@@ -1,4 +1,4 @@
-"""Export round-trips: the TorchScript and ONNX files give the model's own output."""
+"""Export round-trips: the torch.export, ONNX and TorchScript files give the model's own output."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def _checkpoint(tmp_path, classes: int, class_values: list[int], aux: int | None
 @pytest.mark.parametrize(("classes", "values", "aux"), [(1, [0, 1], None), (3, [0, 1, 2], 2)])
 def test_exported_files_match_the_model(tmp_path, classes, values, aux) -> None:
     checkpoint = _checkpoint(tmp_path, classes, values, aux)
-    written = export_model(checkpoint, tmp_path / "out", output="probabilities")
+    formats = ("pt2", "onnx", "torchscript")
+    written = export_model(checkpoint, tmp_path / "out", formats, output="probabilities")
     model, _ = model_from_checkpoint(checkpoint)
     reference = SegmentationOutput(model, probabilities=True).eval()
     x = torch.randn(2, 3, 48, 64)
@@ -55,6 +56,10 @@ def test_exported_files_match_the_model(tmp_path, classes, values, aux) -> None:
     scripted = torch.jit.load(str(written["torchscript"]))
     with torch.no_grad():
         torch.testing.assert_close(scripted(x), expected, rtol=1e-5, atol=1e-5)
+    program = torch.export.load(str(written["pt2"])).module()
+    with torch.no_grad():  # dynamic batch: 2 here, 1 on the platform
+        torch.testing.assert_close(program(x), expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(program(x[:1]), expected[:1], rtol=1e-5, atol=1e-5)
     pytest.importorskip("onnxruntime", reason="onnxruntime not installed: ONNX output unchecked")
     forward, spec = load_model_file(written["onnx"])
     torch.testing.assert_close(forward(x), expected, rtol=1e-4, atol=1e-4)
@@ -63,15 +68,22 @@ def test_exported_files_match_the_model(tmp_path, classes, values, aux) -> None:
 
 
 def test_spec_and_prediction_at_original_size(tmp_path) -> None:
+    """The spec is the platform's (threshold on the probability scale, a sigmoid first for
+    logits), and predictions read it that way: logits and probabilities give one mask."""
     checkpoint = _checkpoint(tmp_path, 1, [0, 255])
-    written = export_model(checkpoint, tmp_path / "out", formats=("torchscript",), output="logits")
-    spec = json.loads(written["torchscript_spec"].read_text())
-    assert set(spec) >= {"input_size", "channels", "normalisation", "output", "threshold"}
-    assert spec["output"] == "logits" and spec["threshold"] == 0.0
-    forward, spec = load_model_file(written["torchscript"])
     image = np.random.default_rng(0).integers(0, 255, size=(101, 77), dtype=np.uint8)
-    label = predict_label_map(forward, image, spec)
-    assert label.shape == (101, 77) and set(np.unique(label)) <= {0, 255}
+    labels = []
+    for output in ("logits", "probabilities"):
+        written = export_model(checkpoint, tmp_path / output, formats=("pt2",), output=output)
+        spec = json.loads(written["spec"].read_text())
+        assert set(spec) == {"input_size", "channels", "normalisation", "output", "threshold",
+                             "class_values"}  # fmt: skip
+        assert spec["output"] == output and spec["threshold"] == 0.5
+        forward, spec = load_model_file(written["pt2"])
+        label = predict_label_map(forward, image, spec)
+        assert label.shape == (101, 77) and set(np.unique(label)) <= {0, 255}
+        labels.append(label)
+    assert (labels[0] == labels[1]).mean() > 0.999
 
 
 def test_export_cli_reports_a_bad_checkpoint_in_one_line(tmp_path, capsys) -> None:

@@ -1,10 +1,16 @@
 """The upload format of a model-file submission: one zip holding the network and its spec.
 
 A zip (rather than two multipart files) keeps `/api/submissions/` to its single `file` field
-and one sha256 per submission. It holds exactly one network (`*.onnx` for ONNX, `*.pt` for a
-TorchScript archive written by `torch.jit.save`) and exactly one `*.json` spec (see
-`sandbox.onnx_spec` and docs/model-container.md), at any folder depth; macOS `__MACOSX/`
-entries are ignored.
+and one sha256 per submission. It holds exactly one network (`*.onnx` for ONNX, `*.pt2` for a
+`torch.export` program written by `torch.export.save`, `*.pt` for a TorchScript archive written
+by `torch.jit.save`) and exactly one `*.json` spec (see `sandbox.onnx_spec` and
+docs/model-container.md), at any folder depth; macOS `__MACOSX/` entries are ignored.
+`python -m reference_models export` writes such zips as they are.
+
+Nothing here loads the network: `.pt` and `.pt2` files are pickle-based (loading an untrusted
+one can run code), so the upload request looks only at the zip's table of contents, the spec
+and the network's magic bytes; the network is opened in the sandboxed child process only
+(`sandbox.model_files`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,12 @@ from typing import IO, Any
 
 from sandbox.onnx_spec import OnnxSpec, SpecError
 
-MODEL_SUFFIXES = {".onnx": "onnx", ".pt": "torchscript"}
+MODEL_SUFFIXES = {".onnx": "onnx", ".pt2": "pt2", ".pt": "torchscript"}
+#: Zip-based formats and how to save them, for the magic-bytes check at upload.
+ZIP_FORMATS = {
+    "torchscript": ("TorchScript archive", "torch.jit.save"),
+    "pt2": ("torch.export program", "torch.export.save"),
+}
 MAX_MODEL_BYTES = 1024**3
 MAX_SPEC_BYTES = 64 * 1024
 
@@ -31,7 +42,7 @@ class BundleError(ValueError):
 class ModelBundle:
     model_path: Path
     spec: dict[str, Any]
-    format: str  # "onnx" or "torchscript"
+    format: str  # "onnx", "pt2" or "torchscript"
 
 
 def _members(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo]:
@@ -44,7 +55,8 @@ def _members(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo
     specs = [i for i in files if i.filename.lower().endswith(".json")]
     if len(models) != 1:
         raise BundleError(
-            f"the zip must hold exactly one model file (.onnx or .pt); it holds {len(models)}."
+            "the zip must hold exactly one model file (.onnx, .pt2 or .pt); "
+            f"it holds {len(models)}."
         )
     if len(specs) != 1:
         raise BundleError(
@@ -77,12 +89,13 @@ def check_bundle(fileobj: IO[bytes]) -> str:
             model, spec = _members(archive)
             _spec(archive, spec)
             fmt = MODEL_SUFFIXES[Path(model.filename).suffix.lower()]
-            if fmt == "torchscript":
+            if fmt in ZIP_FORMATS:
                 with archive.open(model) as handle:
                     if handle.read(2) != b"PK":
+                        what, how = ZIP_FORMATS[fmt]
                         raise BundleError(
-                            "the .pt file is not a TorchScript archive (save it with "
-                            "torch.jit.save)."
+                            f"the {Path(model.filename).suffix.lower()} file is not a {what} "
+                            f"(save it with {how})."
                         )
             return fmt
     except zipfile.BadZipFile:

@@ -50,7 +50,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format",
             default="torchscript",
-            choices=["torchscript", "onnx"],
+            choices=["torchscript", "pt2", "onnx"],
             help="model file to submit (TorchScript is measured exactly, see docs/demo.md)",
         )
         parser.add_argument(

@@ -1,0 +1,49 @@
+"""The model-file spec, taken from the platform itself: one definition, not a copy.
+
+An exported model is only useful if the platform takes it as it is, so the spec we write is
+built and checked with the platform's own parser (`sandbox.onnx_spec.OnnxSpec`, the one the
+upload check and the sandboxed runner use). `platform/` is a folder on the import path rather
+than a package (it would shadow Python's `platform`), so it is appended to `sys.path` here
+when `reference_models` runs on its own (`python -m reference_models`); issue 11 moves the
+spec into a shared package and this shim goes away.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+_PLATFORM = Path(__file__).resolve().parents[1] / "platform"
+if str(_PLATFORM) not in sys.path:
+    sys.path.append(str(_PLATFORM))  # appended: never shadows an installed module
+
+from sandbox.onnx_spec import OnnxSpec, SpecError  # noqa: E402
+
+from reference_models.preprocessing import NORMALISATION  # noqa: E402
+from reference_models.zoo import IN_CHANNELS  # noqa: E402
+
+__all__ = ["OnnxSpec", "SpecError", "model_spec"]
+
+
+def model_spec(meta: dict[str, Any], output: str) -> dict[str, Any]:
+    """The platform spec (as JSON-ready dict) of a model exported from a checkpoint's `meta`.
+
+    Binary models are read by the platform as probabilities (a sigmoid is applied first when
+    `output` is "logits") against `threshold` 0.5; multi-class models by argmax, channel k
+    meaning `class_values[k]`. The input is the grey image in all channels, resized to
+    `input_size` and normalised as in training.
+    """
+    spec = OnnxSpec(
+        input_size=(int(meta["input_size"][0]), int(meta["input_size"][1])),  # [rows, cols]
+        channels=IN_CHANNELS,
+        scale=float(NORMALISATION["scale"]),
+        mean=tuple(float(v) for v in NORMALISATION["mean"]),
+        std=tuple(float(v) for v in NORMALISATION["std"]),
+        output=output,
+        threshold=0.5,
+        class_values=tuple(int(v) for v in meta["class_values"]),
+    )
+    data = spec.to_dict()
+    OnnxSpec.from_dict(data)  # what the platform will do with it: refuse here, not there
+    return data
