@@ -33,7 +33,7 @@ from hardening.csv_cells import neutralise
 
 from challenges.metric_labels import column_label, metric_label
 from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
-from evaluator.tasks import TaskError, has_better_side, higher_is_better
+from evaluator.tasks import TaskError, has_better_side, higher_is_better, metric_paths
 
 ALL = "all"
 #: Key in a row's stored values naming the ranking that built it (never a class name: task
@@ -377,7 +377,18 @@ def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
                         columns.append(make_column(cls, metric, False, scorer))
                     except TaskError:  # stored by an evaluator that named it otherwise
                         log.warning("phase %s: no direction for %s; column left out", phase.pk, key)
-    return columns
+    # Extra columns in the task's own order (Dice, IoU, distances, then biometry), not the
+    # order the database's JSON happens to keep keys in.
+    order = {path: i for i, path in enumerate(_task_paths(phase))}
+    extras = sorted(columns[len(criteria) :], key=lambda c: order.get(c.key, len(order)))
+    return columns[: len(criteria)] + extras
+
+
+def _task_paths(phase: Phase) -> list[str]:
+    try:
+        return metric_paths(phase.challenge.get_task())
+    except Exception:  # noqa: BLE001 - an unknown task keeps the stored order
+        return []
 
 
 def leaderboard_table(phase: Phase, site: Site | str | None = None) -> LeaderboardTable:

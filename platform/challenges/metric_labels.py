@@ -60,5 +60,5 @@ def metric_label(metric: str, scorer: str = "standard") -> str:
 
 
 def column_label(class_name: str, metric: str, scorer: str = "standard") -> str:
-    """"head HD95 (mm)": the class first, as several classes can carry the same metric."""
+    """The class, then the metric in words ("head HD95 (mm)"): classes share metric names."""
     return f"{class_name} {metric_label(metric, scorer)}"
