@@ -519,14 +519,9 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
         (
             "Model size and speed",
             {
-                "fields": (
-                    "measured",
-                    "params_total",
-                    "params_trainable",
-                    "params_source",
-                    "flops",
-                    "latency_ms",
-                )
+                "fields": ("measured", "params_total", "params_trainable", "params_source"),
+                "description": "Declared counts may be corrected below; FLOPs and latency "
+                "are measured by the inference worker only.",
             },
         ),
         ("Model run (inference)", {"fields": ("inference_run",)}),
@@ -542,8 +537,6 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
         "state_changed_at",
         "attempts",
         "measured",
-        "flops",
-        "latency_ms",
         "inference_run",
     )
     # The stored file is shown (and downloadable) through `upload`: the default file widget

@@ -103,7 +103,9 @@ def headline_scores(evaluation: Evaluation, keys: list[str]) -> SafeString:
         return format_html("{}", EMPTY)
     n_cases = (evaluation.results or {}).get("n_cases")
     caption = f"{n_cases} cases" if n_cases is not None else ""
-    return format_html("{}{}", _table(rows), format_html("<small>{}</small>", caption))
+    # One line per score: the inline's narrow column made a two-column table wrap badly.
+    items = format_html_join("", "<li><strong>{}</strong> {}</li>", rows)
+    return format_html('<ul class="fb-scores">{}</ul><small>{}</small>', items, caption)
 
 
 def _stat(groups: dict, key: str) -> str:
