@@ -74,7 +74,7 @@ def _report(sub: dict) -> int:
     """The submission's state, measured counts, model run and own scores (per site, with
     95 % intervals; shown to its owners whether or not the board is public)."""
     state = sub.get("status")
-    print(f"submission {sub.get('id')}: {sub.get('status_display') or state}")
+    print(f"submission {sub.get('id')}: {state}")
     if sub.get("status_detail"):
         print(f"  {sub['status_detail']}")
     print(format_measured(sub))
@@ -247,9 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true", help="print the token, store nothing")
     p.set_defaults(func=cmd_login)
 
-    p = sub.add_parser("submit", help="upload predictions (a zip of label images) to a phase")
+    p = sub.add_parser(
+        "submit",
+        help="upload predictions (a zip of label images) or a model to a phase",
+        description="Predictions: a zip of label images. A model file (--kind model): a zip of "
+        "one .pt2 (torch.export), .onnx or .pt (TorchScript) network and its .json spec, e.g. "
+        "OUT/model-pt2.zip as `python -m reference_models export` writes it. A container "
+        "(--kind container): a `docker save` tar.",
+    )
     p.add_argument("--phase", type=int, required=True, help="phase id")
-    p.add_argument("file", help="the zip to upload")
+    p.add_argument("file", help="the zip (or container tar) to upload")
     p.add_argument("--method", required=True, help="method name shown on the leaderboard")
     p.add_argument("--team", default="", help="team name (default: your own team)")
     p.add_argument("--backbone", default="")
@@ -258,7 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params-trainable", type=int, help="trainable parameter count")
     p.add_argument("--paper-url", default="")
     p.add_argument("--code-url", default="")
-    p.add_argument("--kind", default="predictions", choices=("predictions", "model", "container"))
+    p.add_argument(
+        "--kind",
+        default="predictions",
+        choices=("predictions", "model", "container"),
+        help="what the file is (default predictions); the phase must allow it",
+    )
     p.add_argument("--wait", action="store_true", help="wait for the score")
     p.set_defaults(func=cmd_submit)
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from challenges.models import Evaluation, Submission
-from evaluator.tasks import TaskError, higher_is_better
+from evaluator.tasks import TaskError, has_better_side, higher_is_better
 
 ALL = "all"
 SUMMARY_FIELDS = ("mean", "ci95_low", "ci95_high", "n", "n_nan")
 
 
 def _direction(metric: str) -> bool | None:
-    """True/False from the evaluator's table; None for a measurement with no better side."""
+    """True/False from the evaluator's table; None for a measurement with no better side
+    (hc_pred_mm, hc_diff_mm, ...: evaluator.tasks.NO_BETTER_SIDE)."""
+    if not has_better_side(metric):
+        return None
     try:
         return higher_is_better(metric)
     except TaskError:

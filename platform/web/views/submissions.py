@@ -5,6 +5,7 @@ from __future__ import annotations
 from challenges.models import Phase, Submission
 from challenges.permissions import (
     can_view_case_results,
+    can_view_leaderboard,
     can_view_submission,
     is_organiser,
     user_team,
@@ -82,6 +83,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "score_rows": score_rows(scores),
             "run": run_summary(submission),
             "leaderboard_public": submission.phase.leaderboard_visibility == Phase.Visibility.PUBLIC,
+            "leaderboard_visible": can_view_leaderboard(request.user, submission.phase),
             "phase": submission.phase,
             "challenge": submission.phase.challenge,
             "show_cases": can_view_case_results(request.user, submission),
