@@ -160,8 +160,17 @@ class Client:
         path = Path(path)
         if not path.is_file():
             raise ApiError(f"no such file: {path}")
-        # The server refuses files over its limit (413); say so before sending gigabytes.
-        limit = self.phase(phase).get("max_upload_bytes")
+        # The server refuses files over its limit (413), or of a kind the phase does not
+        # take; say so before sending gigabytes (a model zip can be large).
+        info = self.phase(phase)
+        kind = str(metadata.get("kind") or "predictions")
+        allowed = info.get("allowed_kinds")
+        if isinstance(allowed, list) and allowed and kind not in allowed:
+            raise ApiError(
+                f"This phase accepts {', '.join(map(str, allowed))} submissions, not {kind} "
+                "(nothing was uploaded)."
+            )
+        limit = info.get("max_upload_bytes")
         size = path.stat().st_size
         if isinstance(limit, int) and size > limit:
             raise ApiError(
