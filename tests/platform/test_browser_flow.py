@@ -190,7 +190,7 @@ def test_submit_watch_live_status_then_leaderboard_and_pareto(
     page.screenshot(path=str(SHOTS / "pareto.png"), full_page=True)
     page.hover("#pareto-svg circle.on-front >> nth=0")
     assert page.is_visible("#pareto-tooltip")
-    assert "params" in page.inner_text("#pareto-tooltip")
+    assert "Total parameters" in page.inner_text("#pareto-tooltip")  # the x-axis in words
     page.uncheck("#strategy-filters input[value='lora']")
     assert page.locator("#pareto-svg circle.pt").count() == 3  # two LoRA entries hidden
     page.close()
