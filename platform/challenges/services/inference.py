@@ -33,11 +33,10 @@ from challenges.services.pipeline import (
     score_predictions,
     set_state,
 )
+from challenges.services.run_log import kept_log, shown_log
 
 log = logging.getLogger(__name__)
 
-LOG_LINES_KEPT = 50
-LOG_LINES_SHOWN = 20
 OUTCOME_WORDS = {
     "timeout": "ran past its time limit",
     "oom": "ran out of memory",
@@ -137,9 +136,9 @@ def prepare_test_input(phase: Phase, dest: Path) -> Path:
 
 def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: Path) -> Any:
     from sandbox.limits import SandboxLimits
-    from sandbox.onnx_runner import OnnxLimits, run_onnx
+    from sandbox.model_files import run_model_file
+    from sandbox.onnx_runner import OnnxLimits
     from sandbox.runner import run_submission
-    from sandbox.torchscript_runner import run_torchscript
 
     seconds = float(submission.phase.inference_seconds or settings.INFERENCE_SECONDS)
     archive = Path(submission.file.path)
@@ -177,8 +176,9 @@ def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: P
         threads=max(1, int(settings.INFERENCE_CPUS)),
         use_gpu=settings.INFERENCE_GPU,
     )
-    runner = run_onnx if bundle.format == "onnx" else run_torchscript
-    outcome = runner(bundle.model_path, bundle.spec, input_dir, output_dir, limits)
+    outcome = run_model_file(
+        bundle.format, bundle.model_path, bundle.spec, input_dir, output_dir, limits
+    )
     outcome.details["format"] = bundle.format
     return outcome
 
@@ -189,7 +189,7 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
     summary = {
         "status": str(outcome.status),
         "message": participant_text(outcome.message),
-        "log_tail": [participant_text(line) for line in outcome.log_tail[-LOG_LINES_KEPT:]],
+        **kept_log(list(outcome.log_tail), list(getattr(outcome, "log_streams", []))),
         "wall_seconds": round(outcome.wall_seconds, 3),
         "exit_code": outcome.exit_code,
         "details": _json_safe(details),
@@ -229,7 +229,7 @@ def _explain_invalid_output(submission_id: int, outcome: Any) -> None:
         f"{' or '.join(OUTPUT_SUFFIXES[1:])}).",
         detail,
     ]
-    tail = [redact(line) for line in outcome.log_tail[-LOG_LINES_SHOWN:]]
+    tail = [redact(line) for line in _shown(outcome)]
     if tail:
         lines.append(f"Last {len(tail)} line(s) of its log:")
         lines += tail
@@ -245,11 +245,16 @@ def describe_outcome(outcome: Any) -> str:
         lines = [message[0].upper() + message[1:]]
     else:
         lines = [f"The model {what}: {message}"]
-    tail = [redact(line) for line in outcome.log_tail[-LOG_LINES_SHOWN:]]
+    tail = [redact(line) for line in _shown(outcome)]
     if tail:
         lines.append(f"Last {len(tail)} line(s) of its log:")
         lines += tail
     return "\n".join(lines)
+
+
+def _shown(outcome: Any) -> list[str]:
+    """The log lines a message quotes: the last ones, the last stderr lines always included."""
+    return shown_log(list(outcome.log_tail), list(getattr(outcome, "log_streams", [])))
 
 
 def _json_safe(value: Any) -> Any:
