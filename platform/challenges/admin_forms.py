@@ -121,8 +121,10 @@ class PhaseAdminForm(forms.ModelForm):
         picked = [path for path in chosen if path]
         if len(set(picked)) != len(picked):
             raise forms.ValidationError("Each ranking metric can be chosen once.")
-        last = max((i for i, path in enumerate(chosen) if path), default=-1)
-        if any(not path for path in chosen[:last]):
+        # None chosen means "the task's own ranking metrics" (an empty list); note that
+        # chosen[:-1] would be every slot but the last, hence the explicit count.
+        filled = max((i + 1 for i, path in enumerate(chosen) if path), default=0)
+        if any(not path for path in chosen[:filled]):
             raise forms.ValidationError("Fill the ranking metrics in order, without gaps.")
         self.instance.ranking_metrics = [
             {"class": path.partition(".")[0], "metric": path.partition(".")[2]}

@@ -181,6 +181,16 @@ def test_ranking_metrics_must_be_metrics_of_the_task(
     assert client.post(url, data).status_code == 302
     phase.refresh_from_db()
     assert phase.ranking_metrics == [{"class": "head", "metric": "hc_abs_diff_mm"}]
+    # Clearing every slot goes back to the task's own ranking metrics (it was refused as
+    # "gaps"), and a gap is still refused.
+    for slot in range(1, 6):
+        data[f"ranking_metric_{slot}"] = ""
+    assert client.post(url, data).status_code == 302
+    phase.refresh_from_db()
+    assert phase.ranking_metrics == []
+    data["ranking_metric_2"] = "head.dice"
+    gap = client.post(url, data)
+    assert gap.status_code == 200 and "without gaps" in gap.content.decode()
     # Code and the shell cannot get around it either: save() checks too.
     for bad, message in [
         ([{"class": "fh", "metric": "dice"}], "'fh.dice' is not a metric"),
