@@ -7,7 +7,7 @@ settings as the database has them, ``post_save`` compares and, on a change, queu
 committed (a worker must never read the old settings, nor re-rank for a save that rolled back).
 
 Until that task has run, the rows still carry the old ranking's signature
-(``leaderboards.RANKING_KEY``), so pages and the API report the board as stale rather than
+(``LeaderboardEntry.ranking_signature``), so pages and the API report the board as stale rather than
 showing old ranks under the new method; organisers can recompute from the page.
 ``QuerySet.update`` skips these signals: the admin's publish/hide actions change visibility
 only, which changes who sees the board, not its rows.

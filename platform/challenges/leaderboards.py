@@ -4,8 +4,8 @@
 ranking), never on page views; pages and the API read ``LeaderboardEntry`` rows through
 ``leaderboard_table``, which costs the same few queries whatever the number of submissions.
 
-Each row also records which ranking built it (``RANKING_KEY`` in its values: method, metrics
-and entry selection), so a board whose phase was re-ranked while no worker ran says it is
+Each row also records which ranking built it (``LeaderboardEntry.ranking_signature``: method,
+metrics and entry selection), so a board whose phase was re-ranked while no worker ran says it is
 stale instead of passing old ranks off under the new method (``LeaderboardTable.stale``).
 
 Ranking follows grand-challenge.org: either the primary metric, or the mean of per-metric
@@ -36,9 +36,6 @@ from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, S
 from evaluator.tasks import TaskError, has_better_side, higher_is_better, metric_paths
 
 ALL = "all"
-#: Key in a row's stored values naming the ranking that built it (never a class name: task
-#: class names start with a letter).
-RANKING_KEY = "_ranking"
 log = logging.getLogger(__name__)
 
 
@@ -228,8 +225,9 @@ def recompute(phase: Phase) -> int:
                 submission=cand.submission,
                 rank=rank,
                 score=score,
-                values={**values, RANKING_KEY: signature},
+                values=values,
                 computed_at=now,
+                ranking_signature=signature,
             )
             for site, scope in scopes
             for cand, rank, score, values in _select_and_rank(candidates, scope, criteria, phase)
@@ -358,8 +356,8 @@ def _scorer(phase: Phase) -> str:
 
 
 def stored_metrics(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A row's {class: {metric: stats}} without the ranking record beside them."""
-    return {k: v for k, v in values.items() if k != RANKING_KEY and isinstance(v, dict)}
+    """A row's {class: {metric: stats}}."""
+    return {k: v for k, v in values.items() if isinstance(v, dict)}
 
 
 def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
@@ -441,6 +439,6 @@ def leaderboard_table(phase: Phase, site: Site | str | None = None) -> Leaderboa
         phase.entry_selection,
         columns,
         rows,
-        stale=any(e.values.get(RANKING_KEY) != signature for e in entries),
+        stale=any(e.ranking_signature != signature for e in entries),
         computed_at=min((e.computed_at for e in entries), default=None),
     )

@@ -515,6 +515,12 @@ class LeaderboardEntry(models.Model):
     )
     values = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
+    ranking_signature = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Which ranking built this row (method, metrics, entry selection): a "
+        "row whose signature differs from the phase's is stale.",
+    )
 
     class Meta:
         ordering = ["rank", "id"]
