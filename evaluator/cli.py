@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,8 +140,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Named as it was started: `fetalbench-eval` (the installed command) or `python -m
+    # evaluator` (argparse would say "__main__.py").
+    called = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     parser = argparse.ArgumentParser(
-        prog="python -m evaluator",
+        prog=called if called and not called.endswith(".py") else "python -m evaluator",
         description="fetalbench evaluator: score fetal-ultrasound segmentation submissions.",
     )
     parser.add_argument(
