@@ -73,6 +73,13 @@ def test_format_leaderboard_shows_directions_and_ci() -> None:
     }  # fmt: skip
     text = format_leaderboard(board)
     assert "head dice ↑" in text and "head hd95 ↓" in text
+    # A measurement with no better side (the API's direction is null) gets no arrow.
+    board["columns"].append(
+        {"key": "head.hc_pred_mm", "label": "HC pred (mm)", "higher_is_better": False,
+         "direction": None}
+    )  # fmt: skip
+    text = format_leaderboard(board)
+    assert "HC pred (mm)" in text and "HC pred (mm) ↓" not in text
     assert "0.95 ± 0.01" in text and "24M*" in text
     assert "no entries" in format_leaderboard({"site": "site-a", "columns": [], "rows": []})
 
