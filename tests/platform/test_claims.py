@@ -255,31 +255,14 @@ def test_a_real_worker_stalled_past_the_deadline_stores_nothing_when_it_resumes(
             name="stall",
         ):
             node = f"stall-{os.getpid()}"
-            blocker = psycopg.connect(dsn)
-            try:
-                sub = create_submission(phase, user, upload(predictions), {"method_name": "s"})
-                deadline = time.monotonic() + 60
-                while True:  # hold the row as soon as the worker has claimed it
-                    row = blocker.execute(
-                        "SELECT status FROM challenges_submission WHERE id = %s FOR UPDATE",
-                        [sub.pk],
-                    ).fetchone()
-                    if row[0] in ("validating", "scoring"):
-                        break
-                    blocker.rollback()
-                    assert time.monotonic() < deadline, "the worker never claimed it"
-                    time.sleep(0.005)
-                # The worker now waits on its next write (progress, outside a transaction).
-                with psycopg.connect(dsn, autocommit=True) as admin:
-                    while not any(w == "Lock" for _, w in _worker_sessions(admin.cursor(), node)):
-                        assert time.monotonic() < deadline, "the worker never wrote again"
-                        time.sleep(0.02)
-                frozen = _worker_pids(node)
-                for pid in frozen:
-                    os.kill(pid, signal.SIGSTOP)
-                blocker.rollback()  # its write goes through in PostgreSQL; the worker sleeps on
-            finally:
-                blocker.close()
+            sub, frozen = None, []
+            for _ in range(5):  # until the worker is caught between claim and first write
+                sub, frozen = _freeze_before_first_write(
+                    dsn, node, phase, user, upload(predictions)
+                )
+                if frozen:
+                    break
+            assert frozen, "the worker was never caught validating (it scored too fast?)"
             try:
                 later = timezone.now() + settings.SUBMISSION_STATE_DEADLINE + timedelta(seconds=1)
                 assert recover_stuck(now=later)["requeued"] == 1
@@ -296,3 +279,50 @@ def test_a_real_worker_stalled_past_the_deadline_stores_nothing_when_it_resumes(
     sub.refresh_from_db()
     assert (sub.status, sub.attempts) == ("done", 2)
     assert Evaluation.objects.filter(submission=sub).count() == 1
+
+
+def _freeze_before_first_write(dsn: str, node: str, phase, user, upload_file):
+    """Submit; hold the submission's row while the worker validates (its next write, the
+    move to "scoring", is a single autocommitted UPDATE), freeze the worker (SIGSTOP) once
+    that UPDATE waits on the row, then let PostgreSQL finish it. Returns (submission, pids)
+    or (submission, []) when the worker got past validating before the row was held."""
+    import os
+    import signal
+
+    blocker = psycopg.connect(dsn)
+    try:
+        sub = create_submission(phase, user, upload_file, {"method_name": "s"})
+        deadline = time.monotonic() + 60
+        while True:
+            (status,) = blocker.execute(
+                "SELECT status FROM challenges_submission WHERE id = %s FOR UPDATE", [sub.pk]
+            ).fetchone()
+            if status == "validating":
+                break
+            blocker.rollback()
+            if status != "queued":
+                wait_for_status(sub.pk, timeout=60)
+                return sub, []
+            assert time.monotonic() < deadline, "the worker never claimed it"
+            time.sleep(0.002)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            while not any(w == "Lock" for _, w in _worker_sessions(admin.cursor(), node)):
+                assert time.monotonic() < deadline, "the worker never wrote again"
+                time.sleep(0.02)
+            frozen = _worker_pids(node)
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
+            blocker.rollback()  # its UPDATE completes in PostgreSQL; the worker sleeps on
+            while True:  # ...and commits: no session of the frozen worker is busy any more
+                busy = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s "
+                    "AND datname = current_database() AND state <> 'idle'",
+                    [node + "%"],
+                ).fetchone()[0]
+                if not busy:
+                    break
+                assert time.monotonic() < deadline, "the frozen worker's write never finished"
+                time.sleep(0.02)
+        return sub, frozen
+    finally:
+        blocker.close()
