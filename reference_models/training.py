@@ -8,7 +8,6 @@ parsing progress bars.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,7 +197,10 @@ def train(
         }
     )
     n = len(train_set.cases)
-    steps_per_epoch = math.ceil(n / config.batch_size)
+    # Batches that will train in an epoch: a last batch of one image is skipped (BatchNorm
+    # cannot train on it), so it must not count, or --epochs N would run about N * 5/4.
+    full, rest = divmod(n, config.batch_size)
+    steps_per_epoch = max(full + (1 if rest >= 2 or (rest and n < 2) else 0), 1)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)

@@ -65,6 +65,30 @@ def test_short_real_training_run_improves_dice(hc18_truth_40, tmp_path, one_torc
     assert result.checkpoint.is_file()
 
 
+def test_epochs_means_epochs_when_the_last_batch_is_a_single_image(
+    hc18_truth_40, tmp_path, one_torch_thread
+) -> None:
+    """A last batch of one image is skipped (BatchNorm); the step budget must not count it,
+    or --epochs 3 ran 4 epochs (found by a user: 33 images, batch 8)."""
+    config = get_config("cpu_quick").with_overrides(size=32, epochs=3, seed=0)
+    train_cases, _ = split_by_exam(
+        load_truth_set(hc18_truth_40).cases, config.validation_fraction, config.seed
+    )
+    batch = len(train_cases) - 1  # one full batch, then a batch of one image
+    result = train(
+        config.with_overrides(batch_size=batch),
+        "unet-tiny",
+        get_strategy("scratch"),
+        hc18_truth_40,
+        tmp_path,
+        progress=False,
+    )
+    records = [json.loads(line) for line in result.log.read_text().splitlines()]
+    assert records[0]["train_images"] == batch + 1
+    assert sum(r["event"] == "epoch" for r in records) == 3
+    assert records[-1]["steps"] == 3
+
+
 def test_sweep_table_sorts_by_trainable_size_and_shows_papers_count() -> None:
     from reference_models.sweep import format_table
 
