@@ -58,9 +58,11 @@ def _params(value: Any) -> str:
 
 def format_measured(sub: dict) -> str:
     """Parameters (and whether measured or declared), FLOPs and latency on one line."""
+    # Only the total is ever measured (the whole model file); which parts were trained is
+    # the participant's word.
     parts = [
-        f"parameters {_params(sub.get('params_total'))} total, "
-        f"{_params(sub.get('params_trainable'))} trainable ({sub.get('params_source', '?')})"
+        f"parameters {_params(sub.get('params_total'))} total ({sub.get('params_source', '?')}), "
+        f"{_params(sub.get('params_trainable'))} trainable (declared)"
     ]
     flops = sub.get("flops")
     if isinstance(flops, int | float):

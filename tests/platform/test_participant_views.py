@@ -6,6 +6,7 @@ own error pages with DEBUG off, and the model run's log with its stderr lines.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -93,6 +94,7 @@ def test_submission_page_shows_scores_measured_counts_and_run_log(hidden_phase) 
     assert "0.900 <span class=\"ci\">[0.880, 0.920]</span>" in page
     assert "leaderboard is not public" in page
     assert "1.23M" in page and "4.12 GFLOPs" in page and "12.3 ms" in page
+    assert re.search(r'trainable <span class="pill"[^>]*>declared</span>', page)
     assert 'class="log-line log-stderr">loading</span>' in page
     assert "secret-run" not in page
 
@@ -106,6 +108,9 @@ def test_cli_report_prints_scores_and_measured_counts(hidden_phase) -> None:
     assert "all cases" in text and "north" in text and "south" in text
     assert "head hd95 ↓ *" in text and "0.900 [0.880, 0.920]" in text
     assert "4.12 G" in format_measured(data) and "12.3 ms" in format_measured(data)
+    # Only the total is measured; the trainable part is the participant's word.
+    assert "total (measured)" in format_measured(data)
+    assert "trainable (declared)" in format_measured(data)
     assert "! loading" in format_run(data["run"])
     assert data["run"]["log"][0] == {"text": "loading", "stream": "stderr"}
     assert "details" not in data["run"]
