@@ -144,7 +144,9 @@ def test_participant_signs_up_submits_on_the_web_and_cli_and_reads_own_scores_an
     assert cli_table["head.dice"] != table["head.dice"]  # a different (more shifted) upload
     page.screenshot(path=str(SHOTS / "participant-cli-scores.png"), full_page=True)
     page.goto(f"{live_server.url}/phases/{phase.pk}/submit/")
-    assert "0 of 2" in page.inner_text("#quota")
+    # No form to fill in vain: the page says the quota is used up and when a slot frees.
+    assert "0 of 2" in page.inner_text("#submit-blocked")
+    assert page.locator("#submission-form").count() == 0
     page.screenshot(path=str(SHOTS / "participant-quota-used.png"), full_page=True)
 
     # 7. Unknown pages get the site's 404, not Django's debug page.

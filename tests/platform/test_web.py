@@ -140,6 +140,31 @@ def test_submission_form_errors_and_rejections(client, board, make_user) -> None
     assert not Team.objects.filter(name="Erin").exists()
 
 
+def test_the_submit_page_says_at_once_when_an_upload_would_be_refused(
+    client, board, make_user
+) -> None:
+    """A closed phase or a used-up quota is said before the file is chosen, not after it
+    was uploaded (found by a user walk)."""
+    make_user("gus", password="pw-gus-1234")
+    client.login(username="gus", password="pw-gus-1234")
+    board.daily_limit = 1
+    board.save()
+    client.post(
+        f"/phases/{board.pk}/submit/",
+        {"method_name": "m", "fine_tuning_strategy": "full", "team_name": "Gus",
+         "file": SimpleUploadedFile("p.zip", b"PK\x05\x06" + b"\0" * 18)},
+    )  # fmt: skip
+    page = client.get(f"/phases/{board.pk}/submit/").content.decode()
+    assert 'id="submit-blocked"' in page and "no submissions left" in page
+    assert 'id="submission-form"' not in page
+    board.daily_limit = 0
+    board.closes_at = timezone.now() - timedelta(days=1)
+    board.save()
+    page = client.get(f"/phases/{board.pk}/submit/").content.decode()
+    assert "not open for submissions" in page and 'id="submission-form"' not in page
+    assert 'id="quota"' not in client.get(f"/phases/{board.pk}/").content.decode()
+
+
 def test_the_submit_page_accepts_a_submission(client, board, make_user) -> None:
     """The page's own path (request.user is a lazy wrapper there, unlike in the API)."""
     make_user("fay", password="pw-fay-1234")

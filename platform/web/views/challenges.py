@@ -60,7 +60,7 @@ def phase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quota = None
     if request.user.is_authenticated:
         mine = phase.submissions.filter(creator=request.user).order_by("-created_at")[:20]
-        if team is not None or organiser:
+        if (team is not None or organiser) and phase.is_open():  # no quota on a closed phase
             quota = daily_quota(phase, request.user, team, exempt=organiser)
     return render(
         request,

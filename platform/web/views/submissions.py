@@ -53,6 +53,14 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         initial = {"team_name": request.user.get_username()} if team is None else {}
         form = SubmissionForm(initial=initial, **form_kwargs)
     organiser = is_organiser(request.user, challenge)
+    quota = daily_quota(phase, request.user, team, exempt=organiser)
+    # Say at once when an upload would be refused, instead of offering a form that fails
+    # only after the whole file has been sent.
+    blocked = ""
+    if not organiser and not phase.is_open():
+        blocked = "This phase is not open for submissions."
+    elif not organiser and quota.exhausted:
+        blocked = "You have no submissions left for today. " + quota.sentence()
     return render(
         request,
         "web/submit.html",
@@ -61,7 +69,8 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
             "challenge": challenge,
             "form": form,
             "open": phase.is_open(),
-            "quota": daily_quota(phase, request.user, team, exempt=organiser),
+            "quota": quota,
+            "blocked": blocked,
         },
     )
 
