@@ -72,7 +72,8 @@ def test_owner_gets_own_scores_per_site_with_intervals_on_a_hidden_board(
 ) -> None:
     phase, sub = hidden_phase
     client = _api("alice")
-    assert client.get(f"/api/phases/{phase.pk}/leaderboard/").status_code == 404  # hidden
+    hidden = client.get(f"/api/phases/{phase.pk}/leaderboard/")
+    assert hidden.status_code == 404 and "not public" in hidden.json()["detail"]  # says why
     data = client.get(f"/api/submissions/{sub.pk}/").json()
     scores = data["scores"]
     assert scores["sites"] == ["all", "north", "south"]
@@ -202,13 +203,17 @@ def test_metadata_errors_have_a_readable_detail_and_the_cli_prints_it(hidden_pha
 # --- item 9: error pages, DEBUG off by default -------------------------------------------------
 
 
-def test_unknown_pages_get_the_sites_404_and_the_api_a_json_detail(client) -> None:
+def test_unknown_pages_get_the_sites_404_and_the_api_a_json_detail(client, make_user) -> None:
     page = client.get("/no/such/page/")
     assert page.status_code == 404
     text = page.content.decode()
     assert "Page not found" in text and 'class="topbar"' in text and "URLconf" not in text
     api = client.get("/api/no-such-thing/")
     assert api.status_code == 404 and api.json() == {"detail": "Not found."}
+    # A missing object is said in words, not in Django's "No Submission matches the query".
+    client.force_login(make_user("nosy"))
+    missing = client.get("/api/submissions/987654/")
+    assert missing.status_code == 404 and "does not exist" in missing.json()["detail"]
 
 
 def test_server_error_page_uses_the_site_style_without_the_database(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -38,6 +39,11 @@ def exception_handler(exc: Exception, context: dict) -> Any:
     if response is None:
         return None
     data = response.data
+    if isinstance(exc, Http404):
+        # Django's own text ("No Submission matches the given query.") speaks of queries;
+        # and whether the object exists at all is not everyone's business.
+        response.data = {"detail": "Not found (it does not exist, or you may not see it)."}
+        return response
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
         return response
     response.data = {"detail": readable_detail(data)}

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -237,7 +237,11 @@ _ENTRIES_PARAM = OpenApiParameter(
 def _table_for(request: Request, pk: int, site: str | None):
     phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
     if not can_view_leaderboard(request.user, phase):
-        raise Http404
+        # Phases are public (they are listed); only the board is hidden, so say so.
+        raise NotFound(
+            "This phase's leaderboard is not public; your own scores are on your "
+            "submissions (`fetalbench status <id>`)."
+        )
     try:
         all_entries = wants_all_entries(request.query_params.get("entries"))
     except EntriesError as exc:
