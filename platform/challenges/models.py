@@ -524,6 +524,7 @@ class LeaderboardEntry(models.Model):
 
     class Meta:
         ordering = ["rank", "id"]
+        verbose_name_plural = "leaderboard entries"
         indexes = [models.Index(fields=["phase", "site", "rank"])]
 
     def __str__(self) -> str:
