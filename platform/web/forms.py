@@ -7,6 +7,24 @@ from challenges.services.submissions import MAX_PARAMETERS
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+#: What the file field asks for, by kind (the page switches them when the kind changes).
+FILE_WORDING = {
+    Submission.Kind.PREDICTIONS: (
+        "Predictions archive",
+        "A .zip (or .tar.gz) with one label image per case, named <case>.png.",
+    ),
+    Submission.Kind.MODEL: (
+        "Model file (zip)",
+        "A .zip with the network (model.onnx, model.pt2 or model.pt) and its model.json, as "
+        "`python -m reference_models export` writes it.",
+    ),
+    Submission.Kind.CONTAINER: (
+        "Container image",
+        "A `docker save` archive (.tar or .tar.gz) of an image that reads /input and writes "
+        "/output (docs/model-container.md).",
+    ),
+}
+
 
 class SubmissionForm(forms.Form):
     """Upload + the method description that feeds the leaderboard and the Pareto plot."""
@@ -50,6 +68,15 @@ class SubmissionForm(forms.Form):
         if len(self.fields["kind"].choices) == 1:
             self.fields["kind"].widget = forms.HiddenInput()
             self.fields["kind"].initial = self.fields["kind"].choices[0][0]
+        first = self.fields["kind"].choices[0][0] if self.fields["kind"].choices else None
+        label, help_text = FILE_WORDING.get(first, FILE_WORDING[Submission.Kind.PREDICTIONS])
+        self.fields["file"].label, self.fields["file"].help_text = label, help_text
+        # behaviours.js rewrites the file field's label and help when the kind changes.
+        attrs = self.fields["kind"].widget.attrs
+        attrs["data-describes"] = "id_file"
+        for kind, (kind_label, kind_help) in FILE_WORDING.items():
+            attrs[f"data-label-{kind}"] = kind_label
+            attrs[f"data-help-{kind}"] = kind_help
         if team is not None:
             self.fields["team_name"].initial = team.name
             self.fields["team_name"].disabled = True

@@ -93,3 +93,27 @@ def test_pages_work_under_the_csp(browser, live_server, make_user) -> None:
     page.wait_for_selector(".opblock", timeout=30000)
     assert page.locator(".opblock").count() > 10
     assert violations == []
+
+
+def test_the_submit_form_asks_for_what_the_chosen_kind_needs(
+    browser, live_server, make_user
+) -> None:
+    """Switching Kind to a model changes what the file field asks for (it kept asking for a
+    predictions archive), by a data-* behaviour the CSP allows."""
+    phase, _ = _board(make_user)
+    Phase.objects.filter(pk=phase.pk).update(allowed_kinds=["predictions", "model"])
+    page = browser.new_page()
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/?next=/phases/{phase.pk}/submit/")
+    page.fill("#id_username", "csp1")
+    page.fill("#id_password", "pw-secret-123")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"**/phases/{phase.pk}/submit/")
+    label = page.locator("label[for=id_file]")
+    assert "Predictions archive" in label.inner_text()
+    page.select_option("#id_kind", "model")
+    assert "Model file" in label.inner_text()
+    assert "model.json" in page.locator("#id_file").locator("xpath=..").inner_text()
+    page.select_option("#id_kind", "predictions")
+    assert "Predictions archive" in label.inner_text()
+    page.close()
