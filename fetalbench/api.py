@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ ROUTES = {
 }
 DEFAULT_URL = "http://127.0.0.1:8000"
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
+"""Submission states that do not change any more: `wait_for_submission` stops at these."""
 
 
 class ApiError(Exception):
@@ -212,6 +214,39 @@ class Client:
 
     def submission(self, submission_id: int) -> dict:
         return self._request("GET", "submission", params_path={"id": submission_id})
+
+    def wait_for_submission(
+        self,
+        submission_id: int,
+        *,
+        timeout: float | None = None,
+        poll_s: float = 1.0,
+        on_update: Callable[[dict], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> dict:
+        """Poll one submission until it reaches a state in `FINAL_STATES`; returns that record.
+
+        The one polling loop of the project (the CLI's `--wait`, `reference_models reproduce
+        --phase` and the demo's reference seeding all use it). `on_update` sees every record
+        fetched, the final one included (for a progress bar or a log line). A failed or
+        cancelled submission is returned, not raised: the caller decides whether that is an
+        error. `timeout` (seconds, None: wait for ever) running out is an ApiError saying
+        what to check.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self.submission(submission_id)
+            if on_update is not None:
+                on_update(record)
+            status = record.get("status")
+            if status in FINAL_STATES:
+                return record
+            if deadline is not None and time.monotonic() > deadline:
+                raise ApiError(
+                    f"submission {submission_id} is still {status} after {timeout:.0f} s; "
+                    "is a worker serving the scoring and inference queues?"
+                )
+            sleep(poll_s)
 
     def phase(self, phase: int) -> dict:
         """One phase: `is_open`, `allowed_kinds`, ranking metrics, sites."""

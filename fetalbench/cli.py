@@ -12,12 +12,11 @@ import getpass
 import itertools
 import os
 import sys
-import time
 from collections.abc import Sequence
 
 from tqdm import tqdm
 
-from fetalbench.api import DEFAULT_URL, FINAL_STATES, ApiError, Client, load_config, save_config
+from fetalbench.api import DEFAULT_URL, ApiError, Client, load_config, save_config
 from fetalbench.report import format_measured, format_quota, format_run, format_scores
 
 STRATEGIES = (
@@ -56,18 +55,15 @@ def wait_for_result(client: Client, submission_id: int, poll_s: float = 1.0) -> 
     """Poll until the submission is done/failed, showing state and scoring progress."""
     spinner = itertools.cycle("|/-\\")
     with tqdm(total=100, unit="%", desc="queued", bar_format="{desc} {bar} {n:.0f}%") as bar:
-        while True:
-            sub = client.submission(submission_id)
+
+        def show(sub: dict) -> None:
             state = sub.get("status", "?")
-            progress = float(sub.get("progress") or 0.0)
-            if state == "done":
-                progress = 1.0
+            progress = 1.0 if state == "done" else float(sub.get("progress") or 0.0)
             bar.set_description_str(f"{next(spinner)} {state:<10}")
             bar.n = round(100 * progress, 1)
             bar.refresh()
-            if state in FINAL_STATES:
-                return sub
-            time.sleep(poll_s)
+
+        return client.wait_for_submission(submission_id, poll_s=poll_s, on_update=show)
 
 
 def _report(sub: dict) -> int:

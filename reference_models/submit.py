@@ -51,30 +51,24 @@ def submit_bundle(client: Client, phase: int, bundle: Path, row: dict) -> dict:
     return client.submit(phase, bundle, submission_metadata(row))
 
 
-def wait_for_submission(
+def wait_until_done(
     client: Client,
     submission_id: int,
     timeout: float = 1800.0,
     poll_seconds: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict:
-    """Poll until the submission is done; a failed/cancelled one or a timeout is an ApiError
-    carrying the platform's own reason, so the user sees why a baseline did not score."""
-    deadline = time.monotonic() + timeout
-    while True:
-        record = client.submission(submission_id)
-        status = record.get("status")
-        if status == "done":
-            return record
-        if status in ("failed", "cancelled"):
-            detail = (record.get("status_detail") or "").strip() or "no detail given"
-            raise ApiError(f"submission {submission_id} {status}: {detail}")
-        if time.monotonic() > deadline:
-            raise ApiError(
-                f"submission {submission_id} is still {status} after {timeout:.0f} s; "
-                "is a worker serving the scoring and inference queues?"
-            )
-        sleep(poll_seconds)
+    """`Client.wait_for_submission`, where only `done` will do: a failed/cancelled one is an
+    ApiError carrying the platform's own reason, so the user sees why a baseline did not score
+    (a timeout is the client's ApiError)."""
+    record = client.wait_for_submission(
+        submission_id, timeout=timeout, poll_s=poll_seconds, sleep=sleep
+    )
+    status = record.get("status")
+    if status != "done":
+        detail = (record.get("status_detail") or "").strip() or "no detail given"
+        raise ApiError(f"submission {submission_id} {status}: {detail}")
+    return record
 
 
 def primary_metric(client: Client, phase: int) -> tuple[str, str]:
@@ -126,7 +120,7 @@ def submit_and_score(
         submit_bundle(client, phase, b, r)["id"] for b, r in zip(bundles, rows, strict=True)
     ]
     for submission_id, row in zip(submitted, rows, strict=True):
-        record = wait_for_submission(client, submission_id, timeout, poll_seconds)
+        record = wait_until_done(client, submission_id, timeout, poll_seconds)
         row.update(
             submission=submission_id,
             platform_metric=f"{class_name} {metric}",

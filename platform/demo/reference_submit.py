@@ -87,30 +87,28 @@ def submit_models(
 def wait_until_scored(
     client: Client, submitted: list[Submitted], timeout_s: float, log: Log, poll_s: float = 2.0
 ) -> dict[int, dict]:
-    """Poll every submission until it is finished; logs progress whenever it changes.
+    """Wait for every submission to finish (`Client.wait_for_submission`, one after the
+    other within one deadline); logs the count each time one finishes.
 
     Returns the final records by id. A timeout is an ApiError naming what is still pending.
     """
     ids = [s.submission_id for s in submitted]
     deadline = time.monotonic() + timeout_s
     records: dict[int, dict] = {}
-    last = -1
-    while True:
-        for submission_id in ids:
-            if records.get(submission_id, {}).get("status") not in ("done", *_GIVEN_UP):
-                records[submission_id] = client.submission(submission_id)
-        finished = [i for i in ids if records[i].get("status") in ("done", *_GIVEN_UP)]
-        if len(finished) != last:
-            log(f"{len(finished)} of {len(ids)} reference submission(s) scored")
-            last = len(finished)
-        if len(finished) == len(ids):
-            return records
-        if time.monotonic() > deadline:
+    for submission_id in ids:
+        try:
+            records[submission_id] = client.wait_for_submission(
+                submission_id, timeout=max(0.0, deadline - time.monotonic()), poll_s=poll_s
+            )
+        except ApiError:
+            if time.monotonic() <= deadline:
+                raise  # not the deadline: the server refused or did not answer
             pending = ", ".join(
-                f"#{i} {records[i].get('status')}" for i in ids if i not in finished
+                f"#{i} {client.submission(i).get('status')}" for i in ids if i not in records
             )
             raise ApiError(
                 f"not scored within {timeout_s:.0f} s ({pending}); is a worker serving the "
                 "scoring and inference queues?"
-            )
-        time.sleep(poll_s)
+            ) from None
+        log(f"{len(records)} of {len(ids)} reference submission(s) scored")
+    return records
