@@ -25,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluator import __version__
+from evaluator.aggregate import BOOTSTRAP_SEED, aggregate_cases
+from evaluator.errors import InvalidSubmission
+from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.problems import Problem
+from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
+from evaluator.truth import TruthSetError, truth_version
+from evaluator.validation import ValidationReport
 
 TRUTH_COLUMN = "class"
 
@@ -265,8 +272,6 @@ def check_classification_truth(
     Such a set is cases.csv alone: its truth is the `class` column, so there are no label
     images and no pixel spacing (`TruthSet.load`, which demands both, does not apply).
     """
-    from evaluator.truth import TruthSetError
-
     root = Path(truth_root)
     try:
         table = read_truth_table(root)
@@ -307,8 +312,6 @@ def _find_csv(folder: Path) -> Path:
 
 
 def _load_submission(task, truth_root: Path, predictions: Path):
-    from evaluator.io.archives import ArchiveError, unpacked
-
     table = read_truth_table(truth_root)
     cases, labels = read_truth_classes([(c, k) for c, _, k in table], task.class_names)
     sites = [s for _, s, _ in table]
@@ -328,8 +331,6 @@ def _load_submission(task, truth_root: Path, predictions: Path):
 
 def validate_classification(task, truth_root: Path, predictions: Path):
     """A ValidationReport for a classification submission (all problems at once)."""
-    from evaluator.validation import ValidationReport
-
     try:
         cases, _, _, _ = _load_submission(task, truth_root, predictions)
     except ClassificationInputError as exc:
@@ -370,13 +371,6 @@ def score_classification_submission(
     and overall: the per-case summaries plus set-level `accuracy`, `macro_f1` and `macro_auc`
     (mean = the statistic on those cases; std and median null; CI by percentile bootstrap).
     """
-    from evaluator import __version__
-    from evaluator.aggregate import BOOTSTRAP_SEED, aggregate_cases
-    from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
-    from evaluator.scoring import InvalidSubmission
-    from evaluator.truth import truth_version
-    from evaluator.validation import ValidationReport
-
     try:
         cases, sites, labels, scores = _load_submission(task, truth_root, predictions)
     except ClassificationInputError as exc:

@@ -55,8 +55,9 @@ def _progress_bar(enabled: bool):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from evaluator.errors import InvalidSubmission
     from evaluator.results import write_results
-    from evaluator.scoring import InvalidSubmission, score_submission
+    from evaluator.scoring import score_submission
 
     progress, close = _progress_bar(not args.quiet)
     try:
@@ -203,9 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input, reported as one line instead of a traceback."""
+    from evaluator.errors import TruthError
     from evaluator.importers.common import ImporterError
     from evaluator.io.archives import ArchiveError
-    from evaluator.scoring import TruthError
     from evaluator.tasks import TaskError
     from evaluator.truth import TruthSetError
 

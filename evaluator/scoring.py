@@ -29,6 +29,8 @@ import numpy as np
 
 from evaluator import __version__ as EVALUATOR_VERSION
 from evaluator.aggregate import aggregate_cases
+from evaluator.classification import score_classification_submission, validate_classification
+from evaluator.errors import InvalidSubmission, TruthError
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.masks import MaskReadError, read_label_map
 from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
@@ -45,18 +47,6 @@ from evaluator.validation import (
 )
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class InvalidSubmission(Exception):
-    """The submission cannot be scored; `report` lists every problem found."""
-
-    def __init__(self, report: ValidationReport) -> None:
-        self.report = report
-        super().__init__(report.format_text())
-
-
-class TruthError(RuntimeError):
-    """The organiser's truth set is broken (not the participant's fault)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,8 +426,6 @@ def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -
     """Every problem of a submission (discovery, decoding, values, shapes) without scoring."""
     task = get_task(task)
     if task.kind == CLASSIFICATION:
-        from evaluator.classification import validate_classification
-
         return validate_classification(task, truth_root, predictions)
     truth = TruthSet.load(truth_root)
     try:
@@ -468,8 +456,6 @@ def score_submission(
     truth_root = Path(truth_root)
     predictions = Path(predictions)
     if task.kind == CLASSIFICATION:
-        from evaluator.classification import score_classification_submission
-
         return score_classification_submission(
             task, truth_root, predictions, n_bootstrap=n_bootstrap
         )

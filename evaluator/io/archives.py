@@ -8,7 +8,7 @@ actually writes (declared sizes can lie). Every refusal is an `ArchiveError` wit
 participant can act on.
 
 Where to unpack: creating a file on a journalled disk costs ~0.4 ms here, more than decoding a
-small mask, so a submission's contents go to a memory-backed folder (`MEMORY_ROOT`, a tmpfs)
+small mask, so a submission's contents go to a memory-backed folder (`scratch.MEMORY_ROOT`, a tmpfs)
 when they fit in `ArchiveLimits.memory_bytes` and half of its free space; larger ones (or a
 machine without one) use the ordinary temporary folder. Both are removed afterwards; folders
 left behind by a killed process are removed by a later unpack (`evaluator.io.scratch`).
@@ -65,12 +65,8 @@ class ArchiveLimits:
     max_member_bytes: int = 1 * GiB
     max_ratio: float = 200
     ratio_min_bytes: int = 16 * MiB
-    #: Contents up to this size are unpacked into `MEMORY_ROOT` (0: always on disk).
+    #: Contents up to this size are unpacked into `scratch.MEMORY_ROOT` (0: always on disk).
     memory_bytes: int = 256 * MiB
-
-
-#: A tmpfs for small submissions' contents (see the module docstring); skipped if absent.
-MEMORY_ROOT = Path("/dev/shm")
 
 
 class ArchiveError(ValueError):
@@ -123,7 +119,7 @@ def unpacked(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Pa
     try:
         room = _memory_room(limits)
         if room is not None:
-            workdir = _workdir(MEMORY_ROOT)
+            workdir = _workdir(scratch.MEMORY_ROOT)
             try:
                 dest = _extract(path, kind, limits, workdir, room)
             except _OutOfRoom:
@@ -162,13 +158,14 @@ def _single_file_folder(path: Path) -> Iterator[Path]:
 
 
 def _memory_room(limits: ArchiveLimits) -> int | None:
-    """Bytes the contents may take in `MEMORY_ROOT`: the limit or half its free space."""
+    """Bytes the contents may take in `scratch.MEMORY_ROOT`: the limit or half its free space."""
     if limits.memory_bytes <= 0:
         return None
+    root = scratch.MEMORY_ROOT
     try:
-        if not (MEMORY_ROOT.is_dir() and os.access(MEMORY_ROOT, os.W_OK | os.X_OK)):
+        if not (root.is_dir() and os.access(root, os.W_OK | os.X_OK)):
             return None
-        fs = os.statvfs(MEMORY_ROOT)
+        fs = os.statvfs(root)
     except OSError:
         return None
     room = min(limits.memory_bytes, fs.f_bavail * fs.f_frsize // 2)

@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 
 PREFIX = "fetalbench-unpack-"
+#: A tmpfs for small submissions' contents (`evaluator.io.archives` unpacks there first);
+#: skipped if absent.
+MEMORY_ROOT = Path("/dev/shm")
 #: A stale folder must be at least this old (by modification time) to be removed.
 MIN_AGE_S = 10 * 60
 #: `sweep_stale_now_and_then` sweeps at most this often per process.
@@ -98,8 +101,6 @@ def sweep_stale(roots: list[Path | str] | None = None, min_age_s: float = MIN_AG
     """Remove left-behind unpack folders under `roots` (default: the tmpfs and the temp
     folder); returns what was removed. Never raises: a folder that cannot be listed or removed
     (another user's, a race with another sweep) is left for later."""
-    from evaluator.io.archives import MEMORY_ROOT
-
     if roots is None:
         roots = [MEMORY_ROOT, tempfile.gettempdir()]
     removed: list[Path] = []

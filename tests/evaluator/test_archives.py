@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.io import archives
+from evaluator.io import scratch
 from evaluator.io.archives import ArchiveError, ArchiveLimits, unpacked
 
 MiB = 1024 * 1024
@@ -29,7 +29,7 @@ def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "temp_root"
     root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(root))
-    monkeypatch.setattr(archives, "MEMORY_ROOT", root)
+    monkeypatch.setattr(scratch, "MEMORY_ROOT", root)
     return root
 
 
@@ -310,13 +310,13 @@ def test_many_highly_compressible_masks_are_not_a_bomb(tmp_path: Path) -> None:
         assert len(_files_under(folder)) == 40
 
 
-@pytest.mark.skipif(not archives.MEMORY_ROOT.is_dir(), reason="no /dev/shm on this machine")
+@pytest.mark.skipif(not scratch.MEMORY_ROOT.is_dir(), reason="no /dev/shm on this machine")
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
 def test_small_contents_unpack_into_memory_backed_folder(tmp_path: Path, kind: str) -> None:
     archive = tmp_path / f"sub.{kind}"
     _zip(archive, MEMBERS) if kind == "zip" else _tar(archive, MEMBERS)
     with unpacked(archive) as folder:
-        assert folder.is_relative_to(archives.MEMORY_ROOT.resolve())
+        assert folder.is_relative_to(scratch.MEMORY_ROOT.resolve())
         assert _files_under(folder) == sorted(MEMBERS)
         workdir = folder.parent
     assert not workdir.exists()
@@ -331,7 +331,7 @@ def test_contents_larger_than_the_memory_room_unpack_on_disk(
     memory, disk = tmp_path / "memory", tmp_path / "disk"
     memory.mkdir()
     disk.mkdir()
-    monkeypatch.setattr(archives, "MEMORY_ROOT", memory)
+    monkeypatch.setattr(scratch, "MEMORY_ROOT", memory)
     monkeypatch.setattr(tempfile, "tempdir", str(disk))
     members = {f"{i:03d}_HC.png": os.urandom(3000) for i in range(4)}
     archive = tmp_path / f"sub.{kind}"
@@ -347,7 +347,7 @@ def test_refusals_are_the_same_in_memory_and_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hostile tar met after the memory room ran out is still refused, from disk."""
-    monkeypatch.setattr(archives, "MEMORY_ROOT", tmp_path)
+    monkeypatch.setattr(scratch, "MEMORY_ROOT", tmp_path)
     archive = _tar(tmp_path / "s.tar.gz", {"a.png": os.urandom(5000), "../evil.png": b"x"})
     for limit in (1_000, 1_000_000):
         with (

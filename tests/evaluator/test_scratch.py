@@ -72,7 +72,7 @@ with unpacked(sys.argv[2]) as folder:
 """
 
 
-@pytest.mark.skipif(not archives.MEMORY_ROOT.is_dir(), reason="no /dev/shm on this machine")
+@pytest.mark.skipif(not scratch.MEMORY_ROOT.is_dir(), reason="no /dev/shm on this machine")
 def test_unpack_folder_of_a_killed_scoring_process_is_removed_by_a_later_unpack(
     tmp_path: Path,
 ) -> None:
@@ -89,9 +89,9 @@ def test_unpack_folder_of_a_killed_scoring_process_is_removed_by_a_later_unpack(
     try:
         contents = Path(child.stdout.readline().strip())
         workdir = contents.parent
-        assert workdir.parent == archives.MEMORY_ROOT.resolve()
+        assert workdir.parent == scratch.MEMORY_ROOT.resolve()
         assert (contents / "001_HC.png").is_file()
-        assert workdir not in scratch.sweep_stale([archives.MEMORY_ROOT], min_age_s=0)
+        assert workdir not in scratch.sweep_stale([scratch.MEMORY_ROOT], min_age_s=0)
         assert workdir.is_dir()  # its creator runs: kept, whatever its age
     finally:
         child.send_signal(signal.SIGKILL)

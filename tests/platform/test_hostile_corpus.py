@@ -169,7 +169,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def unpack_folders() -> set[Path]:
-    from evaluator.io.archives import MEMORY_ROOT
+    from evaluator.io.scratch import MEMORY_ROOT
 
     found = set()
     for root in {MEMORY_ROOT, Path(tempfile.gettempdir())}:
