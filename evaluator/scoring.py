@@ -11,15 +11,8 @@ listed, so a participant fixes everything in one go and no partial leaderboard e
 
 from __future__ import annotations
 
-import atexit
 import math
-import multiprocessing
 import os
-import threading
-from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +26,7 @@ from evaluator.classification import score_classification_submission, validate_c
 from evaluator.errors import InvalidSubmission, TruthError
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.masks import MaskReadError, read_label_map
+from evaluator.parallel import ProgressCallback, run_jobs, shutdown_pools
 from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
 from evaluator.tasks import BIOMETRY, CLASSIFICATION, Task, get_task
 from evaluator.truth import TruthCase, TruthSet, truth_version
@@ -46,11 +40,8 @@ from evaluator.validation import (
     validate_predictions,
 )
 
-ProgressCallback = Callable[[int, int], None]
-
-
 # --------------------------------------------------------------------------------------------
-# One case
+# One case (the process-pool engine that runs many is evaluator.parallel)
 
 
 def _reference_measurement(key: str, extra: dict[str, str]) -> float | None:
@@ -218,197 +209,6 @@ def _stated_measurements(job: _Job) -> dict[str, float] | None:
     return dict.fromkeys(_ELLIPSE_PERIMETER_KEYS, ellipse.perimeter)
 
 
-def _init_worker() -> None:
-    """One OpenCV thread per worker process: the pool already uses every core, and nested
-    thread pools only contend with each other."""
-    import cv2
-
-    from evaluator.metrics import warm_up
-
-    cv2.setNumThreads(1)
-    warm_up()  # load the compiled distance kernels before the first case, not during it
-
-
-def _score_chunk(
-    task: Task, jobs: Sequence[_Job]
-) -> list[tuple[dict[str, Any] | None, Problem | None]]:
-    """Worker entry point: score a chunk of cases (module-level so it pickles)."""
-    return [_score_job(task, job) for job in jobs]
-
-
-# --------------------------------------------------------------------------------------------
-# Running many cases
-
-
-def _chunk_size(total: int, workers: int) -> int:
-    """Cases per helper chunk: about 1/16 of a worker's share (at least one). Small enough
-    that the last chunks hold nobody up for long; large enough that the hand-off (a fraction
-    of a millisecond per chunk) stays a few percent of the work even for 256x256 masks."""
-    return max(1, math.ceil(total / (workers * 16)))
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """forkserver with the evaluator preloaded, where available.
-
-    Plain fork is unsafe here: the parent may already run ITK and OpenCV thread pools (any
-    earlier scoring does), and a child forked while those pools exist deadlocks in its
-    first filter. A fork server is a clean single-threaded process that imports NumPy,
-    SimpleITK and OpenCV once, so workers start fast without inheriting live threads. spawn
-    is the fallback on platforms without it.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(
-            ["evaluator.scoring", "evaluator.metrics.surface", "evaluator.metrics.biometry"]
-        )
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def _run_jobs(
-    task: Task, jobs: list[_Job], workers: int, progress: ProgressCallback | None
-) -> list[tuple[dict[str, Any] | None, Problem | None]]:
-    """Score every job with `workers` processes in all: this one and `workers - 1` helpers.
-
-    The calling process scores cases itself instead of idling while a pool works: for a
-    small submission most of the work then needs no hand-off at all, and `workers` processes
-    never compete for `workers` cores with an idle parent.
-    """
-    total = len(jobs)
-    if progress:
-        progress(0, total)
-    if workers <= 1 or total <= 1:
-        outcomes = []
-        for i, job in enumerate(jobs, start=1):
-            outcomes.append(_score_job(task, job))
-            if progress:
-                progress(i, total)
-        return outcomes
-    helpers = workers - 1
-    try:
-        return _run_with_helpers(_pool(helpers), task, jobs, workers, progress)
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): start afresh once, so one bad event does
-        # not poison every later submission of a long-running scoring service.
-        _discard_pool(helpers)
-        return _run_with_helpers(_pool(helpers), task, jobs, workers, progress)
-
-
-#: Chunks queued per helper: one running, one ready, so a helper never waits for this process.
-_IN_FLIGHT_PER_HELPER = 2
-
-
-def _run_with_helpers(
-    pool: ProcessPoolExecutor,
-    task: Task,
-    jobs: list[_Job],
-    workers: int,
-    progress: ProgressCallback | None,
-) -> list[tuple[dict[str, Any] | None, Problem | None]]:
-    """Cases from the front are scored here one by one, small chunks from the back by the
-    pool's helpers.
-
-    A chunk handed over cannot be taken back, and on a busy machine a helper may be slow to
-    get a core. So once nothing is left to hand out, this process does not wait for the
-    helpers' last chunks: it scores them too, latest first, and keeps whichever copy is done
-    first (scoring is deterministic, so both copies are equal). The end of a submission then
-    never waits on a helper for longer than this process would take alone; the price is a
-    helper finishing a small chunk nobody needs (see `_chunk_size`).
-    """
-    total = len(jobs)
-    queue = deque(jobs)
-    size = _chunk_size(total, workers)
-    limit = _IN_FLIGHT_PER_HELPER * (workers - 1)
-    outcomes: list[tuple[dict[str, Any] | None, Problem | None]] = []
-    pending: dict[Future, list[_Job]] = {}
-    done = 0
-
-    def resolve(future: Future, result: list[tuple[dict[str, Any] | None, Problem | None]]):
-        nonlocal done
-        chunk = pending.pop(future)
-        outcomes.extend(result)
-        done += len(chunk)
-        if progress:
-            progress(done, total)
-
-    def collect(futures: set[Future]) -> None:
-        for future in futures:
-            resolve(future, future.result())
-
-    def top_up() -> None:
-        while queue and len(pending) < limit:
-            chunk = [queue.pop() for _ in range(min(size, len(queue)))]
-            pending[pool.submit(_score_chunk, task, chunk)] = chunk
-
-    try:
-        top_up()
-        while queue:
-            outcomes.append(_score_job(task, queue.popleft()))
-            done += 1
-            if progress:
-                progress(done, total)
-            finished = {f for f in pending if f.done()}
-            if finished:
-                collect(finished)
-                top_up()
-        for future in reversed(list(pending)):  # the latest chunk is the least advanced
-            if future not in pending:
-                continue  # collected meanwhile
-            mine: list[tuple[dict[str, Any] | None, Problem | None]] = []
-            for job in pending[future]:
-                if future.done():
-                    break
-                mine.append(_score_job(task, job))
-            else:
-                if not future.done():
-                    resolve(future, mine)  # done here first; the helper's copy is dropped
-            collect({f for f in pending if f.done()})
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            collect(finished)
-    finally:
-        for future in pending:
-            future.cancel()
-    return outcomes
-
-
-# Worker pools outlive one submission: a scoring service then pays process start-up and the
-# workers' one-off warm-up (compiled metric kernels loaded from cache) once, not per upload.
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    with _POOLS_LOCK:
-        pool = _POOLS.get(workers)
-        if pool is None:
-            pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=_mp_context(), initializer=_init_worker
-            )
-            _POOLS[workers] = pool
-        return pool
-
-
-def _discard_pool(workers: int) -> None:
-    with _POOLS_LOCK:
-        pool = _POOLS.pop(workers, None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def shutdown_pools() -> None:
-    """Stop the cached worker processes (also done at interpreter exit)."""
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(shutdown_pools)
-
-
 # --------------------------------------------------------------------------------------------
 # Public API
 
@@ -485,7 +285,7 @@ def score_submission(
             files, problems = discover_predictions(folder, truth, source=_source(predictions))
             by_case = truth.by_case()
             jobs = [_Job(by_case[c.case], files[c.case]) for c in truth.cases if c.case in files]
-            outcomes = _run_jobs(task, jobs, workers, progress)
+            outcomes = run_jobs(_score_job, task, jobs, workers=workers, progress=progress)
             cases = [r for r, _ in outcomes if r is not None]
             problems += [p for _, p in outcomes if p is not None]
             report = ValidationReport(

@@ -109,7 +109,8 @@ def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path:
     import time
     from concurrent.futures import ProcessPoolExecutor
 
-    from evaluator.scoring import _Job, _mp_context, _run_with_helpers
+    from evaluator.parallel import _mp_context, run_with_helpers
+    from evaluator.scoring import _Job, _score_job
     from evaluator.validation import discover_predictions
 
     write_submission(hc18_small, tmp_path / "sub")
@@ -120,7 +121,14 @@ def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path:
     with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
         blocker = pool.submit(time.sleep, 30)
         start = time.perf_counter()
-        outcomes = _run_with_helpers(pool, task, jobs, 2, lambda d, t: calls.append((d, t)))
+        outcomes = run_with_helpers(
+            pool,
+            _score_job,
+            task,
+            jobs,
+            workers=2,
+            progress=lambda d, t: calls.append((d, t)),
+        )
         elapsed = time.perf_counter() - start
         blocker.cancel()
         for process in list(pool._processes.values()):  # don't wait out the sleep
