@@ -25,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluator import __version__
-from evaluator.aggregate import BOOTSTRAP_SEED, aggregate_cases
+from evaluator.aggregate import BOOTSTRAP_SEED
 from evaluator.errors import InvalidSubmission
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.problems import Problem
-from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
-from evaluator.truth import TruthSetError, truth_version
+from evaluator.results import build_results, input_digests
+from evaluator.truth import TruthSetError
 from evaluator.validation import ValidationReport
 
 TRUTH_COLUMN = "class"
@@ -390,30 +389,24 @@ def score_classification_submission(
         }
         for i, (case, site) in enumerate(zip(cases, sites, strict=True))
     ]
-    results_cases.sort(key=lambda c: c["case"])
-    aggregates = aggregate_cases(results_cases, n_bootstrap=n_bootstrap)
     site_array = np.array(sites)
-    for site, groups in aggregates.items():
+    set_level: dict[str, dict[str, dict[str, dict]]] = {}
+    for site in ["all", *dict.fromkeys(sites)]:
         rows = np.arange(len(cases)) if site == "all" else np.flatnonzero(site_array == site)
-        group = groups.setdefault("classification", {})
-        for statistic in CLASSIFICATION_STATISTICS:
-            group[statistic] = _set_level_summary(
-                labels[rows], scores[rows], statistic, n_bootstrap, BOOTSTRAP_SEED
-            )
-    return json_safe(
-        {
-            "schema_version": SCHEMA_VERSION,
-            "evaluator_version": __version__,
-            "task": task.to_dict(),
-            "inputs": {
-                "predictions_sha256": sha256_inputs(Path(predictions)),
-                "truth_cases_sha256": sha256_file(Path(truth_root) / "cases.csv"),
-                "truth_version": truth_version(Path(truth_root)),
-            },
-            "n_cases": len(results_cases),
-            "cases": results_cases,
-            "aggregates": aggregates,
+        set_level[site] = {
+            "classification": {
+                statistic: _set_level_summary(
+                    labels[rows], scores[rows], statistic, n_bootstrap, BOOTSTRAP_SEED
+                )
+                for statistic in CLASSIFICATION_STATISTICS
+            }
         }
+    return build_results(
+        task,
+        results_cases,
+        input_digests(truth_root, predictions),
+        n_bootstrap=n_bootstrap,
+        extra_aggregates=set_level,
     )
 
 

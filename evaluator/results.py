@@ -1,4 +1,5 @@
-"""The results document: schema version, JSON-safe encoding, checks and metric look-up.
+"""The results document: built here (`build_results`, for every scorer), with its schema
+version, JSON-safe encoding, checks and metric look-up.
 
 The platform stores these documents and renders leaderboards from them, possibly years after
 they were written, so the layout is versioned (`SCHEMA_VERSION`, described field by field in
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from evaluator import __version__ as EVALUATOR_VERSION
+from evaluator.aggregate import aggregate_cases
+from evaluator.truth import truth_version
 
 SCHEMA_VERSION = "1"
 TOP_LEVEL_KEYS = (
@@ -105,6 +110,52 @@ def sha256_listing(folder: Path) -> str:
 def sha256_inputs(path: Path) -> str:
     path = Path(path)
     return sha256_file(path) if path.is_file() else sha256_listing(path)
+
+
+def input_digests(truth_root: Path, predictions: Path) -> dict[str, str]:
+    """The document's `inputs`: what was scored against what, without recording either."""
+    return {
+        "predictions_sha256": sha256_inputs(Path(predictions)),
+        "truth_cases_sha256": sha256_file(Path(truth_root) / "cases.csv"),
+        "truth_version": truth_version(Path(truth_root)),
+    }
+
+
+def build_results(
+    task: Any,
+    cases: list[dict[str, Any]],
+    inputs: dict[str, str],
+    *,
+    n_bootstrap: int = 1000,
+    extra_aggregates: dict[str, dict[str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The results document (schema version 1) from scored cases, for every scorer.
+
+    `task` is the `evaluator.tasks.Task` scored (its `to_dict()` is recorded). The per-site
+    summaries of every per-case metric come from `aggregate_cases`; a scorer whose set-level
+    statistics are not means of per-case values (classification's accuracy, macro F1, AUC)
+    passes them as `extra_aggregates` ({site: {group: {metric: summary}}}), added after the
+    per-case summaries of their group. Each part is made JSON-safe once (the cases are the
+    bulk of the document).
+    """
+    cases = json_safe(sorted(cases, key=lambda c: c["case"]))
+    aggregates = aggregate_cases(cases, n_bootstrap=n_bootstrap)
+    for site, groups in (extra_aggregates or {}).items():
+        for group, metrics in groups.items():
+            aggregates.setdefault(site, {}).setdefault(group, {}).update(metrics)
+    return {
+        **json_safe(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "evaluator_version": EVALUATOR_VERSION,
+                "task": task.to_dict(),
+                "inputs": inputs,
+                "n_cases": len(cases),
+            }
+        ),
+        "cases": cases,
+        "aggregates": json_safe(aggregates),
+    }
 
 
 def validate_results(doc: Any) -> None:

@@ -20,16 +20,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from evaluator import __version__ as EVALUATOR_VERSION
-from evaluator.aggregate import aggregate_cases
 from evaluator.classification import score_classification_submission, validate_classification
 from evaluator.errors import InvalidSubmission, TruthError
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.masks import MaskReadError, read_label_map
 from evaluator.parallel import ProgressCallback, run_jobs, shutdown_pools
-from evaluator.results import SCHEMA_VERSION, json_safe, sha256_file, sha256_inputs
+from evaluator.results import build_results, input_digests
 from evaluator.tasks import BIOMETRY, CLASSIFICATION, Task, get_task
-from evaluator.truth import TruthCase, TruthSet, truth_version
+from evaluator.truth import TruthCase, TruthSet
 from evaluator.validation import (
     PredictionError,
     Problem,
@@ -261,11 +259,7 @@ def score_submission(
         )
     truth = TruthSet.load(truth_root)
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
-    inputs = {
-        "predictions_sha256": sha256_inputs(predictions),
-        "truth_cases_sha256": sha256_file(truth_root / "cases.csv"),
-        "truth_version": truth_version(truth_root),
-    }
+    inputs = input_digests(truth_root, predictions)
     try:
         with unpacked(predictions) as folder:
             if not Path(folder).is_dir():
@@ -310,29 +304,6 @@ def _sorted_problems(problems: list[Problem], truth: TruthSet) -> list[Problem]:
             (0, 0 if p.is_error else 1) if p.case is None else (1, order.get(p.case, len(order)))
         ),
     )
-
-
-def build_results(
-    task: Task, cases: list[dict[str, Any]], inputs: dict[str, str], *, n_bootstrap: int = 1000
-) -> dict[str, Any]:
-    """The results document (schema version 1) from scored cases.
-
-    Each part is made JSON-safe once (the cases are the bulk of the document).
-    """
-    cases = json_safe(sorted(cases, key=lambda c: c["case"]))
-    return {
-        **json_safe(
-            {
-                "schema_version": SCHEMA_VERSION,
-                "evaluator_version": EVALUATOR_VERSION,
-                "task": task.to_dict(),
-                "inputs": inputs,
-                "n_cases": len(cases),
-            }
-        ),
-        "cases": cases,
-        "aggregates": json_safe(aggregate_cases(cases, n_bootstrap=n_bootstrap)),
-    }
 
 
 __all__ = [
