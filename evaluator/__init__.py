@@ -2,6 +2,20 @@
 
 Pure Python (NumPy, SciPy, SimpleITK, OpenCV); it never imports Django so that organisers can
 run the very same scoring code offline that the platform's workers run.
+
+What lives where, lowest first (a module imports only from rooms listed before it):
+
+- `geometry/`: ellipses (fit, rasterise, perimeter); NumPy and OpenCV only.
+- `io/`: reading masks and MetaImage, safe archive unpacking, scratch folders, problems.
+- `metrics/`: the functional metrics (segmentation, surface distances, biometry).
+- `truth.py`, `tasks.py`, `suggest.py`, `validation.py`, `aggregate.py`: truth sets, task
+  specs, matching files to cases, per-site summaries.
+- `errors.py`: `InvalidSubmission` and `TruthError`, raised by every scorer.
+- `results.py`: the results document, built once (`build_results`) for every scorer.
+- `parallel.py`: the process-pool engine, which knows nothing about metrics.
+- `psfhs2023.py`, `classification.py`: two scorers' own formulas and submissions.
+- `scoring.py`: the public API (`validate_submission`, `score_submission`).
+- `importers/`: turning public releases into truth sets; `cli.py`: `fetalbench-eval`.
 """
 
 __version__ = "0.1.0"

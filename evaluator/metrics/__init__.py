@@ -3,6 +3,8 @@
 The distance and outline kernels are compiled with numba and cached on disk; `warm_up`
 loads them (or compiles them, the first time on a machine) so that a process can pay that
 once before it forks scoring workers, which then inherit the compiled code.
+
+May import: `evaluator.geometry` and its own modules; nothing else of the evaluator.
 """
 
 from __future__ import annotations
