@@ -402,6 +402,19 @@ class Submission(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class FailureCode(models.TextChoices):
+        """Why a submission failed, for code to match on (never the prose of status_detail)."""
+
+        INVALID = "invalid", "Invalid submission"
+        NO_TRUTH = "no_truth", "No test set loaded yet"
+        MISSING_FILE = "missing_file", "Uploaded file missing"
+        WRONG_WORKER = "wrong_worker", "Kind not handled by this worker"
+        BAD_BUNDLE = "bad_bundle", "Unusable model bundle"
+        UNAVAILABLE = "unavailable", "Inference unavailable"
+        INFERENCE_FAILED = "inference_failed", "Model run failed"
+        INTERNAL_ERROR = "internal_error", "Internal error"
+        GAVE_UP = "gave_up", "Gave up after repeated stalls"
+
     IN_PROGRESS = (Status.QUEUED, Status.INFERRING, Status.VALIDATING, Status.SCORING)
     #: Kinds the platform runs itself (inference queue) before scoring their output.
     RUN_KINDS = (Kind.MODEL, Kind.CONTAINER)
@@ -448,6 +461,10 @@ class Submission(models.Model):
         max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     status_detail = models.TextField(blank=True)
+    #: Set with every failure (challenges.services.states.set_state), empty otherwise.
+    failure_code = models.CharField(
+        max_length=20, choices=FailureCode.choices, blank=True, default=""
+    )
     progress = models.FloatField(default=0.0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)

@@ -1,4 +1,8 @@
-"""Celery tasks. Thin wrappers: the work lives in ``challenges.services.pipeline``.
+"""Celery tasks. Thin wrappers: the work lives in ``challenges.services.scoring``,
+``challenges.services.inference`` and ``challenges.services.states`` (the watchdog).
+
+The services never import this module: they queue a task by its registered name
+(``challenges.services.dispatch``), so the names below are part of the contract.
 
 Scoring and inference tasks are acknowledged late (settings): a worker that dies mid-task gets the message
 redelivered where the broker can (Redis); the pipeline's state checks make redelivery
@@ -10,14 +14,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from challenges.services.inference import run_inference as run_model
+from challenges.services.scoring import run_scoring
+from challenges.services.states import recover_stuck, release
+
 DB_RETRIES = 5
 
 
 @shared_task(bind=True, name="challenges.tasks.score_submission", acks_late=True)
 def score_submission(self, submission_id: int, resume_attempt: int | None = None) -> str:
     """Score one submission; a busy or briefly unreachable database means "try again soon"."""
-    from challenges.services.pipeline import run_scoring
-
     try:
         return run_scoring(submission_id, resume_attempt=resume_attempt)
     except OperationalError as exc:
@@ -32,10 +38,8 @@ def run_inference(self, submission_id: int, resume_attempt: int | None = None) -
     Routed to the `inference` queue (settings.CELERY_TASK_ROUTES): only workers with Docker
     (and a GPU where there is one) consume it.
     """
-    from challenges.services.inference import run_inference as run
-
     try:
-        return run(submission_id, resume_attempt=resume_attempt)
+        return run_model(submission_id, resume_attempt=resume_attempt)
     except OperationalError as exc:
         _retry_after_database_error(self, submission_id, exc, resume_attempt)
         raise
@@ -47,8 +51,6 @@ def _retry_after_database_error(
     """Hand the submission back and retry soon, carrying the attempt this run had claimed:
     when the database is still away the hand-back fails too, and the retry must recognise
     the submission it finds "scoring" as its own instead of ignoring it (issue 9, item 6)."""
-    from challenges.services.pipeline import release
-
     if task.request.retries >= DB_RETRIES:
         return  # the caller re-raises; the watchdog requeues or fails the submission later
     attempt = getattr(exc, "claimed_attempt", resume_attempt)
@@ -73,8 +75,7 @@ def reap_sandbox_orphans() -> dict[str, int]:
 
 @shared_task(name="challenges.tasks.recover_stuck_submissions")
 def recover_stuck_submissions() -> dict[str, int]:
-    from challenges.services.pipeline import recover_stuck
-
+    """The watchdog's beat task (`states.recover_stuck`)."""
     return recover_stuck()
 
 

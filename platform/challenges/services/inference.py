@@ -21,19 +21,18 @@ from typing import Any
 from django.conf import settings
 
 from challenges.models import Phase, Submission, truth_dir
-from challenges.services.messages import participant_text
+from challenges.services.messages import participant_text, redact
 from challenges.services.model_bundle import BundleError, extract_bundle
-from challenges.services.pipeline import (
+from challenges.services.run_log import kept_log, shown_log
+from challenges.services.scoring import ScoringResult, score_predictions
+from challenges.services.states import (
     ClaimLost,
-    as_owner,
-    claim,
-    has_truth,
+    Failure,
+    claim_runnable,
+    fail,
     owned_rows,
-    redact,
-    score_predictions,
     set_state,
 )
-from challenges.services.run_log import kept_log, shown_log
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +52,18 @@ class InferenceUnavailable(Exception):
 def run_inference(submission_id: int, resume_attempt: int | None = None) -> str:
     """Run one model/container submission and score its output; returns the final status
     ('superseded' when another run took the submission over meanwhile)."""
-    submission = claim(submission_id, Submission.Status.INFERRING, resume_attempt=resume_attempt)
-    if submission is None:
-        return "skipped"
-    return as_owner(submission, lambda: _run_and_score(submission))
+    return claim_runnable(
+        submission_id,
+        Submission.Status.INFERRING,
+        Submission.RUN_KINDS,
+        _run_and_score,
+        resume_attempt=resume_attempt,
+        wrong_kind="are not run by the inference worker",
+    )
 
 
 def _run_and_score(submission: Submission) -> str:
     submission_id = submission.pk
-    if not has_truth(submission):
-        return Submission.Status.FAILED
-    if submission.kind not in Submission.RUN_KINDS:
-        set_state(
-            submission_id,
-            Submission.Status.FAILED,
-            f"{submission.get_kind_display()} submissions are not run by the inference worker.",
-        )
-        return Submission.Status.FAILED
-    if not submission.file or not submission.file.storage.exists(submission.file.name):
-        set_state(submission_id, Submission.Status.FAILED, "The uploaded file is missing.")
-        return Submission.Status.FAILED
     scratch = Path(settings.INFERENCE_SCRATCH)
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"submission-{submission_id}-", dir=scratch))
@@ -81,11 +72,9 @@ def _run_and_score(submission: Submission) -> str:
             input_dir = prepare_test_input(submission.phase, work / "input")
             outcome = _run(submission, input_dir, work / "output", work / "model")
         except BundleError as exc:
-            set_state(submission_id, Submission.Status.FAILED, f"Model submission: {exc}")
-            return Submission.Status.FAILED
+            return fail(submission_id, Failure.BAD_BUNDLE, f"Model submission: {exc}")
         except InferenceUnavailable as exc:
-            set_state(submission_id, Submission.Status.FAILED, str(exc))
-            return Submission.Status.FAILED
+            return fail(submission_id, Failure.UNAVAILABLE, str(exc))
         except ClaimLost:
             raise
         except Exception as exc:  # noqa: BLE001 - a worker must record every failure
@@ -94,22 +83,20 @@ def _run_and_score(submission: Submission) -> str:
                 submission_id,
                 redact("".join(traceback.format_exception(exc))),
             )
-            set_state(
+            return fail(
                 submission_id,
-                Submission.Status.FAILED,
+                Failure.INTERNAL_ERROR,
                 f"Running the submission failed with an internal error ({type(exc).__name__}); "
                 "the organisers can see the worker log and rerun it.",
             )
-            return Submission.Status.FAILED
         _record_outcome(submission, outcome)
         if not outcome.ok:
-            set_state(submission_id, Submission.Status.FAILED, describe_outcome(outcome))
-            return Submission.Status.FAILED
+            return fail(submission_id, Failure.INFERENCE_FAILED, describe_outcome(outcome))
         set_state(submission_id, Submission.Status.VALIDATING, "Inference finished; scoring.")
-        status = score_predictions(submission, work / "output")
-        if status == Submission.Status.FAILED:
-            _explain_invalid_output(submission_id, outcome)
-        return status
+        result = score_predictions(submission, work / "output")
+        if result.failure_code == Failure.INVALID:
+            _explain_invalid_output(submission_id, result, outcome)
+        return result.status
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -211,29 +198,25 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
         setattr(submission, name, value)
 
 
-def _explain_invalid_output(submission_id: int, outcome: Any) -> None:
+def _explain_invalid_output(submission_id: int, result: ScoringResult, outcome: Any) -> None:
     """A model that ran fine but wrote unusable files: the bare validation report ("no
     prediction for case X") does not tell a container author that it is about /output and
-    its file names, nor why nothing was written; add both (the rule and the log tail)."""
+    its file names, nor why nothing was written; add both (the rule and the log tail).
+    Only for an invalid output (`result.failure_code`): an internal scoring error keeps its
+    own message."""
     from sandbox.inputs import OUTPUT_SUFFIXES
 
-    detail = (
-        Submission.objects.filter(pk=submission_id).values_list("status_detail", flat=True).first()
-        or ""
-    )
-    if not detail.startswith("The submission is invalid"):
-        return  # an internal scoring error keeps its own message
     lines = [
         "The model ran to the end, but what it wrote to /output is not a valid submission "
         f"(one label map per case, named <case_id>{OUTPUT_SUFFIXES[0]} or "
         f"{' or '.join(OUTPUT_SUFFIXES[1:])}).",
-        detail,
+        result.detail,
     ]
     tail = [redact(line) for line in _shown(outcome)]
     if tail:
         lines.append(f"Last {len(tail)} line(s) of its log:")
         lines += tail
-    set_state(submission_id, Submission.Status.FAILED, "\n".join(lines))
+    fail(submission_id, Failure.INVALID, "\n".join(lines))
 
 
 def describe_outcome(outcome: Any) -> str:

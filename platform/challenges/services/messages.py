@@ -144,3 +144,35 @@ def participant_text(
 def upload_names(file_name: str, original_filename: str) -> dict[str, str]:
     """Keyword arguments for `participant_text` for a submission's upload."""
     return {"stored_name": os.path.basename(file_name or ""), "original_name": original_filename}
+
+
+# ------------------------------------------------------------------ what a failure says
+
+#: Why a submission failed before scoring began; it is rerun once a truth set is loaded
+#: (`challenges.services.truth`, which finds it by `Submission.FailureCode.NO_TRUTH`).
+NO_TRUTH_DETAIL = (
+    "The organisers have not loaded the test set for this phase yet; "
+    "the submission will be rerun once they do."
+)
+MAX_PROBLEMS_SHOWN = 50
+
+
+def describe_invalid(exc: Exception) -> str:
+    """All validation problems, one a line (the first MAX_PROBLEMS_SHOWN), for participants."""
+    report = getattr(exc, "report", None)
+    problems = [p for p in getattr(report, "problems", None) or [] if getattr(p, "is_error", True)]
+    if not problems:
+        return redact(f"The submission is invalid: {exc}")
+    lines = [f"The submission is invalid ({len(problems)} problem(s)):"]
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        case = getattr(problem, "case", None)
+        code = getattr(problem, "code", "")
+        message = getattr(problem, "message", str(problem))
+        where = f"{case}: " if case else ""
+        # One line per problem, whatever the names in it hold: a member name with newlines
+        # must not forge lines of the report ("- all cases are fine [ok]").
+        line = f"- {where}{message}".replace("\r", "\\r").replace("\n", "\\n")
+        lines.append(line + (f" [{code}]" if code else ""))
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more.")
+    return redact("\n".join(lines))

@@ -1,7 +1,7 @@
 """Accepting a participant's upload and (re)queueing it for scoring.
 
 The row and the file are committed first; the Celery task is sent only from
-``transaction.on_commit`` so a worker can never pick up a submission that is not in the
+``transaction.on_commit`` (`challenges.services.dispatch`) so a worker can never pick up a submission that is not in the
 database yet (or that a rolled-back request never created).
 """
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from challenges.models import Phase, Submission, Team
 from challenges.permissions import is_organiser, user_team
+from challenges.services.dispatch import queue_scoring
 from challenges.services.quota import daily_quota
 
 log = logging.getLogger(__name__)
@@ -190,17 +191,6 @@ def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
         )
 
 
-def queue_scoring(submission: Submission) -> None:
-    """Send the submission's task once the surrounding transaction has committed: scoring for
-    uploaded masks, inference (then scoring) for models and containers. The watchdog and
-    reruns come through here too, so each kind always lands on the queue that can run it."""
-    from challenges.tasks import run_inference, score_submission
-
-    submission_id = submission.pk
-    task = run_inference if submission.kind in Submission.RUN_KINDS else score_submission
-    transaction.on_commit(lambda: task.delay(submission_id))
-
-
 def check_upload_type(kind: str, uploaded_file: UploadedFile) -> None:
     """Cheap checks at upload (name, magic bytes, the model bundle's table of contents) so an
     obviously wrong file is refused now rather than after a wait in the inference queue."""
@@ -235,6 +225,7 @@ def rerun_submission(submission: Submission, reason: str = "Rerun requested.") -
         Submission.objects.filter(pk=submission.pk).update(
             status=Submission.Status.QUEUED,
             status_detail=reason,
+            failure_code="",
             progress=0.0,
             attempts=0,
             state_changed_at=timezone.now(),

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from challenges.models import Case, LeaderboardEntry, Phase, Site, truth_dir
+from challenges.models import Case, LeaderboardEntry, Phase, Site, Submission, truth_dir
+from challenges.services.submissions import rerun_submission
 from evaluator.truth import truth_version
 
 log = logging.getLogger(__name__)
@@ -239,13 +240,11 @@ def _spacing(row: dict[str, str], column: str) -> float | None:
 
 def _rerun_waiting_for_truth(phase: Phase) -> int:
     """Submissions that failed only because no truth set existed get their promised rerun."""
-    from challenges.models import Submission
-    from challenges.services.pipeline import NO_TRUTH_DETAIL
-    from challenges.services.submissions import rerun_submission
-
     waiting = list(
         Submission.objects.filter(
-            phase=phase, status=Submission.Status.FAILED, status_detail=NO_TRUTH_DETAIL
+            phase=phase,
+            status=Submission.Status.FAILED,
+            failure_code=Submission.FailureCode.NO_TRUTH,
         )
     )
     for submission in waiting:
