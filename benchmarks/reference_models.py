@@ -37,13 +37,13 @@ sys.path.insert(0, str(ROOT))
 from evaluator.importers.hc18 import import_hc18  # noqa: E402
 from evaluator.importers.psfhs import import_psfhs  # noqa: E402
 from evaluator.truth import TruthSet  # noqa: E402
-from reference_models.checkpoints import model_from_checkpoint  # noqa: E402
-from reference_models.configs import TrainConfig, get_config  # noqa: E402
-from reference_models.data import split_by_exam  # noqa: E402
-from reference_models.evaluation import evaluate_model  # noqa: E402
-from reference_models.paper import PAPER, check_findings  # noqa: E402
-from reference_models.relabel import binary_truth_set  # noqa: E402
-from reference_models.sweep import format_table, run_sweep, train_and_evaluate  # noqa: E402
+from reference_models.experiments.evaluation import evaluate_model  # noqa: E402
+from reference_models.experiments.paper import PAPER, check_findings  # noqa: E402
+from reference_models.experiments.relabel import binary_truth_set  # noqa: E402
+from reference_models.experiments.sweep import format_table, run_sweep, train_and_evaluate  # noqa: E402
+from reference_models.training.checkpoints import model_from_checkpoint  # noqa: E402
+from reference_models.training.configs import TrainConfig, get_config  # noqa: E402
+from reference_models.training.data import split_by_exam  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ALL_STRATEGIES = "a,b,c,d,e,f,g,h,i,full,scratch"

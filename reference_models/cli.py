@@ -1,7 +1,9 @@
-"""Command line: `python -m reference_models train|export|list ...`.
+"""Command line: `python -m reference_models train|export|reproduce|list ...`.
 
 Every expected failure (bad name, bad truth set, missing weights) is printed as one line on
-stderr with exit status 2; a stack trace means a bug.
+stderr with exit status 2; a stack trace means a bug. The modules that need torch (or the HTTP
+client) are imported inside the command that uses them, so `--help` and argument errors are
+immediate and need neither.
 """
 
 from __future__ import annotations
@@ -11,24 +13,29 @@ import json
 import sys
 from pathlib import Path
 
-from reference_models.configs import CONFIGS
-from reference_models.formats import DEFAULT_FORMATS, FILE_NAMES
+from reference_models.errors import EXPECTED_ERRORS
+from reference_models.export.formats import DEFAULT_FORMATS, FILE_NAMES
+from reference_models.training.configs import CONFIGS, TrainConfig, get_config
 
 
-def _train(args: argparse.Namespace) -> int:
-    from reference_models.configs import get_config
-    from reference_models.strategies import get_strategy
-    from reference_models.training import train
-
-    config = get_config(args.config).with_overrides(
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The named config with the command line's overrides (flags left out change nothing)."""
+    return get_config(args.config).with_overrides(
         epochs=args.epochs,
         size=args.size,
         batch_size=args.batch_size,
-        learning_rate=args.lr,
+        learning_rate=getattr(args, "lr", None),  # `train` only
         max_train_images=args.max_images,
         max_steps=args.max_steps,
         seed=args.seed,
     )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from reference_models.training.loop import train  # lazy: torch
+    from reference_models.training.strategies import get_strategy  # lazy: torch
+
+    config = _config_from_args(args)
     result = train(
         config,
         args.model,
@@ -56,7 +63,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from reference_models.export import export_model
+    from reference_models.export.model_file import export_model  # lazy: torch
 
     written = export_model(
         Path(args.checkpoint),
@@ -70,18 +77,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from reference_models.configs import get_config
-    from reference_models.sweep import format_table, run_sweep
+    from reference_models.experiments.sweep import format_table, run_sweep  # lazy: torch
 
     client = _phase_client(args) if args.phase is not None else None
-    config = get_config(args.config).with_overrides(
-        epochs=args.epochs,
-        size=args.size,
-        batch_size=args.batch_size,
-        max_train_images=args.max_images,
-        max_steps=args.max_steps,
-        seed=args.seed,
-    )
+    config = _config_from_args(args)
     rows = run_sweep(
         config,
         args.model,
@@ -93,7 +92,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     if client is not None:
-        from reference_models.submit import submit_and_score
+        # lazy: the HTTP client (requests), needed only with --phase
+        from reference_models.experiments.submit import submit_and_score
 
         bundles = [_bundle(Path(row["checkpoint"])) for row in rows]
         submit_and_score(client, args.phase, bundles, rows, timeout=args.wait_timeout)
@@ -103,6 +103,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def _phase_client(args: argparse.Namespace):
     """A client for --phase, checked before hours of training rather than after."""
+    # lazy: the HTTP client (requests), needed only with --phase
     from fetalbench.api import ApiError, Client, load_config
 
     stored = load_config()
@@ -121,15 +122,15 @@ def _phase_client(args: argparse.Namespace):
 
 def _bundle(checkpoint: Path) -> Path:
     """Export the checkpoint as a torch.export program; its zip is the platform's upload."""
-    from reference_models.export import export_model
+    from reference_models.export.model_file import export_model  # lazy: torch
 
     exported = export_model(checkpoint, checkpoint.parent / "export", formats=("pt2",))
     return exported["pt2_bundle"]
 
 
 def _list(_: argparse.Namespace) -> int:
-    from reference_models.strategies import STRATEGIES
-    from reference_models.zoo import MODELS
+    from reference_models.nets.zoo import MODELS  # lazy: torch
+    from reference_models.training.strategies import STRATEGIES  # lazy: torch
 
     print("models:")
     for info in MODELS.values():
@@ -223,10 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from reference_models.errors import EXPECTED_ERRORS
-
     if getattr(args, "threads", None):
-        import torch
+        import torch  # lazy: `--help` and argument errors need no torch
 
         torch.set_num_threads(args.threads)
     try:

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from demo.phantom import write_phantom_truth_set
+from reference_models.experiments.submit import submission_metadata
+from reference_models.training.configs import get_config
 
 Log = Callable[[str], None]
 
@@ -133,8 +135,7 @@ def _hash(recipe: dict) -> str:
 
 def _metadata(kind: str, run: ReferenceRun, result: dict) -> dict[str, str]:
     """The submission's form fields, from the trained model's own parameter counts."""
-    from reference_models.strategies import get_strategy
-    from reference_models.submit import submission_metadata
+    from reference_models.training.strategies import get_strategy  # lazy: torch
 
     strategy = get_strategy(run.strategy)
     row = {
@@ -153,10 +154,10 @@ def _metadata(kind: str, run: ReferenceRun, result: dict) -> dict[str, str]:
 def _train_one(
     kind: str, run: ReferenceRun, plan: TrainingPlan, data: Path, out: Path, init: Path | None
 ) -> dict:
-    from reference_models.configs import get_config
-    from reference_models.export import export_model
-    from reference_models.strategies import get_strategy
-    from reference_models.training import train
+    # lazy: torch, imported only when a model is (re)trained, not for a cached one
+    from reference_models.export.model_file import export_model
+    from reference_models.training.loop import train
+    from reference_models.training.strategies import get_strategy
 
     config = get_config("cpu_quick").with_overrides(
         size=plan.size,

@@ -153,7 +153,7 @@ def test_seed_demo_reference_submits_scored_models_over_http(
     from challenges.leaderboards_all import all_entries_table
     from rest_framework.authtoken.models import Token
 
-    from reference_models.checkpoints import load_checkpoint
+    from reference_models.training.checkpoints import load_checkpoint
 
     call_command("seed_demo", "--only", "hc18-demo", "--cases-per-site", "1", stdout=io.StringIO())
     args = ["--only", "hc18-demo", "--url", live_server.url, "--cache", str(tmp_path / "cache")]

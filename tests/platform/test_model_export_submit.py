@@ -50,9 +50,9 @@ def real_truth(truth_with_images: Path) -> Path:  # noqa: F811 - the imported fi
 @pytest.fixture
 def trained(real_truth: Path, tmp_path: Path) -> tuple[Path, int]:
     """A unet-tiny checkpoint trained briefly on the real truth set, and its parameter count."""
-    from reference_models.checkpoints import model_from_checkpoint
     from reference_models.cli import main
-    from reference_models.zoo import count_parameters
+    from reference_models.nets.zoo import count_parameters
+    from reference_models.training.checkpoints import model_from_checkpoint
 
     status = main(
         ["train", "--config", "cpu_quick", "--model", "unet-tiny", "--strategy", "scratch"]

@@ -22,11 +22,11 @@ from sandbox.onnx_spec import OnnxSpec
 from sandbox.outcome import Status
 
 from reference_models.cli import main
-from reference_models.wheels import CONTAINER_PACKAGES
+from reference_models.export.wheels import CONTAINER_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
-RUNNER = ROOT / "reference_models" / "container_context" / "run_model.py"
+RUNNER = ROOT / "reference_models" / "export" / "container_context" / "run_model.py"
 BASE_SCRIPT = ROOT / "scripts" / "debian-python-base.sh"
 #: As tests/sandbox/test_sandbox_python_image.py: a mirror problem skips, anything else fails.
 MIRROR_TROUBLE = (

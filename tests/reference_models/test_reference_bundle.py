@@ -11,9 +11,9 @@ import zipfile
 import pytest
 
 from reference_models.cli import main
-from reference_models.export import ExportError, export_model
-from reference_models.strategies import STRATEGIES
-from reference_models.submit import PLATFORM_STRATEGY, submission_metadata
+from reference_models.experiments.submit import PLATFORM_STRATEGY, submission_metadata
+from reference_models.export.model_file import ExportError, export_model
+from reference_models.training.strategies import STRATEGIES
 from tests.reference_models.test_reference_export import _checkpoint
 
 PLATFORM_CHOICES = {"full", "decoder_only", "encoder_only", "from_scratch", "other"}

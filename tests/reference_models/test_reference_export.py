@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from reference_models.checkpoints import CheckpointError, model_from_checkpoint, save_checkpoint
 from reference_models.cli import main
-from reference_models.export import SegmentationOutput, export_model
-from reference_models.predict import load_model_file, predict_label_map
-from reference_models.zoo import build_model
+from reference_models.export.model_file import SegmentationOutput, export_model
+from reference_models.export.predict import load_model_file, predict_label_map
+from reference_models.nets.zoo import build_model
+from reference_models.training.checkpoints import (
+    CheckpointError,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from reference_models.strategies import (
+from reference_models.nets.zoo import MODELS, UnknownModelError, build_model, count_parameters
+from reference_models.training.strategies import (
     STRATEGIES,
     StrategyError,
     apply_strategy,
     get_strategy,
     set_train_mode,
 )
-from reference_models.zoo import MODELS, UnknownModelError, build_model, count_parameters
 
 PAPER = {
     "a": 4_405_073,
@@ -94,7 +94,7 @@ def test_every_zoo_model_builds_and_runs_on_a_small_input() -> None:
 
 
 def test_multitask_model_returns_masks_and_classes_and_joint_loss_trains() -> None:
-    from reference_models.losses import JointLoss
+    from reference_models.training.losses import JointLoss
 
     model = build_model("unet-tiny", aux_classes=2)
     masks, classes = model(torch.randn(2, 3, 32, 32))

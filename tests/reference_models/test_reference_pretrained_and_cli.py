@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from reference_models.cli import main
-from reference_models.pretrained import (
+from reference_models.nets.pretrained import (
     PretrainedWeightsError,
     load_imagenet_encoder,
     mobilenet_v2_weights_path,
 )
-from reference_models.zoo import build_model
+from reference_models.nets.zoo import build_model
 
 
 def test_imagenet_mobilenet_v2_loads_into_the_encoder() -> None:

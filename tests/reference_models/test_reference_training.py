@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from reference_models.configs import get_config
-from reference_models.data import DataError, exam_id, load_truth_set, split_by_exam
-from reference_models.strategies import get_strategy
-from reference_models.training import train
+from reference_models.training.configs import get_config
+from reference_models.training.data import DataError, exam_id, load_truth_set, split_by_exam
+from reference_models.training.loop import train
+from reference_models.training.strategies import get_strategy
 
 
 def test_exam_id_groups_frames_of_one_exam() -> None:
@@ -90,7 +90,7 @@ def test_epochs_means_epochs_when_the_last_batch_is_a_single_image(
 
 
 def test_sweep_table_sorts_by_trainable_size_and_shows_papers_count() -> None:
-    from reference_models.sweep import format_table
+    from reference_models.experiments.sweep import format_table
 
     base = {"model": "unet-mobilenet_v2", "total_parameters": 6_628_945, "hd95_mm": {1: 2.0}}
     rows = [

@@ -37,9 +37,9 @@ def hc18_truth_6(tmp_path_factory) -> Path:
 
 def _parameter_counts(checkpoint: Path, strategy: str) -> tuple[int, int]:
     """(total, trainable) of the trained model as `count_parameters` measures them."""
-    from reference_models.checkpoints import model_from_checkpoint
-    from reference_models.strategies import apply_strategy, get_strategy
-    from reference_models.zoo import count_parameters
+    from reference_models.nets.zoo import count_parameters
+    from reference_models.training.checkpoints import model_from_checkpoint
+    from reference_models.training.strategies import apply_strategy, get_strategy
 
     model, _ = model_from_checkpoint(checkpoint)
     apply_strategy(model, get_strategy(strategy))

@@ -24,8 +24,8 @@ from sandbox.outcome import Status
 pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
-from reference_models.export import export_model  # noqa: E402
-from reference_models.zoo import build_model, count_parameters  # noqa: E402
+from reference_models.export.model_file import export_model  # noqa: E402
+from reference_models.nets.zoo import build_model, count_parameters  # noqa: E402
 from tests.reference_models.test_reference_export import _checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.reference_runs import CHALLENGE_OF, TrainingPlan, train_reference_models
+from demo.reference_submit import submit_models, wait_for_server, wait_until_scored
+from fetalbench.api import ApiError, Client
+
 REFERENCE_USER = "reference"
 
 
@@ -66,10 +70,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="do not wait for the scores")
 
     def handle(self, *args, **options) -> None:
-        from demo.reference_runs import CHALLENGE_OF, TrainingPlan, train_reference_models
-        from demo.reference_submit import submit_models, wait_for_server, wait_until_scored
-        from fetalbench.api import ApiError, Client
-
         def log(message: str) -> None:
             self.stdout.write(f"reference: {message}")
             self.stdout.flush()
@@ -85,7 +85,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--only names no demo challenge ({', '.join(CHALLENGE_OF.values())})"
             )
-        import torch
+        import torch  # lazy: the command module loads without torch (`manage.py help`)
 
         torch.set_num_threads(options["threads"])
         plan = TrainingPlan(

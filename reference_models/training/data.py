@@ -15,13 +15,10 @@ import numpy as np
 
 from evaluator.io.masks import MaskReadError, read_image, read_label_map
 from evaluator.truth import TruthCase, TruthSet, TruthSetError
-from reference_models.preprocessing import resize_image, resize_label
+from reference_models.errors import DataError
+from reference_models.training.preprocessing import resize_image, resize_label
 
 _HC18_CASE = re.compile(r"^(\d+)_(\d*)HC$")
-
-
-class DataError(ValueError):
-    """Training data that cannot be used; the message says what to fix."""
 
 
 def exam_id(case: str) -> str:

@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from reference_models.augment import augment_batch
-from reference_models.checkpoints import load_checkpoint, save_checkpoint
-from reference_models.configs import TrainConfig
-from reference_models.data import (
+from reference_models.nets.pretrained import load_imagenet_encoder
+from reference_models.nets.zoo import build_model, count_parameters, model_info
+from reference_models.training.augment import augment_batch
+from reference_models.training.checkpoints import load_checkpoint, save_checkpoint
+from reference_models.training.configs import TrainConfig
+from reference_models.training.data import (
     ArraySet,
     DataError,
     class_values_of,
@@ -27,16 +29,14 @@ from reference_models.data import (
     load_truth_set,
     split_by_exam,
 )
-from reference_models.losses import JointLoss, segmentation_loss
-from reference_models.preprocessing import normalise, normalise_unit
-from reference_models.pretrained import load_imagenet_encoder
-from reference_models.strategies import (
+from reference_models.training.losses import JointLoss, segmentation_loss
+from reference_models.training.preprocessing import normalise, normalise_unit
+from reference_models.training.strategies import (
     Strategy,
     StrategyError,
     apply_strategy,
     set_train_mode,
 )
-from reference_models.zoo import build_model, count_parameters, model_info
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 Names are what participants see on leaderboards (backbone metadata) and what the CLI takes.
 All models read 3 input channels (the grey image repeated) because that is what
-ImageNet-pretrained encoders expect and what the papers' parameter counts assume.
+ImageNet-pretrained encoders expect and what the papers' parameter counts assume. "The
+fine-tuning paper" is Wang, Silvestre and Curran (arXiv:2307.09067, 2023, and its follow-up
+arXiv:2407.20086; `reference_models.experiments.paper`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from reference_models.plain_unet import PlainUNet
+from reference_models.errors import UnknownModelError
+from reference_models.nets.plain_unet import PlainUNet
 
 IN_CHANNELS = 3
-
-
-class UnknownModelError(ValueError):
-    """A model name that is not in the zoo; the message lists the valid names."""
 
 
 @dataclass(frozen=True)

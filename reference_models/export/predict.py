@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reference_models.preprocessing import normalise, resize_image
+from reference_models.training.preprocessing import normalise, resize_image
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 

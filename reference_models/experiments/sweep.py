@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 from evaluator.truth import TruthCase
-from reference_models.checkpoints import model_from_checkpoint
-from reference_models.configs import TrainConfig
-from reference_models.data import load_truth_set, split_by_exam
-from reference_models.evaluation import evaluate_model
-from reference_models.strategies import get_strategy
-from reference_models.training import train
+from reference_models.experiments.evaluation import evaluate_model
+from reference_models.training.checkpoints import model_from_checkpoint
+from reference_models.training.configs import TrainConfig
+from reference_models.training.data import load_truth_set, split_by_exam
+from reference_models.training.loop import train
+from reference_models.training.strategies import get_strategy
 
 #: Total parameters of the paper's network: smp U-Net, MobileNetV2, 3 inputs, 1 class.
 PAPER_TOTAL = 6_628_945

@@ -11,11 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reference_models.zoo import build_model
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or is not a reference-model checkpoint."""
+from reference_models.errors import CheckpointError
+from reference_models.nets.zoo import build_model
 
 
 def save_checkpoint(path: Path, model: nn.Module, **meta) -> None:

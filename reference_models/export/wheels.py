@@ -22,7 +22,7 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from reference_models.export import ExportError
+from reference_models.errors import ExportError
 
 #: What the container's runner imports besides Debian's python3 and Pillow.
 CONTAINER_PACKAGES = ("numpy", "onnxruntime", "opencv-python-headless", "SimpleITK")

@@ -14,14 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_PLATFORM = Path(__file__).resolve().parents[1] / "platform"
+_PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 if str(_PLATFORM) not in sys.path:
     sys.path.append(str(_PLATFORM))  # appended: never shadows an installed module
 
 from sandbox.onnx_spec import OnnxSpec, SpecError  # noqa: E402
 
-from reference_models.preprocessing import NORMALISATION  # noqa: E402
-from reference_models.zoo import IN_CHANNELS  # noqa: E402
+from reference_models.nets.zoo import IN_CHANNELS  # noqa: E402
+from reference_models.training.preprocessing import NORMALISATION  # noqa: E402
 
 __all__ = ["OnnxSpec", "SpecError", "model_spec"]
 

@@ -12,14 +12,14 @@ import json
 import shutil
 from pathlib import Path
 
-from reference_models.export import ExportError
-from reference_models.platform_spec import OnnxSpec, SpecError
-from reference_models.wheels import collect_wheels
+from reference_models.errors import ExportError
+from reference_models.export.platform_spec import OnnxSpec, SpecError
+from reference_models.export.wheels import collect_wheels
 
 TEMPLATES = Path(__file__).resolve().parent / "container_context"
 TEMPLATE_FILES = ("Dockerfile", "build.sh", "run_model.py", ".dockerignore")
 #: The one Debian base recipe all fetalbench model containers share (and its cache key).
-BASE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "debian-python-base.sh"
+BASE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "debian-python-base.sh"
 
 
 def write_container_context(onnx_file: Path, spec_file: Path, out_dir: Path) -> dict[str, Path]:

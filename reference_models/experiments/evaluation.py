@@ -16,9 +16,9 @@ from evaluator.io.masks import read_image, read_label_map
 from evaluator.metrics.biometry import head_circumference_mm
 from evaluator.metrics.segmentation import score_class
 from evaluator.truth import TruthCase
-from reference_models.export import SegmentationOutput
-from reference_models.platform_spec import model_spec
-from reference_models.predict import predict_label_map
+from reference_models.export.model_file import SegmentationOutput
+from reference_models.export.platform_spec import model_spec
+from reference_models.export.predict import predict_label_map
 
 
 @dataclass(frozen=True)

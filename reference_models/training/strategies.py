@@ -3,8 +3,9 @@
 A strategy names parameter groups by module path ("encoder", "decoder.blocks.0",
 "segmentation_head", ...), so one declaration applies to the smp U-Nets and the plain U-Net
 alike, and a leaderboard entry can state exactly what was trained. The nine strategies (a)-(i)
-are those of the fine-tuning paper; their trainable counts on the MobileNetV2 U-Net reproduce
-the paper's (see docs/reference-models.md for the mapping).
+are those of the fine-tuning papers (Wang, Silvestre and Curran, arXiv:2307.09067 and
+arXiv:2407.20086; `reference_models.experiments.paper`); their trainable counts on the
+MobileNetV2 U-Net reproduce the papers' (see docs/reference-models.md for the mapping).
 
 BatchNorm: the papers froze layers by switching off gradients only, so frozen BatchNorm layers
 kept updating their running statistics in training mode ("papers-freeze"). "strict-freeze" also
@@ -18,14 +19,12 @@ from typing import Literal
 
 from torch import nn
 
+from reference_models.errors import StrategyError
+
 EncoderInit = Literal["random", "pretrained"]
 BN_POLICIES = ("papers-freeze", "strict-freeze")
 
 DECODER_AND_HEAD = ("decoder", "segmentation_head")
-
-
-class StrategyError(ValueError):
-    """A strategy that does not exist or does not fit the model; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,6 @@
+"""The networks: `zoo` (the model registry: `MODELS`, `build_model`, `count_parameters`,
+`model_info`), `plain_unet` (the Ronneberger U-Net) and `pretrained` (ImageNet MobileNetV2
+encoder weights, checked by sha256).
+
+May import `reference_models.errors` only (and torch, segmentation-models-pytorch).
+"""
