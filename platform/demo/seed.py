@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from demo.baselines import BASELINES, write_baseline_zip
 from demo.phantom import write_phantom_truth_set
+from evaluator.tasks import get_task
 from evaluator.truth import TruthSet
 
 Log = Callable[[str], None]
@@ -120,8 +121,6 @@ def seed_users(log: Log) -> dict:
 def seed_challenge(
     spec: DemoChallenge, organiser, log: Log, per_site: int | None = None
 ) -> Challenge:
-    from evaluator.tasks import get_task
-
     challenge, made = Challenge.objects.get_or_create(
         slug=spec.slug,
         defaults={

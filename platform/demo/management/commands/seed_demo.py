@@ -6,6 +6,8 @@ from challenges.services.submissions import SubmissionRejected
 from challenges.services.truth import TruthLoadError
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.seed import seed_demo
+
 
 class Command(BaseCommand):
     help = (
@@ -30,8 +32,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        from demo.seed import seed_demo
-
         def log(message: str) -> None:
             self.stdout.write(message)
             self.stdout.flush()
