@@ -17,13 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from challenges.models import Evaluation, Submission
-from challenges.services.pipeline import (
-    as_owner,
-    claim,
-    recover_stuck,
-    run_scoring,
-    score_predictions,
-)
+from challenges.services.scoring import run_scoring, score_predictions
+from challenges.services.states import as_owner, claim, recover_stuck
 from challenges.services.submissions import create_submission
 from challenges.services.teams import join_challenge
 from challenges.services.truth import load_truth

@@ -77,7 +77,7 @@ import json, os, time
 from datetime import timedelta
 from django.utils import timezone
 from challenges.models import Submission
-from challenges.services.pipeline import recover_stuck
+from challenges.services.states import recover_stuck
 sid = int(os.environ["SUBMISSION_ID"])
 # Past the deadline, as the beat task would find it half an hour later.
 Submission.objects.filter(pk=sid).update(state_changed_at=timezone.now() - timedelta(hours=2))

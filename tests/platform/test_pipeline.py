@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from challenges.models import Evaluation, LeaderboardEntry, Submission, Team
-from challenges.services.pipeline import ProgressReporter, run_scoring
+from challenges.services.scoring import ProgressReporter, run_scoring
 from challenges.services.submissions import (
     SubmissionRejected,
     create_submission,

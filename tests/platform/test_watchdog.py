@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from challenges.models import Evaluation, Submission
-from challenges.services.pipeline import MAX_ATTEMPTS, recover_stuck
+from challenges.services.states import MAX_ATTEMPTS, recover_stuck
 from challenges.services.submissions import create_submission
 from challenges.services.truth import load_truth
 from challenges.tasks import recover_stuck_submissions
