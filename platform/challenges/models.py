@@ -8,9 +8,11 @@ Hidden labels never live in a model field: a phase's truth set sits under
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import uuid
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from challenges.ranking_metrics import ranking_metrics_problem
+from evaluator.tasks import Task, get_task
 
 
 class PrivateUploadStorage(FileSystemStorage):
@@ -60,6 +63,13 @@ def truth_dir(phase_id: int) -> Path:
     return Path(settings.TRUTH_ROOT) / str(phase_id)
 
 
+@lru_cache(maxsize=64)
+def _task_from_spec(spec_json: str, slug: str) -> Task:
+    """A challenge's stored task snapshot, parsed once per process per content (``Task`` is
+    frozen, so the cached object is shared safely)."""
+    return Task.from_dict(json.loads(spec_json), source=f"challenge {slug} task_spec")
+
+
 class Challenge(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
@@ -81,27 +91,23 @@ class Challenge(models.Model):
     def __str__(self) -> str:
         return self.title or self.slug
 
-    def get_task(self):
+    def get_task(self) -> Task:
         """The evaluator task that scores this challenge's submissions.
 
-        A builtin name (or task file) wins; ``task_spec`` describes custom tasks that exist
-        only in the database.
+        The stored snapshot (``task_spec``, written when the challenge is first saved) wins
+        once written, as its help text says, so a challenge keeps scoring and ranking by the
+        task it was created with even if a builtin of the same name changes later; the
+        builtin name (or task file) is read only while there is no snapshot. A snapshot is
+        parsed once per process (cached by its content).
         """
-        from evaluator.tasks import Task, TaskError, get_task
-
-        try:
-            return get_task(self.task_name)
-        except TaskError:
-            if not self.task_spec:
-                raise
-            return Task.from_dict(self.task_spec, source=f"challenge {self.slug} task_spec")
+        if self.task_spec:
+            return _task_from_spec(json.dumps(self.task_spec, sort_keys=True), self.slug)
+        return get_task(self.task_name)
 
     def save(self, *args, **kwargs) -> None:
         """Keep a snapshot of the task definition the challenge was created with."""
         if not self.task_spec:
             try:
-                from evaluator.tasks import get_task
-
                 self.task_spec = get_task(self.task_name).to_dict()
             except Exception:  # noqa: BLE001 - an unknown task is reported when scoring
                 self.task_spec = {}

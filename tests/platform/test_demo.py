@@ -150,7 +150,7 @@ def test_seed_demo_reference_submits_scored_models_over_http(
     uploaded through the API as TorchScript model files with their real parameter counts,
     run and scored by the real worker (validation phase only, to keep the test short); a
     second run neither retrains nor resubmits."""
-    from challenges.leaderboards_all import all_entries_table
+    from challenges.leaderboards import all_entries_table
     from rest_framework.authtoken.models import Token
 
     from reference_models.training.checkpoints import load_checkpoint

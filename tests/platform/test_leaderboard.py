@@ -178,7 +178,7 @@ def test_directions_are_the_evaluators_for_every_column(board) -> None:
 
 
 def test_all_entries_rank_every_scored_submission(board) -> None:
-    from challenges.leaderboards_all import all_entries_table
+    from challenges.leaderboards import all_entries_table
 
     phase, submit, team = board
     red, blue = team("red"), team("blue")
@@ -211,7 +211,7 @@ def test_all_entries_rank_every_scored_submission(board) -> None:
 
 
 def test_all_entries_mean_rank_and_flat_queries(board, django_assert_max_num_queries) -> None:
-    from challenges.leaderboards_all import all_entries_table
+    from challenges.leaderboards import all_entries_table
 
     phase, submit, team = board
     phase.ranking_method = "mean_rank"
@@ -236,7 +236,7 @@ def test_all_entries_mean_rank_and_flat_queries(board, django_assert_max_num_que
 
 
 def test_entries_option_is_checked() -> None:
-    from challenges.leaderboards_all import EntriesError, wants_all_entries
+    from challenges.leaderboards import EntriesError, wants_all_entries
 
     assert wants_all_entries("all") and not wants_all_entries(None) and not wants_all_entries("")
     with pytest.raises(EntriesError, match="entries=all"):

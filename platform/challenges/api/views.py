@@ -42,7 +42,7 @@ from challenges.api.serializers import (
     TeamSerializer,
 )
 from challenges.api.teams import refusal
-from challenges.leaderboards_all import (
+from challenges.leaderboards import (
     ENTRIES_ALL,
     EntriesError,
     phase_table,

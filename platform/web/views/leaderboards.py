@@ -2,8 +2,8 @@
 
 Both read the materialised rows through `leaderboard_table`, the same table the API and the
 CSV/JSON exports render, so the page, the plot and a download always agree. `?entries=all`
-shows every scored submission as its own row instead (`challenges.leaderboards_all`): the
-view a strategy comparison needs, where one team submitted one model per strategy.
+shows every scored submission as its own row instead (`challenges.leaderboards.all_entries_table`):
+the view a strategy comparison needs, where one team submitted one model per strategy.
 
 Which columns show (`cols`), the Pareto plot's x-axis (`x`) and metric (`metric`) live in the
 URL next to `site` and `entries`, so a link shows what its sender saw. A board whose rows were
@@ -16,7 +16,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from challenges import leaderboards as boards
-from challenges.leaderboards_all import EntriesError, phase_table, wants_all_entries
+from challenges.leaderboards import EntriesError, phase_table, wants_all_entries
 from challenges.models import Phase, Site
 from challenges.permissions import can_view_leaderboard, is_organiser
 from django.contrib import messages

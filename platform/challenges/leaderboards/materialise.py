@@ -1,0 +1,126 @@
+"""Materialising leaderboards: ``recompute`` writes the phase's ``LeaderboardEntry`` rows.
+
+``recompute(phase)`` runs after every evaluation (and after disqualifying or changing the
+ranking), never on page views. Each row also records which ranking built it
+(``ranking_signature``: method, metrics and entry selection), so a board whose phase was
+re-ranked while no worker ran can say it is stale (``tables.LeaderboardTable.stale``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+
+from challenges.leaderboards.ranking import (
+    ALL,
+    Criterion,
+    criteria_for,
+    criterion_values,
+    rank_rows,
+    scope_values,
+    select,
+)
+from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
+
+
+def ranking_criteria(phase: Phase) -> list[Criterion]:
+    """The phase's ranking metrics, or the task's own ranking when the phase names none.
+
+    Phase.save has checked the phase's metrics against the task, so every name has a
+    direction; one that somehow has none fails here with the evaluator's TaskError.
+    """
+    try:
+        task = phase.challenge.get_task()
+    except Exception:  # noqa: BLE001 - an unknown task still gets a (Dice) leaderboard
+        task = None
+    return criteria_for(phase.ranking_metrics, task)
+
+
+def ranking_signature(phase: Phase) -> str:
+    """A short fingerprint of everything that decides the phase's rows: ranking method,
+    effective ranking metrics (the task's own when the phase names none) and entry selection.
+    Visibility is left out: it decides who sees the board, not what it holds."""
+    config = {
+        "method": phase.ranking_method,
+        "metrics": [c.key for c in ranking_criteria(phase)],
+        "selection": phase.entry_selection,
+    }
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Candidate:
+    submission: Submission
+    aggregates: dict[str, Any]
+
+
+def _select_and_rank(
+    candidates: list[_Candidate], scope: str, criteria: list[Criterion], phase: Phase
+) -> list[tuple[_Candidate, int, float | None, dict]]:
+    values = [scope_values(c.aggregates, scope) for c in candidates]
+    flats = [criterion_values(v, criteria) for v in values]
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (candidates[i].submission.created_at, candidates[i].submission.pk),
+    )
+    participants = [c.submission.participant_key for c in candidates]
+    keep = select(phase.entry_selection, participants, order, flats, criteria, phase.ranking_method)
+    final = rank_rows([flats[i] for i in keep], criteria, phase.ranking_method)
+    rows = [
+        (candidates[i], rank, score, values[i])
+        for i, (rank, score) in zip(keep, final, strict=True)
+    ]
+    rows.sort(key=lambda r: (r[1], r[0].submission.created_at, r[0].submission.pk))
+    return rows
+
+
+def recompute(phase: Phase) -> int:
+    """Rebuild the phase's leaderboard rows (overall and per site); returns rows written."""
+    with transaction.atomic():
+        # One recompute at a time, on the phase as it is now (a queued recompute may run
+        # after further edits; it must rank by the latest settings, not its caller's copy).
+        phase = Phase.objects.select_for_update().select_related("challenge").get(pk=phase.pk)
+        criteria = ranking_criteria(phase)
+        signature = ranking_signature(phase)
+        evaluations = (
+            Evaluation.objects.filter(
+                is_current=True,
+                submission__phase=phase,
+                submission__status=Submission.Status.DONE,
+                submission__disqualified=False,
+            )
+            .select_related("submission")
+            .annotate(aggregates=KeyTransform("aggregates", "results"))
+            .defer("results")
+        )
+        candidates = [_Candidate(e.submission, e.aggregates or {}) for e in evaluations]
+        site_ids = set(Case.objects.filter(phase=phase).values_list("site_id", flat=True))
+        scopes: list[tuple[Site | None, str]] = [(None, ALL)]
+        scopes += [
+            (site, site.name)
+            for site in Site.objects.filter(challenge_id=phase.challenge_id, pk__in=site_ids)
+        ]
+        now = timezone.now()
+        entries = [
+            LeaderboardEntry(
+                phase=phase,
+                site=site,
+                submission=cand.submission,
+                rank=rank,
+                score=score,
+                values=values,
+                computed_at=now,
+                ranking_signature=signature,
+            )
+            for site, scope in scopes
+            for cand, rank, score, values in _select_and_rank(candidates, scope, criteria, phase)
+        ]
+        LeaderboardEntry.objects.filter(phase=phase).delete()
+        LeaderboardEntry.objects.bulk_create(entries, batch_size=500)
+    return len(entries)

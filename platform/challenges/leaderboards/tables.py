@@ -1,0 +1,366 @@
+"""Leaderboard tables: one shape for the web pages, the API and the CSV/JSON exports.
+
+``leaderboard_table`` reads the materialised ``LeaderboardEntry`` rows (each participant's best
+or latest entry, as the phase says; the same few queries whatever the number of submissions).
+``all_entries_table`` (``?entries=all``) shows every scored submission as its own row instead:
+comparing strategies needs every entry (one team, e.g. ``reference_models reproduce`` with one
+token, submits one model per fine-tuning strategy, and only its best would show). It ranks all
+current, non-disqualified scored submissions among each other, read straight from their
+evaluations' aggregates (one query, no materialised rows to keep in step). Organisers may also
+ask for the disqualified ones, listed after the ranked rows without a rank and marked. Both
+boards go through one builder (``_table``, rows from ``row_for``), so pages, plots, the API and
+the exports render them alike; ``phase_table`` picks one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models.fields.json import KeyTransform
+from hardening.csv_cells import neutralise
+
+from challenges.leaderboards.materialise import ranking_criteria, ranking_signature
+from challenges.leaderboards.ranking import (
+    ALL,
+    MEAN_RANK,
+    criterion_values,
+    metric_higher_is_better,
+    rank_rows,
+    scope_values,
+    select_all,
+)
+from challenges.metric_labels import column_label, metric_label
+from challenges.models import Evaluation, LeaderboardEntry, Phase, Site, Submission
+from evaluator.tasks import TaskError, has_better_side, metric_paths
+
+log = logging.getLogger(__name__)
+
+#: `entries` query values: "" (or absent) = one row per participant, "all" = every entry.
+ENTRIES_ALL = ALL
+ENTRIES_CHOICES = ("", ENTRIES_ALL)
+
+
+class EntriesError(ValueError):
+    """An `entries` value the leaderboard does not know; the message lists the choices."""
+
+
+def wants_all_entries(value: str | None) -> bool:
+    """Whether an `entries` query parameter asks for every entry; unknown values are refused
+    rather than silently showing the default board under a misspelt option."""
+    value = (value or "").strip()
+    if value not in ENTRIES_CHOICES:
+        raise EntriesError(
+            f"unknown entries={value!r}: use entries=all for every scored submission, or leave "
+            "it out for one row per participant"
+        )
+    return value == ENTRIES_ALL
+
+
+@dataclass
+class Column:
+    """One metric column. ``higher_is_better`` is the sort direction (measurements sort
+    ascending); ``direction`` is what a reader may be told: "higher", "lower" or None for a
+    measurement with no better side (a predicted HC is not better for being smaller)."""
+
+    key: str
+    class_name: str
+    metric: str
+    higher_is_better: bool
+    ranking: bool
+    label: str = ""
+    direction: str | None = None
+    metric_label: str = ""
+
+
+def make_column(class_name: str, metric: str, ranking: bool, scorer: str = "standard") -> Column:
+    """A column with its words and direction; TaskError for a metric with no direction."""
+    higher = metric_higher_is_better(metric)
+    direction = ("higher" if higher else "lower") if has_better_side(metric) else None
+    return Column(
+        key=f"{class_name}.{metric}",
+        class_name=class_name,
+        metric=metric,
+        higher_is_better=higher,
+        ranking=ranking,
+        label=column_label(class_name, metric, scorer),
+        direction=direction,
+        metric_label=metric_label(metric, scorer),
+    )
+
+
+@dataclass
+class Row:
+    rank: int | None  # None: a disqualified entry shown to organisers, never ranked
+    score: float | None
+    submission_id: int
+    participant: str
+    method_name: str
+    backbone: str
+    fine_tuning_strategy: str
+    params_total: int | None
+    params_trainable: int | None
+    params_source: str
+    created_at: datetime
+    values: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    flops: int | None = None
+    latency_ms: float | None = None
+    disqualified: bool = False
+
+
+@dataclass
+class LeaderboardTable:
+    phase_id: int
+    site: str | None
+    ranking_method: str
+    entry_selection: str
+    columns: list[Column]
+    rows: list[Row]
+    #: Rows built by another ranking than the phase's current one (a recompute is pending,
+    #: or no worker ran it); pages say so and offer organisers a recompute.
+    stale: bool = False
+    computed_at: datetime | None = None
+
+    @property
+    def shows_mean_rank(self) -> bool:
+        """Whether ``score`` is a mean of per-metric ranks (worth its own column)."""
+        return self.ranking_method == MEAN_RANK and (sum(1 for c in self.columns if c.ranking) > 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase_id,
+            "site": self.site or ALL,
+            "ranking_method": self.ranking_method,
+            "entry_selection": self.entry_selection,
+            "stale": self.stale,
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "columns": [asdict(c) for c in self.columns],
+            "rows": [asdict(r) | {"created_at": r.created_at.isoformat()} for r in self.rows],
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        # CRLF rows (RFC 4180): the writer then quotes a cell holding \r as well as \n.
+        writer = csv.writer(out, lineterminator="\r\n")
+        fixed = ["rank", "score", "submission_id", "participant", "method_name", "backbone"]
+        fixed += ["fine_tuning_strategy", "params_total", "params_trainable", "flops"]
+        fixed += ["latency_ms", "created_at"]
+        stats = ("mean", "ci95_low", "ci95_high")
+        writer.writerow(fixed + [f"{c.key}.{s}" for c in self.columns for s in stats])
+        for row in self.rows:
+            # Participants' text (method, backbone, team names) never starts a formula.
+            cells = [neutralise(getattr(row, name)) for name in fixed]
+            cells[fixed.index("created_at")] = row.created_at.isoformat()
+            for column in self.columns:
+                value = row.values.get(column.key) or {}
+                cells += [_csv_number(value.get(s)) for s in stats]
+            writer.writerow(["" if c is None else c for c in cells])
+        return out.getvalue()
+
+
+def _csv_number(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _scorer(phase: Phase) -> str:
+    try:
+        return phase.challenge.get_task().scorer
+    except Exception:  # noqa: BLE001 - an unknown task still gets its columns
+        return "standard"
+
+
+def stored_metrics(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A row's {class: {metric: stats}}."""
+    return {k: v for k, v in values.items() if isinstance(v, dict)}
+
+
+def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
+    criteria = ranking_criteria(phase)
+    scorer = _scorer(phase)
+    seen = {c.key for c in criteria}
+    columns = [make_column(c.class_name, c.metric, True, scorer) for c in criteria]
+    for entry in entries:
+        for cls, metrics in stored_metrics(entry.values).items():
+            for metric in metrics:
+                key = f"{cls}.{metric}"
+                if key not in seen:
+                    seen.add(key)
+                    try:
+                        columns.append(make_column(cls, metric, False, scorer))
+                    except TaskError:  # stored by an evaluator that named it otherwise
+                        log.warning("phase %s: no direction for %s; column left out", phase.pk, key)
+    # Extra columns in the task's own order (Dice, IoU, distances, then biometry), not the
+    # order the database's JSON happens to keep keys in.
+    order = {path: i for i, path in enumerate(_task_paths(phase))}
+    extras = sorted(columns[len(criteria) :], key=lambda c: order.get(c.key, len(order)))
+    return columns[: len(criteria)] + extras
+
+
+def _task_paths(phase: Phase) -> list[str]:
+    try:
+        return metric_paths(phase.challenge.get_task())
+    except Exception:  # noqa: BLE001 - an unknown task keeps the stored order
+        return []
+
+
+def row_for(
+    submission: Submission,
+    values: dict[str, Any],
+    rank: int | None,
+    score: float | None,
+    *,
+    disqualified: bool = False,
+) -> Row:
+    """One board row: the submission's description and its stored ``{class: {metric: stats}}``."""
+    sub = submission
+    return Row(
+        rank=rank,
+        score=score,
+        submission_id=sub.pk,
+        participant=sub.participant_name,
+        method_name=sub.method_name,
+        backbone=sub.backbone,
+        fine_tuning_strategy=sub.fine_tuning_strategy,
+        params_total=sub.params_total,
+        params_trainable=sub.params_trainable,
+        params_source=sub.params_source,
+        created_at=sub.created_at,
+        values={
+            f"{cls}.{metric}": stats
+            for cls, metrics in stored_metrics(values).items()
+            for metric, stats in metrics.items()
+        },
+        flops=sub.flops,
+        latency_ms=sub.latency_ms,
+        disqualified=disqualified,
+    )
+
+
+def _table(
+    phase: Phase,
+    site_name: str | None,
+    selection: str,
+    shown: list[Any],
+    rows: list[Row],
+    *,
+    stale: bool = False,
+    computed_at: datetime | None = None,
+) -> LeaderboardTable:
+    """The one table builder: ``shown`` are the rows' sources (anything with ``.values``),
+    read for the extra columns."""
+    return LeaderboardTable(
+        phase.pk,
+        site_name,
+        phase.ranking_method,
+        selection,
+        _columns(phase, shown),
+        rows,
+        stale=stale,
+        computed_at=computed_at,
+    )
+
+
+def _site_name(site: Site | str | None) -> str | None:
+    return None if site is None or site == ALL else getattr(site, "name", str(site))
+
+
+def leaderboard_table(phase: Phase, site: Site | str | None = None) -> LeaderboardTable:
+    """The materialised leaderboard of ``phase`` for all cases (site None) or one site:
+    each participant's best or latest entry, as ``recompute`` selected them."""
+    entries = LeaderboardEntry.objects.filter(phase=phase).select_related(
+        "submission__team", "submission__creator"
+    )
+    site_name = _site_name(site)
+    if site_name is None:
+        entries = entries.filter(site__isnull=True)
+    elif isinstance(site, Site):
+        entries = entries.filter(site=site)
+    else:
+        entries = entries.filter(site__name=site_name, site__challenge_id=phase.challenge_id)
+    entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
+    signature = ranking_signature(phase)
+    rows = [row_for(e.submission, e.values, e.rank, e.score) for e in entries]
+    return _table(
+        phase,
+        site_name,
+        phase.entry_selection,
+        entries,
+        rows,
+        stale=any(e.ranking_signature != signature for e in entries),
+        computed_at=min((e.computed_at for e in entries), default=None),
+    )
+
+
+@dataclass
+class _Scored:
+    """One evaluation's values in one scope, shaped like a `LeaderboardEntry` for `_columns`."""
+
+    submission: Submission
+    values: dict[str, dict[str, dict]]
+
+
+def all_entries_table(
+    phase: Phase, site: Site | str | None = None, *, include_disqualified: bool = False
+) -> LeaderboardTable:
+    """Every scored submission of ``phase`` ranked for all cases (site None) or one site.
+
+    Ranks are competition ranks over all entries (a team can hold several); a submission with
+    no value in the scope ranks last, as on the default board. `entry_selection` is "all".
+    With ``include_disqualified`` (organisers only), disqualified submissions follow the
+    ranked rows with rank None and ``disqualified`` set: shown, never ranked.
+    """
+    site_name = _site_name(site)
+    scope = site_name or ALL
+    criteria = ranking_criteria(phase)
+    evaluations = (
+        Evaluation.objects.filter(
+            is_current=True,
+            submission__phase=phase,
+            submission__status=Submission.Status.DONE,
+        )
+        .select_related("submission__team", "submission__creator")
+        .annotate(scope_values=KeyTransform(scope, KeyTransform("aggregates", "results")))
+        .defer("results")
+    )
+    if not include_disqualified:
+        evaluations = evaluations.filter(submission__disqualified=False)
+    every = [
+        _Scored(e.submission, scope_values({scope: e.scope_values or {}}, scope))
+        for e in evaluations
+    ]
+    scored = [s for s in every if not s.submission.disqualified]
+    removed = sorted(
+        (s for s in every if s.submission.disqualified),
+        key=lambda s: (s.submission.created_at, s.submission.pk),
+    )
+    kept = [scored[i] for i in select_all(scored)]
+    ranked = rank_rows(
+        [criterion_values(s.values, criteria) for s in kept], criteria, phase.ranking_method
+    )
+    order = sorted(
+        range(len(kept)),
+        key=lambda i: (ranked[i][0], kept[i].submission.created_at, kept[i].submission.pk),
+    )
+    rows = [row_for(kept[i].submission, kept[i].values, *ranked[i]) for i in order]
+    rows += [row_for(s.submission, s.values, None, None, disqualified=True) for s in removed]
+    shown = [kept[i] for i in order] + removed
+    return _table(phase, site_name, ENTRIES_ALL, shown, rows)
+
+
+def phase_table(
+    phase: Phase,
+    site: Site | str | None = None,
+    *,
+    all_entries: bool = False,
+    include_disqualified: bool = False,
+) -> LeaderboardTable:
+    """The board the pages and the API show: materialised (default) or every entry (with the
+    disqualified ones too when an organiser asks)."""
+    if all_entries:
+        return all_entries_table(phase, site, include_disqualified=include_disqualified)
+    return leaderboard_table(phase, site)
