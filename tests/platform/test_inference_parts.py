@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from challenges.services.model_bundle import BundleError, check_bundle, extract_bundle
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
+from sandbox.model_files.bundle import BundleError, check_bundle, extract_bundle
 from sandbox.outcome import Outcome, Status
 from sandbox.torchscript_runner import run_torchscript
 

@@ -26,7 +26,7 @@ def test_export_writes_zips_the_platform_takes_as_they_are(
 ) -> None:
     """Each format's zip passes the platform's upload check and extraction unchanged, and its
     spec is the platform's own (fails before: export wrote fields the platform refuses)."""
-    from challenges.services.model_bundle import check_bundle, extract_bundle
+    from sandbox.model_files.bundle import check_bundle, extract_bundle
     from sandbox.onnx_spec import OnnxSpec
 
     formats = ("pt2", "onnx", "torchscript")

@@ -14,8 +14,9 @@ above it, all at the top of the file):
 * `scoring` - `run_scoring`, `score_predictions` (returns a `ScoringResult`), progress,
   storing the evaluation.
 * `inference` - running a model or container, then `scoring.score_predictions` on its output.
-* `submissions`, `truth`, `teams`, `quota`, `scores`, `truth_status`, `run_log`,
-  `model_bundle` - intake, truth sets, teams and what pages show.
+* `submissions`, `truth`, `teams`, `quota`, `scores`, `truth_status`, `run_log` - intake,
+  truth sets, teams and what pages show (a model-file zip is checked by
+  `sandbox.model_files.bundle`).
 * `pipeline` - the former home of states/scoring, only re-exporting them for old imports.
 
 Rules: no service imports `challenges.tasks` (tasks import services, and services queue

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from sandbox.model_files.bundle import BundleError, extract_bundle
 
 from challenges.models import Phase, Submission, truth_dir
 from challenges.services.messages import participant_text, redact
-from challenges.services.model_bundle import BundleError, extract_bundle
 from challenges.services.run_log import kept_log, shown_log
 from challenges.services.scoring import ScoringResult, score_predictions
 from challenges.services.states import (

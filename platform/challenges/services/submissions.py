@@ -194,7 +194,7 @@ def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
 def check_upload_type(kind: str, uploaded_file: UploadedFile) -> None:
     """Cheap checks at upload (name, magic bytes, the model bundle's table of contents) so an
     obviously wrong file is refused now rather than after a wait in the inference queue."""
-    from challenges.services.model_bundle import BundleError, check_bundle
+    from sandbox.model_files.bundle import BundleError, check_bundle
 
     name = (uploaded_file.name or "").lower()
     if kind == Submission.Kind.CONTAINER:

@@ -10,7 +10,7 @@ docs/model-container.md), at any folder depth; macOS `__MACOSX/` entries are ign
 Nothing here loads the network: `.pt` and `.pt2` files are pickle-based (loading an untrusted
 one can run code), so the upload request looks only at the zip's table of contents, the spec
 and the network's magic bytes; the network is opened in the sandboxed child process only
-(`sandbox.model_files`).
+(`sandbox.model_files.runners`).
 """
 
 from __future__ import annotations

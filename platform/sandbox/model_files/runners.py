@@ -15,7 +15,7 @@ from sandbox.torchscript_runner import run_torchscript
 
 Runner = Callable[[Path, dict[str, Any], Path, Path, ModelLimits | None], Outcome]
 
-#: Format name (as `challenges.services.model_bundle` reports it) -> its sandboxed runner.
+#: Format name (as `sandbox.model_files.bundle` reports it) -> its sandboxed runner.
 RUNNERS: dict[str, Runner] = {"onnx": run_onnx, "torchscript": run_torchscript, "pt2": run_pt2}
 
 
