@@ -13,7 +13,8 @@ What lives where, lowest first (a module imports only from rooms listed before i
 - `errors.py`: `InvalidSubmission` and `TruthError`, raised by every scorer.
 - `results.py`: the results document, built once (`build_results`) for every scorer.
 - `parallel.py`: the process-pool engine, which knows nothing about metrics.
-- `psfhs2023.py`, `classification.py`: two scorers' own formulas and submissions.
+- `scorers/`: the scorer registry and one module per scorer (`standard`, `psfhs2023`,
+  `classification`); `tasks.py` imports only `scorers/registry.py`, which loads a scorer on use.
 - `scoring.py`: the public API (`validate_submission`, `score_submission`).
 - `importers/`: turning public releases into truth sets; `cli.py`: `fetalbench-eval`.
 """

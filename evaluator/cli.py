@@ -127,6 +127,7 @@ def _imported(name: str, truth, out: str) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from evaluator.scorers.registry import all_scorers
     from evaluator.tasks import builtin_tasks
 
     tasks = builtin_tasks()
@@ -137,6 +138,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         classes = ", ".join(f"{c.name}={c.value}" for c in task.classes)
         print(f"{task.name:<12} {task.title}")
         print(f"{'':<12} classes: {classes}; primary: {task.primary_metric}")
+    print("\nscorers:")
+    for scorer in all_scorers():
+        print(f"{scorer.name:<15} {scorer.kind:<15} metrics: {', '.join(scorer.metrics)}")
     return EXIT_OK
 
 

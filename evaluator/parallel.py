@@ -41,7 +41,8 @@ Outcome = TypeVar("Outcome")
 #: when a scorer moves).
 PRELOAD = [
     "evaluator.parallel",
-    "evaluator.scoring",
+    "evaluator.scorers.standard",
+    "evaluator.scorers.psfhs2023",
     "evaluator.metrics.surface",
     "evaluator.metrics.biometry",
 ]

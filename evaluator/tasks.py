@@ -7,83 +7,70 @@ the same way. `get_task` accepts either a builtin name or a path to such a file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SEGMENTATION = "segmentation"
-CLASSIFICATION = "classification"
-KINDS = (SEGMENTATION, CLASSIFICATION)
-
-#: Scorers: "standard" = per-class `score_class` (+ biometry); "psfhs2023" = the MICCAI 2023
-#: PSFHS challenge's own formulas (see evaluator/psfhs2023.py); "classification" = CSV of
-#: probabilities (see evaluator/classification.py).
-SCORERS = ("standard", "psfhs2023", "classification")
-
-#: The metrics the per-class segmentation scorer can produce (mirrors
-#: evaluator.metrics.SEGMENTATION_METRICS; repeated here so that a task file can be validated
-#: without importing the metric code).
-DEFAULT_SEGMENTATION_METRICS = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
-
-#: Biometric measurements a class can carry: key -> human name. Each adds four metrics to its
-#: class: <key>_pred_mm, <key>_ref_mm, <key>_abs_diff_mm and <key>_diff_mm (pred - ref).
-BIOMETRY = {
-    "hc": "head circumference",
-    "ac": "abdominal circumference",
-    "fl": "femur length",
-}
-BIOMETRY_SUFFIXES = ("pred_mm", "ref_mm", "abs_diff_mm", "diff_mm")
-
-CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "macro_auc")
-#: Per-case values a classification result also carries (their means are what the set-level
-#: statistics summarise): whether the arg-max class was right, the true class's probability.
-CLASSIFICATION_CASE_METRICS = ("correct", "p_true")
-
-#: Ranking direction (True: higher is better) of every metric name any scorer emits, keyed by
-#: the name after the group ("dice" in "head.dice"). The one table for directions: task files,
-#: the platform's leaderboards and the API all read it, and a task's ranking entries must agree
-#: with it. Measurements that are not errors (``*_pred_mm``, ``*_ref_mm``, the signed
-#: ``*_diff_mm``, ``aop_pred``/``aop_ref``) have no better side; they sort ascending.
-METRIC_DIRECTIONS: dict[str, bool] = {
-    # standard per-class segmentation (evaluator.metrics.segmentation.SEGMENTATION_METRICS)
-    "dice": True,
-    "iou": True,
-    "hd": False,
-    "hd95": False,
-    "hd95_max": False,
-    "assd": False,
-    "masd": False,
-    # biometry, per key in BIOMETRY: <key>_pred_mm, <key>_ref_mm, <key>_abs_diff_mm, <key>_diff_mm
-    **{f"{key}_{suffix}": False for key in BIOMETRY for suffix in BIOMETRY_SUFFIXES},
-    # psfhs2023 (evaluator.psfhs2023): dice and hd as above, plus
-    "asd": False,
-    "aop_pred": False,
-    "aop_ref": False,
-    "aop_abs_diff": False,
-    "score": True,
-    # classification
-    "accuracy": True,
-    "macro_f1": True,
-    "macro_auc": True,
-    "correct": True,
-    "p_true": True,
-}
-
-#: Metrics that measure rather than score: a predicted or reference value, or a signed
-#: difference, where neither larger nor smaller is better. They still sort ascending (their
-#: METRIC_DIRECTIONS entry), but pages must not draw a better/worse arrow for them.
-NO_BETTER_SIDE: frozenset[str] = frozenset(
-    {f"{key}_{suffix}" for key in BIOMETRY for suffix in ("pred_mm", "ref_mm", "diff_mm")}
-    | {"aop_pred", "aop_ref"}
+from evaluator.scorers.registry import (
+    CLASSIFICATION,
+    KINDS,
+    SEGMENTATION,
+    all_scorers,
+    get_scorer,
+    scorer_names,
 )
+
+#: The scorers (evaluator.scorers): "standard" = per-class `score_class` (+ biometry);
+#: "psfhs2023" = the MICCAI 2023 PSFHS challenge's own formulas; "classification" = CSV of
+#: probabilities. Each scorer says which metrics a task may list, with their directions.
+SCORERS = scorer_names()
+
+
+#: Names built from the registry on first use (importing a scorer's module costs OpenCV or
+#: SimpleITK, which parsing a task file must not pay for up front):
+#:
+#: - METRIC_DIRECTIONS: ranking direction (True: higher is better) of every metric name any
+#:   scorer emits, keyed by the name after the group ("dice" in "head.dice"). Task files, the
+#:   platform's leaderboards and the API all read it, and a task's ranking entries must agree.
+#: - NO_BETTER_SIDE: metrics that measure rather than score (``*_pred_mm``, ``*_ref_mm``, the
+#:   signed ``*_diff_mm``, ``aop_pred``/``aop_ref``): they sort ascending (their
+#:   METRIC_DIRECTIONS entry), but pages must not draw a better/worse arrow for them.
+#: - BIOMETRY: the standard scorer's biometric measurements, key -> human name.
+_FROM_REGISTRY = {
+    "METRIC_DIRECTIONS": lambda: _metric_directions(),
+    "NO_BETTER_SIDE": lambda: frozenset().union(*(s.no_better_side for s in all_scorers())),
+    "BIOMETRY": lambda: dict(get_scorer("standard").measurements),
+}
+
+
+def _metric_directions() -> dict[str, bool]:
+    directions: dict[str, bool] = {}
+    for scorer in all_scorers():
+        for metric, direction in scorer.directions().items():
+            if directions.setdefault(metric, direction) != direction:
+                raise RuntimeError(f"scorers disagree on the direction of {metric!r}")
+    return directions
+
+
+def __getattr__(name: str) -> Any:
+    """Module attributes built on first use (see _FROM_REGISTRY), then kept as globals."""
+    if name in globals():
+        return globals()[name]
+    make = _FROM_REGISTRY.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = make()
+    globals()[name] = value
+    return value
 
 
 def has_better_side(metric_path: str) -> bool:
     """Whether a metric ("head.hc_pred_mm" or "dice") is a score with a better side, so a
     leaderboard may say "higher/lower is better" for it; measurements have none."""
-    return metric_path.rsplit(".", 1)[-1] not in NO_BETTER_SIDE
+    return metric_path.rsplit(".", 1)[-1] not in __getattr__("NO_BETTER_SIDE")
 
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -118,7 +105,9 @@ class Task:
     title: str
     kind: str
     classes: tuple[TaskClass, ...]
-    metrics: tuple[str, ...] = DEFAULT_SEGMENTATION_METRICS
+    #: Task files get their scorer's full list when they name none (see _parse_task); this
+    #: default (the standard scorer's) only serves Task objects built in code.
+    metrics: tuple[str, ...] = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
     biometry: dict[str, str] = field(default_factory=dict)
     primary_metric: str = ""
     ranking: tuple[RankingHint, ...] = ()
@@ -217,26 +206,21 @@ def _parse_task(data: Any, source: str) -> Task:
     if kind not in KINDS:
         raise _fail(source, f"'kind' must be one of {list(KINDS)}, not {kind!r}")
     default_scorer = "classification" if kind == CLASSIFICATION else "standard"
-    scorer = data.get("scorer", default_scorer)
-    if scorer not in SCORERS:
-        raise _fail(source, f"'scorer' must be one of {list(SCORERS)}, not {scorer!r}")
-    if (kind == CLASSIFICATION) != (scorer == "classification"):
-        raise _fail(source, f"scorer {scorer!r} does not fit kind {kind!r}")
+    scorer_name = data.get("scorer", default_scorer)
+    if scorer_name not in SCORERS:
+        raise _fail(source, f"'scorer' must be one of {list(SCORERS)}, not {scorer_name!r}")
+    scorer = get_scorer(scorer_name)
+    if scorer.kind != kind:
+        raise _fail(source, f"scorer {scorer_name!r} does not fit kind {kind!r}")
 
     classes = _parse_classes(data.get("classes"), kind, source)
-    if scorer == "psfhs2023" and [(c.name, c.value) for c in classes] != [("ps", 1), ("fh", 2)]:
-        raise _fail(source, "the psfhs2023 scorer needs classes ps = 1 and fh = 2, as in PSFHS")
+    problem = scorer.check(Task(name, title, kind, tuple(classes), scorer=scorer_name))
+    if problem:
+        raise _fail(source, problem)
     if "binary" in data and data["binary"] != (len(classes) == 1):
         raise _fail(source, "'binary' must be true exactly when there is one class")
 
-    if kind == CLASSIFICATION:
-        allowed_metrics: tuple[str, ...] = CLASSIFICATION_METRICS
-    elif scorer == "psfhs2023":
-        from evaluator.psfhs2023 import CASE_METRICS
-
-        allowed_metrics = CASE_METRICS
-    else:
-        allowed_metrics = DEFAULT_SEGMENTATION_METRICS
+    allowed_metrics = tuple(scorer.metrics)
     metrics = data.get("metrics", list(allowed_metrics))
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise _fail(source, "'metrics' must be a non-empty list of metric names")
@@ -249,16 +233,28 @@ def _parse_task(data: Any, source: str) -> Task:
     biometry = data.get("biometry", {})
     if not isinstance(biometry, dict):
         raise _fail(source, '\'biometry\' must be an object like {"hc": "head"}')
-    if biometry and scorer != "standard":
+    if biometry and not scorer.measurements:
         raise _fail(source, "'biometry' is only supported by the standard segmentation scorer")
     class_names = [c.name for c in classes]
+    known_biometry = scorer.measurements
     for key, cls_name in biometry.items():
-        if key not in BIOMETRY:
-            raise _fail(source, f"unknown biometry {key!r}; allowed: {sorted(BIOMETRY)}")
+        if key not in known_biometry:
+            raise _fail(source, f"unknown biometry {key!r}; allowed: {sorted(known_biometry)}")
         if cls_name not in class_names:
             raise _fail(source, f"biometry {key!r} refers to unknown class {cls_name!r}")
 
-    valid_paths = set(metric_paths_for(kind, scorer, class_names, metrics, biometry))
+    # The task without its ranking yet: what the scorer reads to list its paths.
+    draft = Task(
+        name=name,
+        title=title,
+        kind=kind,
+        classes=tuple(classes),
+        metrics=tuple(metrics),
+        biometry=dict(biometry),
+        scorer=scorer_name,
+        description=description,
+    )
+    valid_paths = set(scorer.metric_paths(draft))
     ranking_raw = data.get("ranking", [])
     if not isinstance(ranking_raw, list):
         raise _fail(source, "'ranking' must be a list of {metric, higher_is_better}")
@@ -299,18 +295,7 @@ def _parse_task(data: Any, source: str) -> Task:
     if not ranking:
         ranking = [RankingHint(primary, higher_is_better(primary))]
 
-    return Task(
-        name=name,
-        title=title,
-        kind=kind,
-        classes=tuple(classes),
-        metrics=tuple(metrics),
-        biometry=dict(biometry),
-        primary_metric=primary,
-        ranking=tuple(ranking),
-        scorer=scorer,
-        description=description,
-    )
+    return dataclasses.replace(draft, primary_metric=primary, ranking=tuple(ranking))
 
 
 def _parse_classes(raw: Any, kind: str, source: str) -> list[TaskClass]:
@@ -342,39 +327,21 @@ def _parse_classes(raw: Any, kind: str, source: str) -> list[TaskClass]:
     return classes
 
 
-def metric_paths_for(
-    kind: str,
-    scorer: str,
-    class_names: list[str],
-    metrics: list[str] | tuple[str, ...],
-    biometry: dict[str, str],
-) -> list[str]:
-    """Every "group.metric" path the task's results carry (what ranking may refer to)."""
-    if kind == CLASSIFICATION:
-        return [f"classification.{m}" for m in (*metrics, *CLASSIFICATION_CASE_METRICS)]
-    if scorer == "psfhs2023":
-        from evaluator.psfhs2023 import metric_paths
-
-        return metric_paths(metrics)
-    paths = [f"{c}.{m}" for c in class_names for m in metrics]
-    for key, cname in biometry.items():
-        paths += [f"{cname}.{key}_{suffix}" for suffix in BIOMETRY_SUFFIXES]
-    return paths
-
-
 def metric_paths(task: Task) -> list[str]:
-    return metric_paths_for(task.kind, task.scorer, task.class_names, task.metrics, task.biometry)
+    """Every "group.metric" path the task's results carry (what ranking may refer to)."""
+    return get_scorer(task.scorer).metric_paths(task)
 
 
 def higher_is_better(metric_path: str) -> bool:
     """Direction of a metric ("head.dice" or "dice") from METRIC_DIRECTIONS; TaskError for a
     name no scorer emits, so a misspelt metric cannot be ranked in an arbitrary direction."""
     metric = metric_path.rsplit(".", 1)[-1]
+    directions = __getattr__("METRIC_DIRECTIONS")
     try:
-        return METRIC_DIRECTIONS[metric]
+        return directions[metric]
     except KeyError:
         raise TaskError(
-            f"unknown metric {metric!r}: the evaluator emits {sorted(METRIC_DIRECTIONS)}"
+            f"unknown metric {metric!r}: the evaluator emits {sorted(directions)}"
         ) from None
 
 
@@ -389,7 +356,6 @@ _BUILTINS: dict[str, dict[str, Any]] = {
         "description": "Binary head masks; Dice, surface distances and the head circumference "
         "of an ellipse fitted to the predicted mask, against the reference HC in mm.",
         "classes": [{"name": "head", "value": 1}],
-        "metrics": list(DEFAULT_SEGMENTATION_METRICS),
         "biometry": {"hc": "head"},
         "primary_metric": "head.dice",
         "ranking": [
@@ -405,7 +371,6 @@ _BUILTINS: dict[str, dict[str, Any]] = {
         "description": "Label maps 0 background, 1 pubic symphysis, 2 fetal head; the standard "
         "per-class metrics (distances in pixels: PSFHS gives no pixel size).",
         "classes": [{"name": "ps", "value": 1}, {"name": "fh", "value": 2}],
-        "metrics": list(DEFAULT_SEGMENTATION_METRICS),
         "primary_metric": "fh.dice",
         "ranking": [
             {"metric": "fh.dice", "higher_is_better": True},

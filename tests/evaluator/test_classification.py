@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluator.classification import (
+from evaluator.scorers.classification import (
     ClassificationInputError,
     binary_auc,
     macro_f1,

@@ -196,7 +196,7 @@ def test_largest_region_equals_its_definition_on_perturbed_hc18_heads(hc18_cases
     perturbation, several blobs and exact ties included."""
     from evaluator.metrics.biometry import largest_component, largest_region
     from evaluator.metrics.perturbations import PERTURBATIONS
-    from evaluator.scoring import _crop_to_foreground
+    from evaluator.scorers.standard import _crop_to_foreground
 
     several = ties = 0
     for index, case in enumerate(hc18_cases[::12]):

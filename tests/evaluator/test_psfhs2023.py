@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from evaluator import psfhs2023 as p
+from evaluator.scorers import psfhs2023 as p
 
 
 def _mask(shape=(20, 20), pixels=()):

@@ -110,7 +110,7 @@ def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path:
     from concurrent.futures import ProcessPoolExecutor
 
     from evaluator.parallel import _mp_context, run_with_helpers
-    from evaluator.scoring import _Job, _score_job
+    from evaluator.scorers.standard import _Job, _score_job
     from evaluator.validation import discover_predictions
 
     write_submission(hc18_small, tmp_path / "sub")
@@ -181,7 +181,7 @@ def test_psfhs_multiclass_and_challenge_scores(psfhs_labels, tmp_path: Path) -> 
             assert case["metrics"][cls][metric] == pytest.approx(value)
     challenge = score_submission("psfhs2023", truth.root, preds, workers=1, n_bootstrap=100)
     assert set(challenge["cases"][0]["metrics"]) == {"ps", "fh", "all", "aop", "challenge"}
-    from evaluator.psfhs2023 import challenge_score
+    from evaluator.scorers.psfhs2023 import challenge_score
 
     s = challenge_score([c["metrics"] for c in challenge["cases"]])
     assert challenge["aggregates"]["all"]["challenge"]["score"]["mean"] == pytest.approx(

@@ -155,7 +155,7 @@ def test_psfhs_import_takes_sites(psfhs_release: Path, tmp_path: Path) -> None:
 
 
 def test_classification_truth_set_needs_no_label_images(tmp_path: Path) -> None:
-    from evaluator.classification import check_classification_truth
+    from evaluator.scorers.classification import check_classification_truth
     from evaluator.truth import TruthSetError
 
     root = tmp_path / "planes"

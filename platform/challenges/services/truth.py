@@ -173,7 +173,7 @@ def _read_cases(root: Path, spacing: bool = True) -> list[dict[str, str]]:
 def _check_with_evaluator(root: Path, classes: list[str] | None = None) -> None:
     """Let the evaluator itself load the set, so the worker will not fail on it later: as a
     classification set (cases.csv with a class column, no label images) when `classes`."""
-    from evaluator.classification import check_classification_truth
+    from evaluator.scorers.classification import check_classification_truth
     from evaluator.truth import TruthSet
 
     try:

@@ -30,6 +30,7 @@ from evaluator.errors import InvalidSubmission
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.problems import Problem
 from evaluator.results import build_results, input_digests
+from evaluator.scorers.registry import CLASSIFICATION, Scorer
 from evaluator.truth import TruthSetError
 from evaluator.validation import ValidationReport
 
@@ -410,4 +411,33 @@ def score_classification_submission(
     )
 
 
-CLASSIFICATION_STATISTICS = ("accuracy", "macro_f1", "macro_auc")
+#: Set-level statistics a task may list in `metrics`, with their direction.
+CLASSIFICATION_METRICS: dict[str, bool] = {"accuracy": True, "macro_f1": True, "macro_auc": True}
+CLASSIFICATION_STATISTICS = tuple(CLASSIFICATION_METRICS)
+#: Per-case values a classification result also carries (their means are what the set-level
+#: statistics summarise): whether the arg-max class was right, the true class's probability.
+CLASSIFICATION_CASE_METRICS: dict[str, bool] = {"correct": True, "p_true": True}
+
+
+class ClassificationScorer(Scorer):
+    """A CSV of class probabilities per case."""
+
+    name = "classification"
+    kind = CLASSIFICATION
+    metrics = CLASSIFICATION_METRICS
+    extra_metrics = CLASSIFICATION_CASE_METRICS
+
+    def metric_paths(self, task) -> list[str]:
+        return [f"classification.{m}" for m in (*task.metrics, *CLASSIFICATION_CASE_METRICS)]
+
+    def validate(self, task, truth_root: Path, predictions: Path):
+        return validate_classification(task, truth_root, predictions)
+
+    def score(self, task, truth_root, predictions, *, workers, progress, n_bootstrap):
+        del workers, progress  # one CSV: nothing to spread over processes
+        return score_classification_submission(
+            task, truth_root, predictions, n_bootstrap=n_bootstrap
+        )
+
+
+SCORER = ClassificationScorer()

@@ -32,13 +32,14 @@ import cv2
 import numpy as np
 import SimpleITK as sitk
 
+from evaluator.scorers.standard import SegmentationScorer
+
 PS_VALUE = 1
 FH_VALUE = 2
 GROUPS = ("ps", "fh", "all")
-SEGMENTATION_METRICS = ("dice", "hd", "asd")
+#: The metrics of each group (ps, fh, all), with their direction (True: higher is better).
+GROUP_METRICS: dict[str, bool] = {"dice": True, "hd": False, "asd": False}
 AOP_METRICS = ("aop_pred", "aop_ref", "aop_abs_diff")
-#: What a psfhs2023 task may list in `metrics` (it always computes all of them).
-CASE_METRICS = SEGMENTATION_METRICS
 
 #: The penalties the challenge gives a group whose prediction is empty.
 EMPTY_DICE, EMPTY_HD, EMPTY_ASD = 0.0, 100.0, 100.0
@@ -48,10 +49,10 @@ EMPTY_DICE, EMPTY_HD, EMPTY_ASD = 0.0, 100.0, 100.0
 _PS_DEG_TO_RAD = 0.01745
 
 
-def metric_paths(metrics: list[str] | tuple[str, ...] = SEGMENTATION_METRICS) -> list[str]:
-    """The "group.metric" paths a psfhs2023 result carries."""
-    del metrics  # the challenge's metrics are fixed; listing fewer does not drop any
-    paths = [f"{g}.{m}" for g in GROUPS for m in SEGMENTATION_METRICS]
+def metric_paths() -> list[str]:
+    """The "group.metric" paths a psfhs2023 result carries (all of them, whatever a task's
+    `metrics` lists: the challenge's metrics are fixed)."""
+    paths = [f"{g}.{m}" for g in GROUPS for m in GROUP_METRICS]
     paths += [f"aop.{m}" for m in AOP_METRICS]
     return paths + ["challenge.score"]
 
@@ -362,3 +363,27 @@ def challenge_score(cases: list[dict[str, dict[str, float]]]) -> float:
         + 0.125 * (1 - round(masd / 100.0, 8))
         + 0.5 * (1 - maop / 180.0)
     )
+
+
+class Psfhs2023Scorer(SegmentationScorer):
+    """The standard segmentation pipeline with the challenge's per-case formulas."""
+
+    name = "psfhs2023"
+    #: What a psfhs2023 task may list in `metrics` (it always computes all of them).
+    metrics = GROUP_METRICS
+    extra_metrics = {"aop_pred": False, "aop_ref": False, "aop_abs_diff": False, "score": True}
+    no_better_side = frozenset({"aop_pred", "aop_ref"})
+
+    def check(self, task) -> str | None:
+        if [(c.name, c.value) for c in task.classes] != [("ps", PS_VALUE), ("fh", FH_VALUE)]:
+            return "the psfhs2023 scorer needs classes ps = 1 and fh = 2, as in PSFHS"
+        return None
+
+    def metric_paths(self, task) -> list[str]:
+        return metric_paths()
+
+    def case_metrics(self, task, pred, ref, spacing, extra, predicted_measurements):
+        return case_score(pred, ref)
+
+
+SCORER = Psfhs2023Scorer()
