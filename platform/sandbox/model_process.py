@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.onnx_spec import OnnxSpec, SpecError
+from sandbox.model_files.spec import ModelSpec, SpecError
 from sandbox.outcome import Outcome, Status
 
 MiB = 1024 * 1024
@@ -43,7 +43,7 @@ class ModelLimits:
 def run_model_process(
     worker_module: str,
     model_path: Path,
-    spec: dict[str, Any],
+    spec: ModelSpec | dict[str, Any],
     input_dir: Path,
     output_dir: Path,
     limits: ModelLimits | None = None,
@@ -59,7 +59,8 @@ def run_model_process(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
-        parsed = OnnxSpec.from_dict(spec)
+        # Parsed once per process: a bundle hands over its parsed spec; a raw dict is checked.
+        parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
     except SpecError as exc:
         return Outcome(Status.REJECTED, f"model spec: {exc}", output_dir=output_dir)
     model_path = Path(model_path)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.spec import ModelSpec, SpecError
 from sandbox.model_process import EXIT_OOM, EXIT_REJECTED
-from sandbox.onnx_spec import OnnxSpec, SpecError
 
 
 class Rejected(Exception):
@@ -32,7 +32,7 @@ class WorkerJob:
     """What a runtime needs to load a model: its file, the spec and the process's limits."""
 
     model: Path
-    spec: OnnxSpec
+    spec: ModelSpec
     threads: int
     use_gpu: bool
 
@@ -72,7 +72,7 @@ def run_failure(exc: Exception, shape: Any) -> Exception:
     return Rejected(f"the model failed on an input of shape {list(shape)}: {short(exc)}")
 
 
-def to_labels(output: Any, spec: OnnxSpec) -> Any:
+def to_labels(output: Any, spec: ModelSpec) -> Any:
     """The model's [1, C, H, W] (or [1, H, W]) output as a uint8 label map (see the spec)."""
     import numpy as np
 
@@ -100,12 +100,12 @@ def to_labels(output: Any, spec: OnnxSpec) -> Any:
     return np.asarray(values, dtype=np.uint8)[np.argmax(arr[0], axis=0)]
 
 
-def segment_cases(model: LoadedModel, spec: OnnxSpec, input_dir: Path, output_dir: Path) -> dict:
+def segment_cases(model: LoadedModel, spec: ModelSpec, input_dir: Path, output_dir: Path) -> dict:
     """Run the model on every case of inputs.json and write its masks; the result message and
     details (the runtime's plus the median latency per image)."""
     import numpy as np
 
-    from sandbox.onnx_images import read_image, resize_back, to_model_input, write_mask
+    from sandbox.model_files.pixels import read_image, resize_back, to_model_input, write_mask
 
     cases = json.loads((input_dir / "inputs.json").read_text())["cases"]
     latencies: list[float] = []
@@ -127,7 +127,7 @@ def segment_cases(model: LoadedModel, spec: OnnxSpec, input_dir: Path, output_di
 
 
 def _run_job(job: dict[str, Any], load: Loader) -> dict[str, Any]:
-    spec = OnnxSpec.from_dict(job["spec"])
+    spec = ModelSpec.from_dict(job["spec"])
     work = WorkerJob(
         Path(job["model"]), spec, max(1, int(job["threads"])), bool(job.get("use_gpu"))
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.spec import ModelSpec
 from sandbox.model_process import (
     EXIT_OOM,
     EXIT_REJECTED,
@@ -33,7 +34,7 @@ __all__ = ["EXIT_OOM", "EXIT_REJECTED", "MiB", "ModelLimits", "OnnxLimits", "run
 
 def run_onnx(
     model_path: Path,
-    spec: dict[str, Any],
+    spec: ModelSpec | dict[str, Any],
     input_dir: Path,
     output_dir: Path,
     limits: ModelLimits | None = None,

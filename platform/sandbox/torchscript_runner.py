@@ -19,13 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.spec import ModelSpec
 from sandbox.model_process import ModelLimits, run_model_process
 from sandbox.outcome import Outcome
 
 
 def run_torchscript(
     model_path: Path,
-    spec: dict[str, Any],
+    spec: ModelSpec | dict[str, Any],
     input_dir: Path,
     output_dir: Path,
     limits: ModelLimits | None = None,

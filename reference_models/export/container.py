@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from reference_models.errors import ExportError
-from reference_models.export.platform_spec import OnnxSpec, SpecError
+from reference_models.export.platform_spec import ModelSpec, SpecError
 from reference_models.export.wheels import collect_wheels
 
 TEMPLATES = Path(__file__).resolve().parent / "container_context"
@@ -31,7 +31,7 @@ def write_container_context(onnx_file: Path, spec_file: Path, out_dir: Path) -> 
         raise ExportError(f"{BASE_SCRIPT} is missing: run the export from a fetalbench checkout")
     try:
         spec = json.loads(spec_file.read_text(encoding="utf-8"))
-        OnnxSpec.from_dict(spec)  # the platform's own parser
+        ModelSpec.from_dict(spec)  # the platform's own parser
     except (SpecError, ValueError) as exc:
         raise ExportError(f"{spec_file}: {exc}") from None
     if out_dir.exists():

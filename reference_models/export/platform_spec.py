@@ -1,11 +1,12 @@
 """The model-file spec, taken from the platform itself: one definition, not a copy.
 
 An exported model is only useful if the platform takes it as it is, so the spec we write is
-built and checked with the platform's own parser (`sandbox.onnx_spec.OnnxSpec`, the one the
+built and checked with the platform's own parser (`sandbox.model_files.spec.ModelSpec`, the one the
 upload check and the sandboxed runner use). `platform/` is a folder on the import path rather
 than a package (it would shadow Python's `platform`), so it is appended to `sys.path` here
-when `reference_models` runs on its own (`python -m reference_models`); issue 11 moves the
-spec into a shared package and this shim goes away.
+when `reference_models` runs on its own (`python -m reference_models`). The spec module is
+standard-library only and parsed by every reader the same way (upload, sandboxed child,
+reference container).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ _PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 if str(_PLATFORM) not in sys.path:
     sys.path.append(str(_PLATFORM))  # appended: never shadows an installed module
 
-from sandbox.onnx_spec import OnnxSpec, SpecError  # noqa: E402
+from sandbox.model_files.spec import ModelSpec, SpecError  # noqa: E402
 
 from reference_models.nets.zoo import IN_CHANNELS  # noqa: E402
 from reference_models.training.preprocessing import NORMALISATION  # noqa: E402
 
-__all__ = ["OnnxSpec", "SpecError", "model_spec"]
+__all__ = ["ModelSpec", "SpecError", "model_spec"]
 
 
 def model_spec(meta: dict[str, Any], output: str) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def model_spec(meta: dict[str, Any], output: str) -> dict[str, Any]:
     meaning `class_values[k]`. The input is the grey image in all channels, resized to
     `input_size` and normalised as in training.
     """
-    spec = OnnxSpec(
+    spec = ModelSpec(
         input_size=(int(meta["input_size"][0]), int(meta["input_size"][1])),  # [rows, cols]
         channels=IN_CHANNELS,
         scale=float(NORMALISATION["scale"]),
@@ -45,5 +46,5 @@ def model_spec(meta: dict[str, Any], output: str) -> dict[str, Any]:
         class_values=tuple(int(v) for v in meta["class_values"]),
     )
     data = spec.to_dict()
-    OnnxSpec.from_dict(data)  # what the platform will do with it: refuse here, not there
+    ModelSpec.from_dict(data)  # what the platform will do with it: refuse here, not there
     return data

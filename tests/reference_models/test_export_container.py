@@ -15,10 +15,11 @@ from types import ModuleType
 import numpy as np
 import pytest
 from PIL import Image
-from sandbox import onnx_images, onnx_runner
+from sandbox import onnx_runner
 from sandbox.inputs import Case, prepare_input
 from sandbox.limits import GiB, MiB, SandboxLimits
-from sandbox.onnx_spec import OnnxSpec
+from sandbox.model_files import pixels
+from sandbox.model_files.spec import ModelSpec
 from sandbox.outcome import Status
 
 from reference_models.cli import main
@@ -94,13 +95,13 @@ def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict) -> None:
     """Reading, resizing, normalising, labelling and resizing back are the platform's, bit for
     bit, on a real HC18 PNG and a real PSFHS MetaImage (3 identical planes)."""
     runner = _runner()
-    ours, theirs = runner.parse_spec(spec), OnnxSpec.from_dict(spec)
+    ours, theirs = runner.parse_spec(spec), ModelSpec.from_dict(spec)
     rng = np.random.default_rng(0)
     for case in _real_cases(1, 1):
         image = runner.read_image(case.image)
-        np.testing.assert_array_equal(image, onnx_images.read_image(case.image))
+        np.testing.assert_array_equal(image, pixels.read_image(case.image))
         tensor = runner.to_model_input(image, ours)
-        np.testing.assert_array_equal(tensor, onnx_images.to_model_input(image, theirs))
+        np.testing.assert_array_equal(tensor, pixels.to_model_input(image, theirs))
         channels = len(spec["class_values"]) if len(spec["class_values"]) > 2 else 1
         output = rng.normal(size=(1, channels, *spec["input_size"])).astype(np.float32)
         if spec["output"] == "probabilities":
@@ -110,7 +111,7 @@ def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict) -> None:
         assert set(np.unique(labels)) == set(spec["class_values"])
         np.testing.assert_array_equal(
             runner.resize_back(labels, image.shape[:2]),
-            onnx_images.resize_back(labels, image.shape[:2]),
+            pixels.resize_back(labels, image.shape[:2]),
         )
 
 
@@ -148,7 +149,7 @@ def test_export_writes_a_complete_build_context(exported: dict[str, Path]) -> No
     assert (context / "model.onnx").read_bytes() == (exported["out"] / "model.onnx").read_bytes()
     spec = json.loads((context / "model.json").read_text())
     assert spec == json.loads((exported["out"] / "model.json").read_text())  # the very spec
-    OnnxSpec.from_dict(spec)  # the platform's own parser takes it
+    ModelSpec.from_dict(spec)  # the platform's own parser takes it
     # The shared base recipe, byte for byte: its cache key is the one every container uses.
     assert (context / "debian-python-base.sh").read_bytes() == BASE_SCRIPT.read_bytes()
     wheels = sorted(p.name.lower() for p in (context / "wheels").glob("*.whl"))
@@ -228,7 +229,7 @@ def test_container_masks_equal_the_model_file_masks(
         ours = _mask(tmp_path / "container" / f"{case.case_id}.png")
         theirs = _mask(tmp_path / "model-file" / f"{case.case_id}.png")
         np.testing.assert_array_equal(ours, theirs, err_msg=case.case_id)
-        rows, cols = onnx_images.read_image(case.image).shape[:2]
+        rows, cols = pixels.read_image(case.image).shape[:2]
         assert ours.shape == (rows, cols) and set(np.unique(ours)) <= {0, 1}
         foreground += int(ours.sum())
     assert (

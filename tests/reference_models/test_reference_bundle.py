@@ -27,7 +27,7 @@ def test_export_writes_zips_the_platform_takes_as_they_are(
     """Each format's zip passes the platform's upload check and extraction unchanged, and its
     spec is the platform's own (fails before: export wrote fields the platform refuses)."""
     from sandbox.model_files.bundle import check_bundle, extract_bundle
-    from sandbox.onnx_spec import OnnxSpec
+    from sandbox.model_files.spec import ModelSpec
 
     formats = ("pt2", "onnx", "torchscript")
     files = export_model(_checkpoint(tmp_path, classes, values), tmp_path / "x", formats, output)
@@ -38,7 +38,7 @@ def test_export_writes_zips_the_platform_takes_as_they_are(
         assert check_bundle(io.BytesIO(bundle.read_bytes())) == fmt
         extracted = extract_bundle(bundle, tmp_path / f"out-{fmt}")
         assert extracted.format == fmt and extracted.spec == written_spec
-        spec = OnnxSpec.from_dict(extracted.spec)
+        spec = ModelSpec.from_dict(extracted.spec)
         assert spec.to_dict() == written_spec  # nothing the platform would drop or change
         assert spec.input_size == (48, 64) and spec.channels == 3 and spec.output == output
         assert list(spec.class_values) == values and spec.threshold == 0.5

@@ -123,7 +123,7 @@ def prepare_test_input(phase: Phase, dest: Path) -> Path:
 
 def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: Path) -> Any:
     from sandbox.limits import SandboxLimits
-    from sandbox.model_files import run_model_file
+    from sandbox.model_files.runners import run_model_file
     from sandbox.onnx_runner import OnnxLimits
     from sandbox.runner import run_submission
 
@@ -164,7 +164,7 @@ def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: P
         use_gpu=settings.INFERENCE_GPU,
     )
     outcome = run_model_file(
-        bundle.format, bundle.model_path, bundle.spec, input_dir, output_dir, limits
+        bundle.format, bundle.model_path, bundle.model_spec, input_dir, output_dir, limits
     )
     outcome.details["format"] = bundle.format
     return outcome

@@ -3,7 +3,7 @@
 A zip (rather than two multipart files) keeps `/api/submissions/` to its single `file` field
 and one sha256 per submission. It holds exactly one network (`*.onnx` for ONNX, `*.pt2` for a
 `torch.export` program written by `torch.export.save`, `*.pt` for a TorchScript archive written
-by `torch.jit.save`) and exactly one `*.json` spec (see `sandbox.onnx_spec` and
+by `torch.jit.save`) and exactly one `*.json` spec (see `sandbox.model_files.spec` and
 docs/model-container.md), at any folder depth; macOS `__MACOSX/` entries are ignored.
 `python -m reference_models export` writes such zips as they are.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sandbox.onnx_spec import OnnxSpec, SpecError
+from sandbox.model_files.spec import ModelSpec, SpecError
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".pt2": "pt2", ".pt": "torchscript"}
 #: Zip-based formats and how to save them, for the magic-bytes check at upload.
@@ -43,6 +43,8 @@ class ModelBundle:
     model_path: Path
     spec: dict[str, Any]
     format: str  # "onnx", "pt2" or "torchscript"
+    #: `spec` parsed (once, here): what the runners take, so they need not parse it again.
+    model_spec: ModelSpec
 
 
 def _members(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo]:
@@ -70,15 +72,15 @@ def _members(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo
     return model, spec
 
 
-def _spec(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+def _spec(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[dict[str, Any], ModelSpec]:
     try:
         data = json.loads(archive.read(info).decode("utf-8"))
-        OnnxSpec.from_dict(data)
+        parsed = ModelSpec.from_dict(data)
     except (UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, SpecError):
             raise BundleError(f"{Path(info.filename).name}: {exc}") from None
         raise BundleError(f"{Path(info.filename).name} is not valid JSON.") from None
-    return data
+    return data, parsed
 
 
 def check_bundle(fileobj: IO[bytes]) -> str:
@@ -108,7 +110,7 @@ def extract_bundle(path: Path, dest: Path) -> ModelBundle:
     try:
         with zipfile.ZipFile(path) as archive:
             model, spec_info = _members(archive)
-            spec = _spec(archive, spec_info)
+            spec, parsed = _spec(archive, spec_info)
             suffix = Path(model.filename).suffix.lower()
             target = dest / f"model{suffix}"
             with archive.open(model) as source, target.open("wb") as out:
@@ -117,4 +119,4 @@ def extract_bundle(path: Path, dest: Path) -> ModelBundle:
                 raise BundleError("the model file is larger than declared in the zip.")
     except zipfile.BadZipFile:
         raise BundleError("the upload is not a readable zip.") from None
-    return ModelBundle(target, spec, MODEL_SUFFIXES[suffix])
+    return ModelBundle(target, spec, MODEL_SUFFIXES[suffix], parsed)

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.spec import ModelSpec
 from sandbox.model_process import ModelLimits
 from sandbox.onnx_runner import run_onnx
 from sandbox.outcome import Outcome
 from sandbox.pt2_runner import run_pt2
 from sandbox.torchscript_runner import run_torchscript
 
-Runner = Callable[[Path, dict[str, Any], Path, Path, ModelLimits | None], Outcome]
+Runner = Callable[[Path, ModelSpec | dict[str, Any], Path, Path, ModelLimits | None], Outcome]
 
 #: Format name (as `sandbox.model_files.bundle` reports it) -> its sandboxed runner.
 RUNNERS: dict[str, Runner] = {"onnx": run_onnx, "torchscript": run_torchscript, "pt2": run_pt2}
@@ -22,7 +23,7 @@ RUNNERS: dict[str, Runner] = {"onnx": run_onnx, "torchscript": run_torchscript, 
 def run_model_file(
     fmt: str,
     model_path: Path,
-    spec: dict[str, Any],
+    spec: ModelSpec | dict[str, Any],
     input_dir: Path,
     output_dir: Path,
     limits: ModelLimits | None = None,

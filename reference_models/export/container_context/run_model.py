@@ -7,7 +7,7 @@ case, at the input image's size, into $FETALBENCH_OUTPUT (default /output).
 
 Self-contained on purpose (numpy, onnxruntime, OpenCV, SimpleITK, Pillow; nothing of
 fetalbench), yet every pixel step is the platform's ONNX model-file runner's
-(platform/sandbox/onnx_images.py and onnx_runner.py): the same reader, the same bilinear
+(platform/sandbox/model_files/pixels.py and onnx_runner.py): the same reader, the same bilinear
 resize and normalisation, the same thresholding/argmax and nearest-neighbour resize back, with
 the same library versions installed from the exporting environment. So this container and the
 bare model file give the same masks; tests/reference_models/test_export_container.py checks it.
@@ -34,7 +34,7 @@ class ModelError(Exception):
 
 
 def parse_spec(data: dict[str, Any]) -> dict[str, Any]:
-    """The platform's model spec with its defaults filled in (sandbox/onnx_spec.OnnxSpec)."""
+    """The platform's model spec with its defaults filled in (sandbox/model_files/spec.ModelSpec)."""
     norm = data.get("normalisation") or {}
     channels = int(data.get("channels", 1))
     if channels not in (1, 3):

@@ -1,4 +1,7 @@
-"""The small JSON a participant submits with an ONNX model: how to feed it, how to read it.
+"""The small JSON a participant submits with a model file (ONNX, TorchScript or pt2): how to feed
+it, how to read it. One definition (`ModelSpec`) for every format and every reader: the upload
+check, the sandboxed child, `reference_models` (which writes specs with it) and the reference
+container (which gets a copy of this file at build time). Standard library only.
 
 Pixel convention: raw grey values 0..255 are multiplied by `scale` (default 1/255) and then
 normalised per channel as (x - mean) / std (defaults 0 and 1). The image is resized to
@@ -19,7 +22,7 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
-class OnnxSpec:
+class ModelSpec:
     input_size: tuple[int, int]
     channels: int = 1
     scale: float = 1 / 255
@@ -30,7 +33,7 @@ class OnnxSpec:
     class_values: tuple[int, ...] | None = None
 
     @classmethod
-    def from_dict(cls, data: Any) -> OnnxSpec:
+    def from_dict(cls, data: Any) -> ModelSpec:
         if not isinstance(data, dict):
             raise SpecError("the model spec must be a JSON object")
         known = {"input_size", "channels", "normalisation", "output", "threshold", "class_values"}

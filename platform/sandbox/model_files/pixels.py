@@ -1,13 +1,16 @@
-"""Image in, tensor out, mask back: the pixel plumbing of the ONNX runner (see onnx_spec)."""
+"""Image in, tensor out, mask back: the one pixel pipeline of every model-file format (see
+`sandbox.model_files.spec`). numpy at import time, SimpleITK, OpenCV and Pillow when used, and
+no other project module at run time, so the reference container can carry a copy of this file."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sandbox.onnx_spec import OnnxSpec
+if TYPE_CHECKING:  # annotations only: this file also runs alone in the reference container
+    from sandbox.model_files.spec import ModelSpec
 
 MAX_PIXELS = 64_000_000
 
@@ -34,7 +37,7 @@ def read_image(path: Path) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def to_model_input(image: np.ndarray, spec: OnnxSpec) -> np.ndarray:
+def to_model_input(image: np.ndarray, spec: ModelSpec) -> np.ndarray:
     """Resize (bilinear) to the spec's size and normalise to float32 [1, C, H, W]."""
     import cv2
 
