@@ -3,6 +3,19 @@
 Plain Python (no Django): the Celery task `challenges.tasks.run_inference` calls into it on the
 `inference` queue. The runner only ever receives a folder of test images plus `inputs.json`
 (built by `prepare_input`); hidden labels are never given to it. See docs/model-container.md.
+
+What lives where:
+- `backends`: the `Backend` protocol (archive, input_dir, output_dir, `RunLimits` -> `Outcome`)
+  and `backend_for(name)` over `container` and `model_file`; the site chooses by name.
+- Containers: `runner` (`run_submission`, `ContainerBackend`), `containers` (one container run),
+  `images` (archive checks and loading), `outputs`, `log_streams`, `reaper`.
+- Model files: `model_files/` (`spec`, `pixels`, `bundle`, `runners`, `backend`), the launcher
+  `model_process` and the child side `model_worker` with its per-runtime `*_worker` and
+  `*_runner` modules.
+- Shared: `inputs`, `limits`, `outcome`.
+
+May import: the standard library, third-party libraries and `sandbox.*`; never Django or the
+site (`challenges`, `config`, `web`, `demo`); tests/test_import_cycles.py checks it.
 """
 
 from sandbox.images import ImageRejected, ValidatedImage, load_image, validate_archive

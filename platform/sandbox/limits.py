@@ -55,3 +55,17 @@ class SandboxLimits:
             f"/output {self.output_bytes // MiB} MiB, /tmp {self.tmp_bytes // MiB} MiB"
             + (", 1 GPU" if self.gpu else "")
         )
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """What the site sets for one run, whichever backend runs it (`sandbox.backends`); each
+    backend derives its own limits from it (`SandboxLimits` for a container, `ModelLimits`
+    for a model file)."""
+
+    wall_seconds: float
+    memory_bytes: int
+    cpus: float
+    pids: int
+    output_bytes: int
+    gpu: bool = False

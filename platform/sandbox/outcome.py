@@ -7,6 +7,11 @@ from enum import StrEnum
 from pathlib import Path
 
 
+class BackendUnavailable(Exception):
+    """The worker cannot run this kind of submission right now (not the participant's fault,
+    e.g. Docker is unreachable); the message says so and that a rerun will do."""
+
+
 class Status(StrEnum):
     OK = "ok"
     TIMEOUT = "timeout"

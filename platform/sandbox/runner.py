@@ -15,8 +15,8 @@ from typing import Any
 
 from sandbox.containers import run_container
 from sandbox.images import ImageRejected, load_image, remove_image, validate_archive
-from sandbox.limits import ArchiveLimits, SandboxLimits
-from sandbox.outcome import Outcome, Status
+from sandbox.limits import ArchiveLimits, RunLimits, SandboxLimits
+from sandbox.outcome import BackendUnavailable, Outcome, Status
 from sandbox.outputs import DEFAULT_SCRATCH
 
 
@@ -79,3 +79,40 @@ def run_submission(
         return outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class ContainerBackend:
+    """The `container` backend (`sandbox.backends`): a `docker save` archive run by
+    `run_submission` on the local Docker daemon."""
+
+    name = "container"
+
+    def limits(self, limits: RunLimits) -> SandboxLimits:
+        return SandboxLimits(
+            wall_seconds=limits.wall_seconds,
+            memory_bytes=limits.memory_bytes,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids=limits.pids,
+            output_bytes=limits.output_bytes,
+            gpu=limits.gpu,
+        )
+
+    def run(
+        self, archive: Path, input_dir: Path, output_dir: Path, limits: RunLimits, *, run_id: str
+    ) -> Outcome:
+        try:
+            client = docker_client()
+            client.ping()
+        except Exception as exc:  # noqa: BLE001 - docker's errors vary by transport
+            raise BackendUnavailable(
+                "The inference worker cannot reach Docker right now; the organisers can "
+                "rerun this submission once it is back."
+            ) from exc
+        return run_submission(
+            archive,
+            input_dir,
+            output_dir,
+            limits=self.limits(limits),
+            client=client,
+            run_id=run_id,
+        )

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from sandbox.model_files.bundle import BundleError, extract_bundle
+from sandbox.backends import backend_for
+from sandbox.limits import RunLimits
+from sandbox.model_files.bundle import BundleError
+from sandbox.outcome import BackendUnavailable, Outcome
 
 from challenges.models import Phase, Submission, truth_dir
 from challenges.services.messages import participant_text, redact
@@ -70,7 +73,7 @@ def _run_and_score(submission: Submission) -> str:
     try:
         try:
             input_dir = prepare_test_input(submission.phase, work / "input")
-            outcome = _run(submission, input_dir, work / "output", work / "model")
+            outcome = _run(submission, input_dir, work / "output")
         except BundleError as exc:
             return fail(submission_id, Failure.BAD_BUNDLE, f"Model submission: {exc}")
         except InferenceUnavailable as exc:
@@ -121,56 +124,33 @@ def prepare_test_input(phase: Phase, dest: Path) -> Path:
     )
 
 
-def _run(submission: Submission, input_dir: Path, output_dir: Path, model_dir: Path) -> Any:
-    from sandbox.limits import SandboxLimits
-    from sandbox.model_files.runners import run_model_file
-    from sandbox.onnx_runner import OnnxLimits
-    from sandbox.runner import run_submission
+#: Which sandbox backend (`sandbox.backends`) runs which kind of submission.
+BACKEND_FOR_KIND = {Submission.Kind.CONTAINER: "container", Submission.Kind.MODEL: "model_file"}
 
-    seconds = float(submission.phase.inference_seconds or settings.INFERENCE_SECONDS)
-    archive = Path(submission.file.path)
-    if submission.kind == Submission.Kind.CONTAINER:
-        limits = SandboxLimits(
-            wall_seconds=seconds,
-            memory_bytes=settings.INFERENCE_MEMORY_BYTES,
-            nano_cpus=int(settings.INFERENCE_CPUS * 1e9),
-            pids=settings.INFERENCE_PIDS,
-            output_bytes=settings.INFERENCE_OUTPUT_BYTES,
-            gpu=settings.INFERENCE_GPU,
-        )
-        try:
-            from sandbox.runner import docker_client
 
-            client = docker_client()
-            client.ping()
-        except Exception as exc:  # noqa: BLE001 - docker's errors vary by transport
-            raise InferenceUnavailable(
-                "The inference worker cannot reach Docker right now; the organisers can "
-                "rerun this submission once it is back."
-            ) from exc
-        return run_submission(
-            archive,
+def _run(submission: Submission, input_dir: Path, output_dir: Path) -> Outcome:
+    backend = backend_for(BACKEND_FOR_KIND[submission.kind])
+    limits = RunLimits(
+        wall_seconds=float(submission.phase.inference_seconds or settings.INFERENCE_SECONDS),
+        memory_bytes=settings.INFERENCE_MEMORY_BYTES,
+        cpus=settings.INFERENCE_CPUS,
+        pids=settings.INFERENCE_PIDS,
+        output_bytes=settings.INFERENCE_OUTPUT_BYTES,
+        gpu=settings.INFERENCE_GPU,
+    )
+    try:
+        return backend.run(
+            Path(submission.file.path),
             input_dir,
             output_dir,
-            limits=limits,
-            client=client,
+            limits,
             run_id=f"s{submission.pk}-{uuid.uuid4().hex[:8]}",
         )
-    bundle = extract_bundle(archive, model_dir)
-    limits = OnnxLimits(
-        wall_seconds=seconds,
-        memory_bytes=settings.INFERENCE_MEMORY_BYTES,
-        threads=max(1, int(settings.INFERENCE_CPUS)),
-        use_gpu=settings.INFERENCE_GPU,
-    )
-    outcome = run_model_file(
-        bundle.format, bundle.model_path, bundle.model_spec, input_dir, output_dir, limits
-    )
-    outcome.details["format"] = bundle.format
-    return outcome
+    except BackendUnavailable as exc:
+        raise InferenceUnavailable(str(exc)) from exc
 
 
-def _record_outcome(submission: Submission, outcome: Any) -> None:
+def _record_outcome(submission: Submission, outcome: Outcome) -> None:
     """Keep the run's summary; model files also get their measured size and speed."""
     details = {k: v for k, v in outcome.details.items() if k != "image" or isinstance(v, dict)}
     summary = {
@@ -198,7 +178,7 @@ def _record_outcome(submission: Submission, outcome: Any) -> None:
         setattr(submission, name, value)
 
 
-def _explain_invalid_output(submission_id: int, result: ScoringResult, outcome: Any) -> None:
+def _explain_invalid_output(submission_id: int, result: ScoringResult, outcome: Outcome) -> None:
     """A model that ran fine but wrote unusable files: the bare validation report ("no
     prediction for case X") does not tell a container author that it is about /output and
     its file names, nor why nothing was written; add both (the rule and the log tail).
@@ -219,7 +199,7 @@ def _explain_invalid_output(submission_id: int, result: ScoringResult, outcome: 
     fail(submission_id, Failure.INVALID, "\n".join(lines))
 
 
-def describe_outcome(outcome: Any) -> str:
+def describe_outcome(outcome: Outcome) -> str:
     """What the participant reads: what happened, why, and the end of the model's log."""
     what = OUTCOME_WORDS.get(str(outcome.status), "failed")
     message = redact(outcome.message.strip()) or "no further detail."
@@ -235,7 +215,7 @@ def describe_outcome(outcome: Any) -> str:
     return "\n".join(lines)
 
 
-def _shown(outcome: Any) -> list[str]:
+def _shown(outcome: Outcome) -> list[str]:
     """The log lines a message quotes: the last ones, the last stderr lines always included."""
     return shown_log(list(outcome.log_tail), list(getattr(outcome, "log_streams", [])))
 
