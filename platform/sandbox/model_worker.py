@@ -73,31 +73,15 @@ def run_failure(exc: Exception, shape: Any) -> Exception:
 
 
 def to_labels(output: Any, spec: ModelSpec) -> Any:
-    """The model's [1, C, H, W] (or [1, H, W]) output as a uint8 label map (see the spec)."""
-    import numpy as np
+    """The model's output as a uint8 label map (`sandbox.model_files.pixels.to_labels`); an
+    unreadable output rejects the model."""
+    # numpy (through pixels) is loaded in the child only, where the model runs.
+    from sandbox.model_files import pixels
 
-    h, w = spec.input_size
-    arr = np.asarray(output)
-    if arr.ndim == 3:
-        arr = arr[:, None]
-    if arr.ndim != 4 or arr.shape[0] != 1 or arr.shape[2:] != (h, w):
-        raise Rejected(
-            f"the model's output has shape {list(arr.shape)}; expected [1, C, {h}, {w}] "
-            f"(or [1, {h}, {w}]) for input size [{h}, {w}]"
-        )
-    channels = arr.shape[1]
-    if channels == 1:
-        values = spec.class_values or (0, 1)
-        scores = arr[0, 0].astype(np.float64)
-        if spec.output == "logits":
-            scores = 1.0 / (1.0 + np.exp(-np.clip(scores, -60, 60)))
-        return np.where(scores > spec.threshold, values[1], values[0]).astype(np.uint8)
-    values = spec.class_values or tuple(range(channels))
-    if len(values) != channels:
-        raise Rejected(
-            f"class_values lists {len(values)} labels but the model outputs {channels} channels"
-        )
-    return np.asarray(values, dtype=np.uint8)[np.argmax(arr[0], axis=0)]
+    try:
+        return pixels.to_labels(output, spec)
+    except pixels.OutputError as exc:
+        raise Rejected(str(exc)) from None
 
 
 def segment_cases(model: LoadedModel, spec: ModelSpec, input_dir: Path, output_dir: Path) -> dict:

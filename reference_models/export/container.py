@@ -1,7 +1,9 @@
 """Write a model-container build context for an exported ONNX model (`export --container`).
 
 The context is everything `docker build` needs, offline: the Dockerfile, the ONNX file, its
-platform spec (`model.json`, exactly the one a model-file submission carries), the self-contained runner `run_model.py`, the wheels of this environment's
+platform spec (`model.json`, exactly the one a model-file submission carries), the runner
+`run_model.py` with copies of the platform's `spec.py` and `pixels.py` beside it (taken at
+build time: one pixel pipeline, no twin), the wheels of this environment's
 numpy/onnxruntime/OpenCV/SimpleITK, the shared Debian base script and `build.sh`, which
 builds the image and `docker save`s it to a tar ready for a kind=container submission.
 """
@@ -13,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from reference_models.errors import ExportError
-from reference_models.export.platform_spec import ModelSpec, SpecError
+from reference_models.export.platform_spec import CONTAINER_MODULES, ModelSpec, SpecError
 from reference_models.export.wheels import collect_wheels
 
 TEMPLATES = Path(__file__).resolve().parent / "container_context"
@@ -39,6 +41,8 @@ def write_container_context(onnx_file: Path, spec_file: Path, out_dir: Path) -> 
     out_dir.mkdir(parents=True)
     for name in TEMPLATE_FILES:
         shutil.copy2(TEMPLATES / name, out_dir / name)
+    for module in CONTAINER_MODULES:
+        shutil.copy2(module, out_dir / module.name)
     shutil.copy2(BASE_SCRIPT, out_dir / BASE_SCRIPT.name)
     shutil.copy2(onnx_file, out_dir / "model.onnx")
     (out_dir / "model.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")

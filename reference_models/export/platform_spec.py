@@ -19,12 +19,17 @@ _PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 if str(_PLATFORM) not in sys.path:
     sys.path.append(str(_PLATFORM))  # appended: never shadows an installed module
 
+from sandbox.model_files import pixels, spec  # noqa: E402
 from sandbox.model_files.spec import ModelSpec, SpecError  # noqa: E402
 
 from reference_models.nets.zoo import IN_CHANNELS  # noqa: E402
 from reference_models.training.preprocessing import NORMALISATION  # noqa: E402
 
-__all__ = ["ModelSpec", "SpecError", "model_spec"]
+__all__ = ["CONTAINER_MODULES", "ModelSpec", "SpecError", "model_spec"]
+
+#: The platform's spec and pixel modules, copied as they are into a model container's build
+#: context (`container.py`), so the container runs the one pixel pipeline, not a twin.
+CONTAINER_MODULES = (Path(spec.__file__), Path(pixels.__file__))
 
 
 def model_spec(meta: dict[str, Any], output: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ import csv
 import importlib.metadata
 import importlib.util
 import json
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +25,7 @@ from sandbox.model_files.spec import ModelSpec
 from sandbox.outcome import Status
 
 from reference_models.cli import main
+from reference_models.export.platform_spec import CONTAINER_MODULES
 from reference_models.export.wheels import CONTAINER_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,11 +41,20 @@ MIRROR_TROUBLE = (
 )
 
 
-def _runner() -> ModuleType:
-    """The container's run_model.py as a module (it is a script, not part of a package)."""
-    spec = importlib.util.spec_from_file_location("fetalbench_run_model", RUNNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _runner(tmp_path: Path) -> ModuleType:
+    """The container's run_model.py as a module (it is a script, not part of a package), next
+    to the copies of the platform's spec.py and pixels.py that a build context gets."""
+    for source in (RUNNER, *CONTAINER_MODULES):
+        shutil.copy2(source, tmp_path / source.name)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        spec = importlib.util.spec_from_file_location("fetalbench_run_model", tmp_path / RUNNER.name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in ("spec", "pixels"):  # the copies' flat names, as in the container
+            sys.modules.pop(name, None)
     return module
 
 
@@ -91,10 +103,10 @@ def _mask(path: Path) -> np.ndarray:
         {"input_size": [80, 72], "output": "logits", "class_values": [0, 1, 2]},  # defaults
     ],
 )
-def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict) -> None:
+def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict, tmp_path: Path) -> None:
     """Reading, resizing, normalising, labelling and resizing back are the platform's, bit for
     bit, on a real HC18 PNG and a real PSFHS MetaImage (3 identical planes)."""
-    runner = _runner()
+    runner = _runner(tmp_path)
     ours, theirs = runner.parse_spec(spec), ModelSpec.from_dict(spec)
     rng = np.random.default_rng(0)
     for case in _real_cases(1, 1):

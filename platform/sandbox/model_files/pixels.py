@@ -15,6 +15,10 @@ if TYPE_CHECKING:  # annotations only: this file also runs alone in the referenc
 MAX_PIXELS = 64_000_000
 
 
+class OutputError(ValueError):
+    """The model's output cannot be read as a label map; the message says why."""
+
+
 def read_image(path: Path) -> np.ndarray:
     """A 2-D grey (H, W) or colour (H, W, 3) uint8-range array from PNG/MHA/NIfTI.
 
@@ -52,6 +56,32 @@ def to_model_input(image: np.ndarray, spec: ModelSpec) -> np.ndarray:
     std = np.asarray(spec.std, dtype=np.float32)
     x = (x - mean) / std
     return np.ascontiguousarray(np.moveaxis(x, -1, 0)[None], dtype=np.float32)
+
+
+def to_labels(output: Any, spec: ModelSpec) -> np.ndarray:
+    """The model's [1, C, H, W] (or [1, H, W]) output as a uint8 label map (see the spec)."""
+    h, w = spec.input_size
+    arr = np.asarray(output)
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4 or arr.shape[0] != 1 or arr.shape[2:] != (h, w):
+        raise OutputError(
+            f"the model's output has shape {list(arr.shape)}; expected [1, C, {h}, {w}] "
+            f"(or [1, {h}, {w}]) for input size [{h}, {w}]"
+        )
+    channels = arr.shape[1]
+    if channels == 1:
+        values = spec.class_values or (0, 1)
+        scores = arr[0, 0].astype(np.float64)
+        if spec.output == "logits":
+            scores = 1.0 / (1.0 + np.exp(-np.clip(scores, -60, 60)))
+        return np.where(scores > spec.threshold, values[1], values[0]).astype(np.uint8)
+    values = spec.class_values or tuple(range(channels))
+    if len(values) != channels:
+        raise OutputError(
+            f"class_values lists {len(values)} labels but the model outputs {channels} channels"
+        )
+    return np.asarray(values, dtype=np.uint8)[np.argmax(arr[0], axis=0)]
 
 
 def resize_back(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
