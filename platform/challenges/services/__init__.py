@@ -17,7 +17,6 @@ above it, all at the top of the file):
 * `submissions`, `truth`, `teams`, `quota`, `scores`, `truth_status`, `run_log` - intake,
   truth sets, teams and what pages show (a model-file zip is checked by
   `sandbox.model_files.bundle`).
-* `pipeline` - the former home of states/scoring, only re-exporting them for old imports.
 
 Rules: no service imports `challenges.tasks` (tasks import services, and services queue
 tasks by name through `dispatch`); code matches a failure on `Submission.failure_code`, never
