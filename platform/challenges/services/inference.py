@@ -27,7 +27,7 @@ from sandbox.outcome import BackendUnavailable, Outcome
 from challenges.models import Phase, Submission, truth_dir
 from challenges.services.messages import participant_text, redact
 from challenges.services.run_log import kept_log, shown_log
-from challenges.services.scoring import ScoringResult, score_predictions
+from challenges.services.scoring import score_predictions
 from challenges.services.states import (
     ClaimLost,
     Failure,
@@ -96,9 +96,11 @@ def _run_and_score(submission: Submission) -> str:
         if not outcome.ok:
             return fail(submission_id, Failure.INFERENCE_FAILED, describe_outcome(outcome))
         set_state(submission_id, Submission.Status.VALIDATING, "Inference finished; scoring.")
-        result = score_predictions(submission, work / "output")
-        if result.failure_code == Failure.INVALID:
-            _explain_invalid_output(submission_id, result, outcome)
+        result = score_predictions(
+            submission,
+            work / "output",
+            explain_invalid=lambda report: explain_invalid_output(report, outcome),
+        )
         return result.status
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -178,25 +180,25 @@ def _record_outcome(submission: Submission, outcome: Outcome) -> None:
         setattr(submission, name, value)
 
 
-def _explain_invalid_output(submission_id: int, result: ScoringResult, outcome: Outcome) -> None:
+def explain_invalid_output(report: str, outcome: Outcome) -> str:
     """A model that ran fine but wrote unusable files: the bare validation report ("no
     prediction for case X") does not tell a container author that it is about /output and
     its file names, nor why nothing was written; add both (the rule and the log tail).
-    Only for an invalid output (`result.failure_code`): an internal scoring error keeps its
-    own message."""
+    Only for an invalid output: `score_predictions` calls it, and an internal scoring error
+    keeps its own message."""
     from sandbox.inputs import OUTPUT_SUFFIXES
 
     lines = [
         "The model ran to the end, but what it wrote to /output is not a valid submission "
         f"(one label map per case, named <case_id>{OUTPUT_SUFFIXES[0]} or "
         f"{' or '.join(OUTPUT_SUFFIXES[1:])}).",
-        result.detail,
+        report,
     ]
     tail = [redact(line) for line in _shown(outcome)]
     if tail:
         lines.append(f"Last {len(tail)} line(s) of its log:")
         lines += tail
-    fail(submission_id, Failure.INVALID, "\n".join(lines))
+    return "\n".join(lines)
 
 
 def describe_outcome(outcome: Outcome) -> str:

@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,9 +109,18 @@ def run_scoring(submission_id: int, resume_attempt: int | None = None) -> str:
     )
 
 
-def score_predictions(submission: Submission, predictions: Path) -> ScoringResult:
+def score_predictions(
+    submission: Submission,
+    predictions: Path,
+    *,
+    explain_invalid: Callable[[str], str] | None = None,
+) -> ScoringResult:
     """Validate and score a folder or archive of masks for `submission` (uploaded predictions
-    or a model's inference output); stores the evaluation and says how it ended."""
+    or a model's inference output); stores the evaluation and says how it ended.
+
+    `explain_invalid` turns the validation report into the message stored (a model run adds
+    what /output should hold and its log): the failure is written once, whole, so nobody
+    watching the submission reads a first, shorter message that is then replaced."""
     from evaluator.scoring import InvalidSubmission, score_submission  # numpy & co.
 
     submission_id = submission.pk
@@ -128,6 +138,8 @@ def score_predictions(submission: Submission, predictions: Path) -> ScoringResul
             describe_invalid(exc),
             **upload_names(submission.file.name, submission.original_filename),
         )
+        if explain_invalid is not None:
+            detail = explain_invalid(detail)
         stored = set_state(
             submission_id, Submission.Status.FAILED, detail, failure_code=Failure.INVALID
         )
