@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluator.io.names import quoted, shortened
+
 #: Longest header we read before giving up: real headers are a few hundred bytes.
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -251,6 +253,6 @@ def _last_part(reference: str) -> str:
 
 
 def _shown(text: str, limit: int = 60) -> str:
-    """Header text quoted for a message: printable, short (headers are attacker-written)."""
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return repr(cleaned[:limit] + ("…" if len(cleaned) > limit else ""))
+    """Header text quoted for a message, printable and short (headers are attacker-written):
+    the rule every untrusted name follows (`evaluator.io.names`)."""
+    return quoted(shortened(text, limit))

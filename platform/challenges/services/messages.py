@@ -25,6 +25,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from evaluator.io.names import printable as escape_unprintable
+
 #: Longest message we store: a page can show it, and a hostile one cannot fill the database.
 MAX_CHARS = 20_000
 
@@ -78,29 +80,9 @@ def _tail_of(match: re.Match) -> str:
 
 
 def storable(text: str) -> str:
-    """`text` with what PostgreSQL cannot store (NUL, lone surrogates) written as escapes."""
-    if "\x00" not in text and not _has_surrogates(text):
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code == 0:
-            out.append("\\x00")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    """`text` with what PostgreSQL cannot store (NUL, lone surrogates) written as escapes:
+    the evaluator's rule for file names (`evaluator.io.names.printable`), one rule for both."""
+    return escape_unprintable(text)
 
 
 #: Bidirectional overrides and isolates (Unicode TR 9): in a file name they make a message
