@@ -14,9 +14,10 @@ upwards (a test fails on any import cycle):
 - `training/`: `loop` (`train`), `strategies`, `configs`, `data` (truth sets, exam split),
   `preprocessing`, `augment`, `losses`, `checkpoints`. May import `errors`, `nets`.
 - `export/`: `model_file` (`export_model`: `.pt2`, ONNX, TorchScript and their zips),
-  `platform_spec` (the platform's own spec parser), `formats`, `predict` (runs an exported
-  file), `container` + `wheels` + `container_context/` (`--container`). May import `errors`,
-  `nets`, `training`, and the platform's `sandbox` spec.
+  `platform_spec` (the platform's own spec parser and pixel functions), `formats`, `predict`
+  (runs an exported file through the platform's pixel pipeline), `container` + `wheels` +
+  `container_context/` (`--container`). May import `errors`, `nets`, `training`, and the
+  platform's `sandbox` spec and pixels.
 - `experiments/`: `sweep` (`reproduce`), `evaluation`, `submit` (to a phase, through the
   client), `paper`, `relabel`. May import everything above and the client `fetalbench.api`.
 - `cli` (`python -m reference_models`): sits on top of everything.

@@ -1,7 +1,9 @@
 """Held-out evaluation at each case's original size with the evaluator's own metrics.
 
-Scores come from `evaluator.metrics` (the leaderboard's implementation), so a local number here
-and the platform's number for the same predictions agree.
+Scores come from `evaluator.metrics` (the leaderboard's implementation) and predictions from the
+platform's own pixel pipeline (`export.predict`: the image read, resized and labelled as the
+model-file runner does), so a local number here and the platform's number for the same model
+file agree.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from evaluator.io.masks import read_image, read_label_map
+from evaluator.io.masks import read_label_map
 from evaluator.metrics.biometry import head_circumference_mm
 from evaluator.metrics.segmentation import score_class
 from evaluator.truth import TruthCase
 from reference_models.export.model_file import SegmentationOutput
 from reference_models.export.platform_spec import model_spec
-from reference_models.export.predict import predict_label_map
+from reference_models.export.predict import predict_file
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,8 @@ def evaluate_model(
     hc_errors: list[float] = []
     head = _head_value(meta["class_values"])
     for case in cases:
-        image = read_image(case.image_path)
         truth = read_label_map(case.label_path)
-        pred = predict_label_map(forward, image, spec)
+        pred = predict_file(forward, case.image_path, spec)
         for value in foreground:
             score = score_class(pred == value, truth == value, case.spacing)
             dice[value].append(score.metrics["dice"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evaluator.truth import TruthCase
 from reference_models.experiments.evaluation import evaluate_model
+from reference_models.export.predict import PIPELINE
 from reference_models.training.checkpoints import model_from_checkpoint
 from reference_models.training.configs import TrainConfig
 from reference_models.training.data import load_truth_set, split_by_exam
@@ -63,6 +64,7 @@ def train_and_evaluate(
         "init": str(init) if init else None,
         "bn_policy": bn_policy,
         "evaluation_sets": {name: len(cases) for name, cases in evaluation_sets.items()},
+        "prediction": PIPELINE,
     }
     if (resume or cached_only) and (row := _cached_row(run_dir, identity)) is not None:
         return row

@@ -25,7 +25,7 @@ from sandbox.model_files.spec import ModelSpec, SpecError  # noqa: E402
 from reference_models.nets.zoo import IN_CHANNELS  # noqa: E402
 from reference_models.training.preprocessing import NORMALISATION  # noqa: E402
 
-__all__ = ["CONTAINER_MODULES", "ModelSpec", "SpecError", "model_spec"]
+__all__ = ["CONTAINER_MODULES", "ModelSpec", "SpecError", "model_spec", "pixels"]
 
 #: The platform's spec and pixel modules, copied as they are into a model container's build
 #: context (`container.py`), so the container runs the one pixel pipeline, not a twin.

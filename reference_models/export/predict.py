@@ -1,8 +1,13 @@
 """Prediction at each case's original size, from a model in memory or an exported model file.
 
-This mirrors what the platform does with a model file (resize to the spec's input size,
-normalise, run, resize the output back, threshold or argmax), so a baseline's validation score
-here is the score the leaderboard will show.
+The pixel steps are the platform's own (`sandbox.model_files.pixels`, through
+`reference_models.export.platform_spec`), not a copy: read the image as the platform does,
+resize it bilinearly to the spec's input size and normalise it, run the model, threshold or
+argmax at the input size, and resize the label map back by nearest neighbour. So a baseline's
+offline validation score is the score the leaderboard computes for the same model file
+(`tests/reference_models/test_predict_equals_platform.py` checks the masks pixel for pixel).
+Training's own preprocessing (`training.preprocessing.resize_image`: area interpolation after
+a min-max rescale to uint8) is for training batches only.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from reference_models.training.preprocessing import normalise, resize_image
+from reference_models.export.platform_spec import ModelSpec, pixels
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
+
+#: Names the pixel pipeline behind a score: cached sweep rows (`experiments.sweep`) carry it in
+#: their identity, so scores made before offline prediction ran the platform's steps are redone.
+PIPELINE = "sandbox.model_files.pixels"
 
 
 def load_model_file(path: Path, spec_path: Path | None = None) -> tuple[Forward, dict]:
@@ -43,6 +52,7 @@ def load_model_file(path: Path, spec_path: Path | None = None) -> tuple[Forward,
                 return module(x)
 
         return forward, spec
+    # Only an ONNX file needs onnxruntime (about 0.2 s to import): .pt2 and .pt runs skip it.
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -54,23 +64,26 @@ def load_model_file(path: Path, spec_path: Path | None = None) -> tuple[Forward,
     return forward_onnx, spec
 
 
-def prepare(image: np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
-    """(1, 3, rows, cols) normalised input for one grey image."""
-    small = resize_image(image, (int(input_size[0]), int(input_size[1])))
-    return normalise(torch.from_numpy(small).unsqueeze(0))
+def _model_spec(spec: dict[str, Any] | ModelSpec) -> ModelSpec:
+    return spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
 
 
-def output_to_label_map(output: torch.Tensor, shape: tuple[int, int], spec: dict) -> np.ndarray:
-    """Resize one (1, C, h, w) output back to `shape` and decode it into class values."""
-    output = F.interpolate(output.float(), size=shape, mode="bilinear", align_corners=False)[0]
-    values = np.asarray(spec["class_values"], dtype=np.uint8)
-    if output.shape[0] == 1:  # as the platform: a probability against the threshold
-        scores = torch.sigmoid(output[0]) if spec["output"] == "logits" else output[0]
-        return values[(scores > spec["threshold"]).numpy().astype(np.intp)]
-    return values[output.argmax(0).numpy()]
+def predict_label_map(
+    forward: Forward, image: np.ndarray, spec: dict[str, Any] | ModelSpec
+) -> np.ndarray:
+    """Label map (uint8, the spec's class values) at the image's own size.
+
+    `image` is what `pixels.read_image` returns (float32 grey (H, W) or colour (H, W, 3));
+    other dtypes are converted to float32 first, as that reader does, so that the bilinear
+    resize rounds as the platform's does.
+    """
+    model_spec = _model_spec(spec)
+    image = np.asarray(image, dtype=np.float32)
+    tensor = torch.from_numpy(pixels.to_model_input(image, model_spec))
+    output = forward(tensor).detach().cpu().numpy()
+    return pixels.resize_back(pixels.to_labels(output, model_spec), image.shape[:2])
 
 
-def predict_label_map(forward: Forward, image: np.ndarray, spec: dict) -> np.ndarray:
-    """Label map (uint8, class values) at the image's own size."""
-    output = forward(prepare(image, spec["input_size"]))
-    return output_to_label_map(output, image.shape[:2], spec)
+def predict_file(forward: Forward, path: Path, spec: dict[str, Any] | ModelSpec) -> np.ndarray:
+    """Label map of one image file (PNG, MHA, NIfTI), read by the platform's reader."""
+    return predict_label_map(forward, pixels.read_image(Path(path)), spec)

@@ -1,8 +1,10 @@
-"""Image preprocessing shared by training, prediction and exported models' JSON spec.
+"""Image preprocessing of training batches, and the normalisation exported models' spec states.
 
 Training and inference must normalise identically or an exported baseline scores worse than
 the model that was trained; keeping the one definition here (and writing it into the export
-spec) is what guarantees that.
+spec, `export.platform_spec.model_spec`) is what guarantees that. Prediction, offline as on the
+platform, does not use `resize_image` or `normalise`: it runs the platform's pixel pipeline from
+the spec (`export.predict`), so an offline score is the board's for the same model file.
 """
 
 from __future__ import annotations
