@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from tqdm import tqdm
 
 from fetalbench.api import DEFAULT_URL, ApiError, Client, load_config, save_config
-from fetalbench.report import format_measured, format_quota, format_run, format_scores
+from fetalbench.commands import run_command
+from fetalbench.report import (
+    format_measured,
+    format_quota,
+    format_run,
+    format_scores,
+    parameter_count,
+)
 
 STRATEGIES = (
     "full",
@@ -143,15 +150,6 @@ FIXED_COLUMNS = (
 )
 
 
-def _params(value: object) -> str:
-    if not isinstance(value, int):
-        return "-"
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.3g}{unit}"
-    return str(value)
-
-
 def _arrow(column: dict) -> str:
     """↑/↓ for a metric with a better side; nothing for a measurement such as the predicted
     HC (the API's `direction` is null there)."""
@@ -172,7 +170,7 @@ def format_leaderboard(board: dict) -> str:
     table = []
     for row in rows:
         cells = [
-            _params(row.get(key)) + ("*" if row.get("params_source") == "measured" else "")
+            parameter_count(row.get(key)) + ("*" if row.get("params_source") == "measured" else "")
             if key == "params_total"
             else _cell(row.get(key))
             for key, _ in FIXED_COLUMNS
@@ -317,11 +315,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ApiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.func(args), expected=(ApiError,))

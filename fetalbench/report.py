@@ -47,7 +47,8 @@ def format_scores(scores: dict | None) -> str:
     return "\n".join(lines)
 
 
-def _params(value: Any) -> str:
+def parameter_count(value: Any) -> str:
+    """A parameter count as the leaderboard shows it (6.63M, 487k); `-` when unknown."""
     if not isinstance(value, int):
         return "-"
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -60,10 +61,10 @@ def format_measured(sub: dict) -> str:
     """Parameters (and whether measured or declared), FLOPs and latency on one line."""
     # Only the total is ever measured (the whole model file); which parts were trained is
     # the participant's word.
-    parts = [
-        f"parameters {_params(sub.get('params_total'))} total ({sub.get('params_source', '?')}), "
-        f"{_params(sub.get('params_trainable'))} trainable (declared)"
-    ]
+    total = parameter_count(sub.get("params_total"))
+    trainable = parameter_count(sub.get("params_trainable"))
+    source = sub.get("params_source", "?")
+    parts = [f"parameters {total} total ({source}), {trainable} trainable (declared)"]
     flops = sub.get("flops")
     if isinstance(flops, int | float):
         parts.append(f"FLOPs {flops / 1e9:.3g} G")

@@ -13,9 +13,31 @@ import json
 import sys
 from pathlib import Path
 
+from fetalbench.commands import run_command
 from reference_models.errors import EXPECTED_ERRORS
 from reference_models.export.formats import DEFAULT_FORMATS, FILE_NAMES
 from reference_models.training.configs import CONFIGS, TrainConfig, get_config
+
+#: BatchNorm policies of `--bn` (see training.strategies).
+BN_POLICIES = ("papers-freeze", "strict-freeze")
+
+
+def _add_config_overrides(parser: argparse.ArgumentParser, *, learning_rate: bool) -> None:
+    """The flags `_config_from_args` reads (`--lr` only where `learning_rate`: `train`)."""
+    for flag in ("--epochs", "--size", "--batch-size"):
+        parser.add_argument(flag, type=int)
+    if learning_rate:
+        parser.add_argument("--lr", type=float)
+    for flag in ("--max-images", "--max-steps", "--seed"):
+        parser.add_argument(flag, type=int)
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """How a training command runs here: progress bars and torch threads (see `main`)."""
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)"
+    )
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -154,17 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="truth-set folder (cases.csv, labels/, images/)")
     t.add_argument("--init", help="checkpoint to start pretrained strategies from")
     t.add_argument("--out", required=True, help="output folder for model.pt and train_log.jsonl")
-    t.add_argument("--bn", default="papers-freeze", choices=["papers-freeze", "strict-freeze"])
+    t.add_argument("--bn", default="papers-freeze", choices=BN_POLICIES)
     t.add_argument("--multitask", action="store_true", help="add the site-classification head")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--size", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--max-images", type=int)
-    t.add_argument("--max-steps", type=int)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
+    _add_config_overrides(t, learning_rate=True)
+    _add_run_flags(t)
     t.set_defaults(func=_train)
 
     e = sub.add_parser(
@@ -197,13 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", required=True)
     r.add_argument("--init", help="checkpoint for pretrained strategies (else ImageNet)")
     r.add_argument("--out", required=True)
-    r.add_argument("--bn", default="papers-freeze", choices=["papers-freeze", "strict-freeze"])
-    r.add_argument("--epochs", type=int)
-    r.add_argument("--size", type=int)
-    r.add_argument("--batch-size", type=int)
-    r.add_argument("--max-images", type=int)
-    r.add_argument("--max-steps", type=int)
-    r.add_argument("--seed", type=int)
+    r.add_argument("--bn", default="papers-freeze", choices=BN_POLICIES)
+    _add_config_overrides(r, learning_rate=False)
     r.add_argument("--phase", type=int, help="phase id to submit each model file to")
     r.add_argument("--token", default="", help="API token (default: `fetalbench login`'s)")
     r.add_argument("--url", default="", help="server (default: `fetalbench login`'s or local)")
@@ -213,8 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1800.0,
         help="seconds to wait for each submission to be scored",
     )
-    r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy machine)")
+    _add_run_flags(r)
     r.set_defaults(func=_reproduce)
 
     ls = sub.add_parser("list", help="list models, strategies and configs")
@@ -228,14 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch  # lazy: `--help` and argument errors need no torch
 
         torch.set_num_threads(args.threads)
-    try:
-        return args.func(args)
-    except EXPECTED_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.func(args), expected=EXPECTED_ERRORS)
 
 
 if __name__ == "__main__":
