@@ -432,7 +432,7 @@ class TeamMembershipEventAdmin(OrganiserScoped, admin.ModelAdmin):
 def _headline_keys(phase: Phase) -> list[str]:
     """The metrics a phase ranks by ("class.metric"): the scores worth reading first."""
     try:
-        return [c.key for c in leaderboards.ranking_criteria(phase)]
+        return [c.path for c in leaderboards.ranking_criteria(phase)]
     except Exception:  # noqa: BLE001 - a broken task must not make the page fail
         return []
 
@@ -447,7 +447,22 @@ def _truth_state(evaluation: Evaluation) -> str:
     return f"{version} (earlier than the current {current[:12]}: rerun to update)"
 
 
-class EvaluationInline(admin.TabularInline):
+class EvaluationColumns:
+    """The `truth` and `scores` columns of an evaluation, for the submission page's inline
+    list and the evaluation admin alike."""
+
+    @admin.display(description="truth version")
+    def truth(self, evaluation: Evaluation) -> str:
+        return _truth_state(evaluation)
+
+    @admin.display(description="headline scores (mean [95% CI])")
+    def scores(self, evaluation: Evaluation) -> str:
+        return admin_display.headline_scores(
+            evaluation, _headline_keys(evaluation.submission.phase)
+        )
+
+
+class EvaluationInline(EvaluationColumns, admin.TabularInline):
     """Every evaluation of the submission, newest first, with the truth it was scored
     against and its headline scores."""
 
@@ -460,16 +475,6 @@ class EvaluationInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-    @admin.display(description="truth version")
-    def truth(self, evaluation: Evaluation) -> str:
-        return _truth_state(evaluation)
-
-    @admin.display(description="headline scores (mean [95% CI])")
-    def scores(self, evaluation: Evaluation) -> str:
-        return admin_display.headline_scores(
-            evaluation, _headline_keys(evaluation.submission.phase)
-        )
 
 
 @admin.register(Submission)
@@ -616,7 +621,7 @@ class SubmissionAdmin(OrganiserScoped, admin.ModelAdmin):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(OrganiserScoped, admin.ModelAdmin):
+class EvaluationAdmin(EvaluationColumns, OrganiserScoped, admin.ModelAdmin):
     challenge_path = "submission__phase__challenge"
 
     list_display = (
@@ -642,16 +647,6 @@ class EvaluationAdmin(OrganiserScoped, admin.ModelAdmin):
     @admin.display(description="truth version")
     def truth_version_short(self, evaluation: Evaluation) -> str:
         return evaluation.truth_version[:12] or "unknown"
-
-    @admin.display(description="truth version")
-    def truth(self, evaluation: Evaluation) -> str:
-        return _truth_state(evaluation)
-
-    @admin.display(description="headline scores (mean [95% CI])")
-    def scores(self, evaluation: Evaluation) -> str:
-        return admin_display.headline_scores(
-            evaluation, _headline_keys(evaluation.submission.phase)
-        )
 
 
 @admin.register(LeaderboardEntry)

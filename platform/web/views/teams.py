@@ -7,6 +7,7 @@ invitation page, with the status the API would answer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from challenges.models import Challenge, Team
@@ -57,67 +58,72 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
     return _back_to_team(slug)
 
 
+NOT_IN_A_TEAM = "You are not in a team for this challenge."
+
+
+def _team_action(
+    request: HttpRequest, slug: str, act: Callable[[Team], str], *, no_team: str
+) -> HttpResponse:
+    """Do `act` to the caller's team in challenge `slug` and show its success message; a
+    caller without a team sees `no_team`, a refused action (TeamError) the refusal."""
+    challenge = get_object_or_404(Challenge, slug=slug)
+    team = user_team(request.user, challenge)
+    if team is None:
+        messages.error(request, no_team)
+        return _back_to_team(slug)
+    try:
+        done = act(team)
+    except teams.TeamError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return _back_to_team(slug)
+
+
 @login_required
 @require_POST
 def invite(request: HttpRequest, slug: str) -> HttpResponse:
     """A new invitation link for the caller's team, listed in the Team section."""
-    challenge = get_object_or_404(Challenge, slug=slug)
-    team = user_team(request.user, challenge)
-    if team is None:
-        messages.error(request, "Join the challenge (create a team) before inviting anyone.")
-        return _back_to_team(slug)
-    try:
+
+    def create(team: Team) -> str:
         invitation = teams.create_invitation(team, request.user)
-    except teams.TeamError as exc:
-        messages.error(request, exc.message)
-    else:
         expires = invitation.expires_at.strftime("%d %b %Y")
-        messages.success(
-            request,
+        return (
             f"Invitation link created (single use, until {expires}): "
-            f"{invitation_url(request, invitation.token)}",
+            f"{invitation_url(request, invitation.token)}"
         )
-    return _back_to_team(slug)
+
+    return _team_action(
+        request,
+        slug,
+        create,
+        no_team="Join the challenge (create a team) before inviting anyone.",
+    )
 
 
 @login_required
 @require_POST
 def revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    challenge = get_object_or_404(Challenge, slug=slug)
-    team = user_team(request.user, challenge)
-    invitation = get_object_or_404(team.invitations, pk=pk) if team else None
-    if invitation is None:
-        messages.error(request, "You are not in a team for this challenge.")
-        return _back_to_team(slug)
-    try:
-        teams.revoke_invitation(invitation, request.user)
-    except teams.TeamError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Invitation revoked; its link no longer works.")
-    return _back_to_team(slug)
+    def revoke_one(team: Team) -> str:
+        teams.revoke_invitation(get_object_or_404(team.invitations, pk=pk), request.user)
+        return "Invitation revoked; its link no longer works."
+
+    return _team_action(request, slug, revoke_one, no_team=NOT_IN_A_TEAM)
 
 
 @login_required
 @require_POST
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = get_object_or_404(Challenge, slug=slug)
-    team = user_team(request.user, challenge)
-    if team is None:
-        messages.error(request, "You are not in a team for this challenge.")
-        return _back_to_team(slug)
-    try:
+    def leave_it(team: Team) -> str:
         deleted = teams.leave_team(request.user, team)
-    except teams.TeamError as exc:
-        messages.error(request, exc.message)
-    else:
         tail = (
             " It had no other members and no submissions, so it was deleted."
             if deleted
             else " Its submissions stay with the team."
         )
-        messages.success(request, f"You left team “{team.name}”.{tail}")
-    return _back_to_team(slug)
+        return f"You left team “{team.name}”.{tail}"
+
+    return _team_action(request, slug, leave_it, no_team=NOT_IN_A_TEAM)
 
 
 @login_required
