@@ -15,6 +15,9 @@ What lives where, lowest first (a module imports only from rooms listed before i
 - `parallel.py`: the process-pool engine, which knows nothing about metrics.
 - `scorers/`: the scorer registry and one module per scorer (`standard`, `psfhs2023`,
   `classification`); `tasks.py` imports only `scorers/registry.py`, which loads a scorer on use.
+- `metric_spec.py`: `MetricSpec`, a metric with its direction (higher/lower is better, or none
+  for a measurement) and its words, read from the scorers' declarations; the one such type,
+  shared by tasks, the platform's leaderboards and pages. Imports only `scorers/registry.py`.
 - `scoring.py`: the public API (`validate_submission`, `score_submission`).
 - `importers/`: turning public releases into truth sets; `cli.py`: `fetalbench-eval`.
 """

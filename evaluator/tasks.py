@@ -10,67 +10,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluator.metric_spec import MetricSpec
 from evaluator.scorers.registry import (
     CLASSIFICATION,
     KINDS,
     SEGMENTATION,
-    all_scorers,
     get_scorer,
     scorer_names,
 )
 
 #: The scorers (evaluator.scorers): "standard" = per-class `score_class` (+ biometry);
 #: "psfhs2023" = the MICCAI 2023 PSFHS challenge's own formulas; "classification" = CSV of
-#: probabilities. Each scorer says which metrics a task may list, with their directions.
+#: probabilities. Each scorer says which metrics a task may list, with their directions
+#: (read through `evaluator.metric_spec.MetricSpec`).
 SCORERS = scorer_names()
-
-
-#: Names built from the registry on first use (importing a scorer's module costs OpenCV or
-#: SimpleITK, which parsing a task file must not pay for up front):
-#:
-#: - METRIC_DIRECTIONS: ranking direction (True: higher is better) of every metric name any
-#:   scorer emits, keyed by the name after the group ("dice" in "head.dice"). Task files, the
-#:   platform's leaderboards and the API all read it, and a task's ranking entries must agree.
-#: - NO_BETTER_SIDE: metrics that measure rather than score (``*_pred_mm``, ``*_ref_mm``, the
-#:   signed ``*_diff_mm``, ``aop_pred``/``aop_ref``): they sort ascending (their
-#:   METRIC_DIRECTIONS entry), but pages must not draw a better/worse arrow for them.
-#: - BIOMETRY: the standard scorer's biometric measurements, key -> human name.
-_FROM_REGISTRY = {
-    "METRIC_DIRECTIONS": lambda: _metric_directions(),
-    "NO_BETTER_SIDE": lambda: frozenset().union(*(s.no_better_side for s in all_scorers())),
-    "BIOMETRY": lambda: dict(get_scorer("standard").measurements),
-}
-
-
-def _metric_directions() -> dict[str, bool]:
-    directions: dict[str, bool] = {}
-    for scorer in all_scorers():
-        for metric, direction in scorer.directions().items():
-            if directions.setdefault(metric, direction) != direction:
-                raise RuntimeError(f"scorers disagree on the direction of {metric!r}")
-    return directions
-
-
-def __getattr__(name: str) -> Any:
-    """Module attributes built on first use (see _FROM_REGISTRY), then kept as globals."""
-    if name in globals():
-        return globals()[name]
-    make = _FROM_REGISTRY.get(name)
-    if make is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = make()
-    globals()[name] = value
-    return value
-
-
-def has_better_side(metric_path: str) -> bool:
-    """Whether a metric ("head.hc_pred_mm" or "dice") is a score with a better side, so a
-    leaderboard may say "higher/lower is better" for it; measurements have none."""
-    return metric_path.rsplit(".", 1)[-1] not in __getattr__("NO_BETTER_SIDE")
 
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -89,15 +47,6 @@ class TaskClass:
 
 
 @dataclass(frozen=True)
-class RankingHint:
-    """One leaderboard criterion: a metric path such as "head.dice" and its direction (always
-    the one in METRIC_DIRECTIONS; kept here so that a task's JSON states it)."""
-
-    metric: str
-    higher_is_better: bool
-
-
-@dataclass(frozen=True)
 class Task:
     """Everything the evaluator needs to know to score one challenge's submissions."""
 
@@ -110,7 +59,8 @@ class Task:
     metrics: tuple[str, ...] = ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
     biometry: dict[str, str] = field(default_factory=dict)
     primary_metric: str = ""
-    ranking: tuple[RankingHint, ...] = ()
+    #: Leaderboard criteria in order (first = primary), each a metric path with its direction.
+    ranking: tuple[MetricSpec, ...] = ()
     scorer: str = "standard"
     description: str = ""
 
@@ -128,19 +78,21 @@ class Task:
         return [c.name for c in self.classes]
 
     @property
-    def metric_directions(self) -> dict[str, bool]:
-        """Every "group.metric" path this task's results carry, with its direction."""
-        return {path: higher_is_better(path) for path in metric_paths(self)}
+    def metric_directions(self) -> dict[str, bool | None]:
+        """Every "group.metric" path this task's results carry, with its direction (None:
+        a measurement with no better side)."""
+        return {path: self.metric(path).higher_is_better for path in metric_paths(self)}
 
-    def direction(self, metric_path: str) -> bool:
-        """Direction of one of this task's metric paths; TaskError naming the choices if the
-        task's results never carry it (a typo must not silently rank by nothing)."""
+    def metric(self, metric_path: str) -> MetricSpec:
+        """One of this task's metric paths with its direction and words; TaskError naming
+        the choices if the task's results never carry it (a typo must not silently rank by
+        nothing)."""
         if metric_path not in metric_paths(self):
             raise TaskError(
                 f"{metric_path!r} is not a metric of task {self.name!r}; "
                 f"choose from {metric_paths(self)}"
             )
-        return higher_is_better(metric_path)
+        return MetricSpec.of(metric_path, self.scorer)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,9 +106,7 @@ class Task:
             "metrics": list(self.metrics),
             "biometry": dict(self.biometry),
             "primary_metric": self.primary_metric,
-            "ranking": [
-                {"metric": r.metric, "higher_is_better": r.higher_is_better} for r in self.ranking
-            ],
+            "ranking": [ranking_entry(spec) for spec in self.ranking],
         }
 
     @classmethod
@@ -254,38 +204,14 @@ def _parse_task(data: Any, source: str) -> Task:
         scorer=scorer_name,
         description=description,
     )
-    valid_paths = set(scorer.metric_paths(draft))
+    valid_paths = scorer.metric_paths(draft)
     ranking_raw = data.get("ranking", [])
-    if not isinstance(ranking_raw, list):
-        raise _fail(source, "'ranking' must be a list of {metric, higher_is_better}")
-    ranking = []
-    for item in ranking_raw:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("metric"), str)
-            or not isinstance(item.get("higher_is_better", True), bool)
-            or set(item) - {"metric", "higher_is_better"}
-        ):
-            raise _fail(
-                source, f"ranking entry {item!r} must be {{metric: str, higher_is_better: bool}}"
-            )
-        if item["metric"] not in valid_paths:
-            raise _fail(
-                source,
-                f"ranking metric {item['metric']!r} is not produced by this task; "
-                f"choose from {sorted(valid_paths)}",
-            )
-        direction = higher_is_better(item["metric"])
-        if item.get("higher_is_better", direction) != direction:
-            word = "higher" if direction else "lower"
-            raise _fail(
-                source,
-                f"ranking metric {item['metric']!r}: {word} is better "
-                f"(higher_is_better: {str(direction).lower()}); leave the field out or fix it",
-            )
-        ranking.append(RankingHint(item["metric"], direction))
+    problem = ranking_problem(ranking_raw, valid_paths, what=f"task {name!r}")
+    if problem:
+        raise _fail(source, problem)
+    ranking = parse_ranking(ranking_raw, scorer_name)
 
-    primary = data.get("primary_metric") or (ranking[0].metric if ranking else "")
+    primary = data.get("primary_metric") or (ranking[0].path if ranking else "")
     if not isinstance(primary, str) or primary not in valid_paths:
         raise _fail(
             source,
@@ -293,9 +219,9 @@ def _parse_task(data: Any, source: str) -> Task:
             f"choose from {sorted(valid_paths)}",
         )
     if not ranking:
-        ranking = [RankingHint(primary, higher_is_better(primary))]
+        ranking = (MetricSpec.of(primary, scorer_name),)
 
-    return dataclasses.replace(draft, primary_metric=primary, ranking=tuple(ranking))
+    return dataclasses.replace(draft, primary_metric=primary, ranking=ranking)
 
 
 def _parse_classes(raw: Any, kind: str, source: str) -> list[TaskClass]:
@@ -332,17 +258,70 @@ def metric_paths(task: Task) -> list[str]:
     return get_scorer(task.scorer).metric_paths(task)
 
 
-def higher_is_better(metric_path: str) -> bool:
-    """Direction of a metric ("head.dice" or "dice") from METRIC_DIRECTIONS; TaskError for a
-    name no scorer emits, so a misspelt metric cannot be ranked in an arbitrary direction."""
-    metric = metric_path.rsplit(".", 1)[-1]
-    directions = __getattr__("METRIC_DIRECTIONS")
-    try:
-        return directions[metric]
-    except KeyError:
-        raise TaskError(
-            f"unknown metric {metric!r}: the evaluator emits {sorted(directions)}"
-        ) from None
+# --------------------------------------------------------------------------------------------
+# Ranking entries: one JSON shape for a task's "ranking" and a platform phase's ranking metrics
+#
+# Each entry is {"metric": "group.metric"}, optionally with "higher_is_better", which must
+# then agree with the metric's direction (true only for a higher-is-better score; a
+# measurement sorts ascending, so false). Organisers write this shape in task files and in a
+# phase's ranking metrics alike.
+
+RANKING_SHAPE = '{"metric": "group.metric"} objects (optionally with "higher_is_better")'
+
+
+def ranking_entry(spec: MetricSpec) -> dict[str, Any]:
+    """The JSON of one ranking entry, as `Task.to_dict` writes it."""
+    return {"metric": spec.path, "higher_is_better": spec.higher_first}
+
+
+def ranking_problem(entries: Any, valid_paths: Sequence[str], *, what: str) -> str | None:
+    """Why ``entries`` cannot rank results that carry ``valid_paths`` (``what`` says whose
+    results, e.g. "task 'hc18'"), or None when they can; an empty list can."""
+    if not isinstance(entries, list):
+        return f"ranking must be a list of {RANKING_SHAPE}, not {type(entries).__name__}"
+    for i, item in enumerate(entries, start=1):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("metric"), str)
+            or not isinstance(item.get("higher_is_better", True), bool)
+            or set(item) - {"metric", "higher_is_better"}
+        ):
+            return (
+                f"ranking entry #{i} {item!r} must be "
+                "{metric: str} or {metric: str, higher_is_better: bool}"
+            )
+        path = item["metric"]
+        if path not in valid_paths:
+            return (
+                f"ranking metric #{i} {path!r} is not a metric of {what}; "
+                f"choose from {sorted(valid_paths)}"
+            )
+        higher_first = MetricSpec.of(path).higher_first
+        if item.get("higher_is_better", higher_first) != higher_first:
+            word = "higher" if higher_first else "lower"
+            return (
+                f"ranking metric {path!r}: {word} is better "
+                f"(higher_is_better: {str(higher_first).lower()}); leave the field out or fix it"
+            )
+    return None
+
+
+def parse_ranking(entries: Any, scorer: str = "standard") -> tuple[MetricSpec, ...]:
+    """The specs of stored ranking entries, with ``scorer``'s words. Only this shape is read:
+    anything else (e.g. an old ``{"class", "metric"}`` pair) is a TaskError rather than a
+    board silently ranked by a metric called "dice" in no group. `ranking_problem` says
+    whether the paths fit a task; UnknownMetric for a name no scorer emits."""
+    specs = []
+    for item in entries or ():
+        if (
+            not isinstance(item, dict)
+            or set(item) - {"metric", "higher_is_better"}
+            or not isinstance(item.get("metric"), str)
+            or "." not in item["metric"]
+        ):
+            raise TaskError(f"ranking entry {item!r} is not one of {RANKING_SHAPE}")
+        specs.append(MetricSpec.of(item["metric"], scorer))
+    return tuple(specs)
 
 
 # --------------------------------------------------------------------------------------------

@@ -371,8 +371,10 @@ class Psfhs2023Scorer(SegmentationScorer):
     name = "psfhs2023"
     #: What a psfhs2023 task may list in `metrics` (it always computes all of them).
     metrics = GROUP_METRICS
-    extra_metrics = {"aop_pred": False, "aop_ref": False, "aop_abs_diff": False, "score": True}
-    no_better_side = frozenset({"aop_pred", "aop_ref"})
+    #: The predicted and reference angles are measurements (no better side).
+    extra_metrics = {"aop_pred": None, "aop_ref": None, "aop_abs_diff": False, "score": True}
+    #: Distances stay in pixels, as the challenge's own script reports them.
+    distance_unit = "px"
 
     def check(self, task) -> str | None:
         if [(c.name, c.value) for c in task.classes] != [("ps", PS_VALUE), ("fh", FH_VALUE)]:

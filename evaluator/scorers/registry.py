@@ -58,18 +58,19 @@ class Scorer:
     name: str = ""
     #: The task kind it scores (SEGMENTATION or CLASSIFICATION).
     kind: str = SEGMENTATION
-    #: What a task may list in "metrics" (the default list, in order), with the ranking
-    #: direction of each (True: higher is better).
-    metrics: Mapping[str, bool] = {}
+    #: What a task may list in "metrics" (the default list, in order), with the direction
+    #: of each: True higher is better, False lower is better, None a measurement with no
+    #: better side (a value or a signed difference; boards sort those ascending). Read
+    #: through `evaluator.metric_spec.MetricSpec`.
+    metrics: Mapping[str, bool | None] = {}
     #: Other metric names its results carry, with their directions.
-    extra_metrics: Mapping[str, bool] = {}
-    #: Metric names that measure rather than score (a value or a signed difference): no
-    #: better side, though they still sort by their direction.
-    no_better_side: frozenset[str] = frozenset()
+    extra_metrics: Mapping[str, bool | None] = {}
     #: Measurements a task may ask of a class (its "biometry"): key -> human name.
     measurements: Mapping[str, str] = {}
+    #: The unit of its distance metrics (hd, hd95, asd, ...), as a header shows it.
+    distance_unit: str = "mm"
 
-    def directions(self) -> dict[str, bool]:
+    def directions(self) -> dict[str, bool | None]:
         """Every metric name its results carry (after the group), with its direction."""
         return {**self.metrics, **self.extra_metrics}
 

@@ -332,10 +332,13 @@ class StandardScorer(SegmentationScorer):
 
     name = "standard"
     metrics = SEGMENTATION_METRICS
-    extra_metrics = {f"{key}_{suffix}": False for key in BIOMETRY for suffix in BIOMETRY_SUFFIXES}
-    no_better_side = frozenset(
-        f"{key}_{suffix}" for key in BIOMETRY for suffix in ("pred_mm", "ref_mm", "diff_mm")
-    )
+    #: Each measurement's absolute error is lower-is-better; the predicted and reference
+    #: values and the signed difference are measurements with no better side.
+    extra_metrics = {
+        f"{key}_{suffix}": (False if suffix == "abs_diff_mm" else None)
+        for key in BIOMETRY
+        for suffix in BIOMETRY_SUFFIXES
+    }
     measurements = BIOMETRY
 
     def metric_paths(self, task: TaskSpec) -> list[str]:

@@ -14,34 +14,31 @@ from django import forms
 
 from challenges.models import Challenge, Phase, Submission
 from challenges.services.truth import LAYOUTS
+from evaluator.metric_spec import MetricSpec, UnknownMetric
+from evaluator.tasks import metric_paths
 
 #: Ordered ranking-metric selects shown (first = primary); more than enough for tie-breaking.
 RANKING_SLOTS = 5
-#: Measurements with no better side: ranked ascending, never "better" (docs/tasks.md).
-_MEASUREMENT_SUFFIXES = ("_pred_mm", "_ref_mm", "aop_pred", "aop_ref")
 
 
 def metric_label(path: str) -> str:
-    """"head.hd95" -> "head · hd95 (lower is better)"."""
-    from evaluator.tasks import TaskError, higher_is_better
-
+    """"head.hd95" -> "head · hd95 (lower is better)"; a measurement with no better side
+    (docs/tasks.md) says it is ranked ascending."""
     group, _, metric = path.partition(".")
-    if metric.endswith(_MEASUREMENT_SUFFIXES) or (
-        metric.endswith("_diff_mm") and not metric.endswith("_abs_diff_mm")
-    ):
-        direction = "measurement, ranked ascending"
+    try:
+        spec = MetricSpec.of(path)
+    except UnknownMetric:
+        direction = "direction unknown"
     else:
-        try:
-            direction = "higher is better" if higher_is_better(path) else "lower is better"
-        except TaskError:
-            direction = "direction unknown"
+        if spec.direction is None:
+            direction = "measurement, ranked ascending"
+        else:
+            direction = f"{spec.direction} is better"
     return f"{group} · {metric} ({direction})"
 
 
 def metric_choices(challenge: Challenge | None) -> list[tuple[str, str]]:
     """("group.metric", label) for every metric the challenge's task results carry."""
-    from evaluator.tasks import metric_paths
-
     if challenge is None:
         return []
     try:
@@ -90,7 +87,7 @@ class PhaseAdminForm(forms.ModelForm):
         if challenge is None and self.instance.challenge_id:
             challenge = self.instance.challenge
         choices = metric_choices(challenge)
-        current = [f"{m['class']}.{m['metric']}" for m in self.instance.ranking_metrics or []]
+        current = [spec.path for spec in self.instance.ranking_specs]
         known = {path for path, _ in choices}
         # A stored metric the task no longer offers stays visible, so saving does not drop it
         # silently; the model's check then names the problem.
@@ -126,10 +123,7 @@ class PhaseAdminForm(forms.ModelForm):
         filled = max((i + 1 for i, path in enumerate(chosen) if path), default=0)
         if any(not path for path in chosen[:filled]):
             raise forms.ValidationError("Fill the ranking metrics in order, without gaps.")
-        self.instance.ranking_metrics = [
-            {"class": path.partition(".")[0], "metric": path.partition(".")[2]}
-            for path in picked
-        ]
+        self.instance.ranking_metrics = [{"metric": path} for path in picked]
         if "allowed_kinds" in cleaned:
             self.instance.allowed_kinds = list(cleaned["allowed_kinds"])
         return cleaned

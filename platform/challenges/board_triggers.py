@@ -5,6 +5,9 @@ on the model's save signals rather than on one form: ``pre_save`` notes the boar
 settings as the database has them, ``post_save`` compares and, on a change, queues
 ``challenges.tasks.recompute_leaderboard`` on the scoring queue once the transaction has
 committed (a worker must never read the old settings, nor re-rank for a save that rolled back).
+The task is sent by its registered name, as ``challenges.services.dispatch`` sends the
+submission tasks, so this module never imports the Celery module (which imports the services
+and the leaderboards).
 
 Until that task has run, the rows still carry the old ranking's signature
 (``LeaderboardEntry.ranking_signature``), so pages and the API report the board as stale rather than
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
@@ -26,6 +30,8 @@ from challenges.models import Phase
 
 log = logging.getLogger(__name__)
 
+#: The registered name of ``challenges.tasks.recompute_leaderboard``.
+RECOMPUTE_LEADERBOARD = "challenges.tasks.recompute_leaderboard"
 #: Phase fields that decide a board's rows (or, for visibility, who may see them).
 BOARD_FIELDS = ("ranking_method", "ranking_metrics", "entry_selection", "leaderboard_visibility")
 _BEFORE = "_board_settings_before_save"
@@ -58,10 +64,8 @@ def queue_recompute(phase_id: int) -> None:
     marked stale (and logged), never fails the organiser's save."""
 
     def send() -> None:
-        from challenges.tasks import recompute_leaderboard
-
         try:
-            recompute_leaderboard.delay(phase_id)
+            current_app.send_task(RECOMPUTE_LEADERBOARD, args=(phase_id,))
         except Exception:  # noqa: BLE001 - the stale notice and its button are the fallback
             log.exception("phase %s: leaderboard recompute not queued", phase_id)
 

@@ -22,7 +22,8 @@ from django.db import models
 from django.utils import timezone
 
 from challenges.ranking_metrics import ranking_metrics_problem
-from evaluator.tasks import Task, get_task
+from evaluator.metric_spec import MetricSpec
+from evaluator.tasks import Task, get_task, parse_ranking
 
 
 class PrivateUploadStorage(FileSystemStorage):
@@ -165,7 +166,8 @@ class Phase(models.Model):
     ranking_metrics = models.JSONField(
         default=list,
         blank=True,
-        help_text='List of {"class": ..., "metric": ...}; first is primary.',
+        help_text='List of {"metric": "class.metric"}, as in a task\'s ranking; first is '
+        "primary. Empty: the task's own ranking.",
     )
     entry_selection = models.CharField(
         max_length=10, choices=EntrySelection.choices, default=EntrySelection.BEST
@@ -217,6 +219,12 @@ class Phase(models.Model):
             problem = ranking_metrics_problem(self.ranking_metrics, task)
         if problem:
             raise ValidationError({"ranking_metrics": problem})
+
+    @property
+    def ranking_specs(self) -> tuple[MetricSpec, ...]:
+        """The organiser's ranking metrics as metric specs (empty: the task's own ranking,
+        which ``leaderboards.ranking_criteria`` falls back to)."""
+        return parse_ranking(self.ranking_metrics)
 
     def save(self, *args, **kwargs) -> None:
         if not self.allowed_kinds:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from challenges import leaderboards
+from challenges.models import Phase
 from challenges.services.inference import run_inference as run_model
 from challenges.services.scoring import run_scoring
 from challenges.services.states import recover_stuck, release
@@ -83,8 +85,5 @@ def recover_stuck_submissions() -> dict[str, int]:
 def recompute_leaderboard(phase_id: int) -> int:
     """Rebuild a phase's board after its ranking changed (queued on commit by
     ``challenges.board_triggers``; scoring queue). A phase deleted meanwhile needs nothing."""
-    from challenges import leaderboards
-    from challenges.models import Phase
-
     phase = Phase.objects.filter(pk=phase_id).first()
     return 0 if phase is None else leaderboards.recompute(phase)

@@ -145,7 +145,7 @@ def seed_challenge(
                 "leaderboard_visibility": visibility,
                 "daily_limit": 20,
                 "ranking_method": spec.ranking_method,
-                "ranking_metrics": [{"class": c, "metric": m} for c, m in spec.ranking_metrics],
+                "ranking_metrics": [{"metric": f"{c}.{m}"} for c, m in spec.ranking_metrics],
                 "entry_selection": Phase.EntrySelection.BEST,
                 "per_case_visibility": per_case,
                 "allowed_kinds": list(DEMO_KINDS),

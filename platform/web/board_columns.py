@@ -31,20 +31,19 @@ class BoardColumn:
 
 
 def _metric_column(column: Column, default_metrics: set[str]) -> BoardColumn:
-    if column.direction is None:
+    spec = column.spec
+    if spec.direction is None:
         title = f"{column.label}: a measurement, neither higher nor lower is better"
-        arrow = ""
     else:
-        title = f"{column.label}: {column.direction} is better"
-        arrow = "↑" if column.direction == "higher" else "↓"
+        title = f"{column.label}: {spec.direction} is better"
     return BoardColumn(
         id=column.key,
         label=column.label,
         kind="metric",
-        sort_dir="desc" if column.higher_is_better else "asc",
-        shown=column.ranking or column.metric in default_metrics,
+        sort_dir="desc" if spec.higher_first else "asc",
+        shown=column.ranking or spec.name in default_metrics,
         title=title,
-        arrow=arrow,
+        arrow=spec.arrow,
         ranking=column.ranking,
         metric=column,
     )

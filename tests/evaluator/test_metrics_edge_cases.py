@@ -8,9 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
+from evaluator.metric_spec import metric_directions
 from evaluator.metrics.segmentation import SEGMENTATION_METRICS, ClassScore, score_class
 from evaluator.metrics.surface import border_mask, percentile
-from evaluator.tasks import METRIC_DIRECTIONS
 from tests.evaluator.test_metrics_oracle import assert_matches_medpy
 
 DISTANCES = ("hd", "hd95", "hd95_max", "assd", "masd")
@@ -127,7 +127,7 @@ def test_interface_is_picklable_and_complete() -> None:
     score = score_class(mask, mask, (1.0, 1.0))
     assert isinstance(pickle.loads(pickle.dumps(score)), ClassScore)
     assert SEGMENTATION_METRICS == ("dice", "iou", "hd", "hd95", "hd95_max", "assd", "masd")
-    assert all(name in METRIC_DIRECTIONS for name in SEGMENTATION_METRICS)
+    assert all(name in metric_directions() for name in SEGMENTATION_METRICS)
 
 
 @pytest.mark.parametrize("spacing", [(0.37, 0.37), (0.2, 0.9), (1.3, 0.4)])

@@ -97,25 +97,48 @@ def test_classification_task() -> None:
 
 
 def test_directions_come_from_one_table() -> None:
-    from evaluator.tasks import METRIC_DIRECTIONS, higher_is_better
+    from evaluator.metric_spec import MetricSpec, UnknownMetric, metric_directions
 
-    assert higher_is_better("head.dice") and higher_is_better("challenge.score")
+    assert MetricSpec.of("head.dice").higher_is_better
+    assert MetricSpec.of("challenge.score", "psfhs2023").higher_is_better
     for path in ("head.hd95", "ps.asd", "head.hc_abs_diff_mm", "aop.aop_abs_diff", "fh.masd"):
-        assert not higher_is_better(path)
-    assert higher_is_better("dice") is METRIC_DIRECTIONS["dice"]
-    with pytest.raises(TaskError, match="unknown metric 'hc_abs_error_mm'"):
-        higher_is_better("head.hc_abs_error_mm")
+        assert MetricSpec.of(path).higher_is_better is False
+    assert MetricSpec.of("dice").higher_is_better is metric_directions()["dice"]
+    with pytest.raises(UnknownMetric, match="unknown metric 'hc_abs_error_mm'"):
+        MetricSpec.of("head.hc_abs_error_mm")
+
+
+def test_a_metric_spec_says_direction_order_and_words() -> None:
+    """One type for "a metric with a direction": measurements have no better side (no
+    arrow, no "better") but sort ascending; words carry the scorer's unit."""
+    from evaluator.metric_spec import MetricSpec
+
+    dice = MetricSpec.of("head.dice")
+    assert (dice.group, dice.name, dice.direction, dice.arrow) == ("head", "dice", "higher", "↑")
+    assert dice.higher_first and dice.label == "Dice" and dice.unit == ""
+    hd95 = MetricSpec.of("head.hd95")
+    assert (hd95.direction, hd95.arrow, hd95.higher_first) == ("lower", "↓", False)
+    assert hd95.label == "HD95 (mm)" and MetricSpec.of("fh.hd", "psfhs2023").label == "HD (px)"
+    for path in ("head.hc_pred_mm", "head.hc_ref_mm", "head.hc_diff_mm", "aop.aop_pred"):
+        spec = MetricSpec.of(path, "psfhs2023" if "aop" in path else "standard")
+        assert spec.higher_is_better is None and spec.direction is None and spec.arrow == ""
+        assert not spec.has_better_side and not spec.higher_first
+    assert MetricSpec.of("head.hc_diff_mm").label == "HC diff, pred − ref (mm)"
+    assert MetricSpec.of("aop.aop_ref", "psfhs2023").label == "AoP reference (°)"
+    assert MetricSpec.of("dice") is MetricSpec.of("dice")  # built once, shared
+    assert MetricSpec.of("dice").group == ""
 
 
 def test_task_directions_and_unknown_paths() -> None:
     task = get_task("hc18")
     assert task.metric_directions["head.hc_abs_diff_mm"] is False
+    assert task.metric_directions["head.hc_pred_mm"] is None
     assert set(task.metric_directions) == set(metric_paths(task))
-    assert task.direction("head.dice") is True
+    assert task.metric("head.dice").higher_is_better is True
     with pytest.raises(TaskError, match=r"'head\.hc_abs_error_mm' is not a metric of task 'hc18'"):
-        task.direction("head.hc_abs_error_mm")
+        task.metric("head.hc_abs_error_mm")
     with pytest.raises(TaskError, match="is not a metric"):
-        get_task("psfhs").direction("head.dice")
+        get_task("psfhs").metric("head.dice")
 
 
 def test_ranking_direction_is_optional_and_must_agree() -> None:
@@ -125,6 +148,14 @@ def test_ranking_direction_is_optional_and_must_agree() -> None:
     assert Task.from_dict(spec).ranking[0].higher_is_better is False
     spec["ranking"] = [{"metric": "head.hd95", "higher_is_better": True}]
     with pytest.raises(TaskError, match=r"'head\.hd95': lower is better"):
+        Task.from_dict(spec)
+    # A measurement ranks ascending: its entry says false (or nothing), as before.
+    spec["ranking"] = [{"metric": "head.hc_pred_mm", "higher_is_better": False}]
+    task = Task.from_dict(spec)
+    assert task.ranking[0].higher_is_better is None
+    assert task.to_dict()["ranking"] == [{"metric": "head.hc_pred_mm", "higher_is_better": False}]
+    spec["ranking"] = [{"metric": "head.hc_pred_mm", "higher_is_better": True}]
+    with pytest.raises(TaskError, match="lower is better"):
         Task.from_dict(spec)
 
 

@@ -183,8 +183,14 @@ def test_only_board_settings_queue_a_recompute(
 ) -> None:
     from unittest import mock
 
+    from challenges.board_triggers import RECOMPUTE_LEADERBOARD
+    from challenges.tasks import recompute_leaderboard
+
+    # The trigger sends the task by its registered name (it never imports the Celery module).
+    assert recompute_leaderboard.name == RECOMPUTE_LEADERBOARD
     phase = _board(make_challenge, make_user)
-    with mock.patch("challenges.tasks.recompute_leaderboard.delay") as delay:
+    with mock.patch("challenges.board_triggers.current_app") as app:
+        delay = app.send_task
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             phase.title = "Renamed"
             phase.daily_limit = 9
@@ -192,7 +198,7 @@ def test_only_board_settings_queue_a_recompute(
         assert callbacks == [] and not delay.called
         for field, value in [
             ("ranking_method", "mean_rank"),
-            ("ranking_metrics", [{"class": "head", "metric": "hd95"}]),
+            ("ranking_metrics", [{"metric": "head.hd95"}]),
             ("entry_selection", "latest"),
             ("leaderboard_visibility", "hidden"),
         ]:
@@ -200,7 +206,7 @@ def test_only_board_settings_queue_a_recompute(
             with django_capture_on_commit_callbacks(execute=True):
                 setattr(phase, field, value)
                 phase.save()
-            delay.assert_called_once_with(phase.pk), field
+            delay.assert_called_once_with(RECOMPUTE_LEADERBOARD, args=(phase.pk,)), field
     # A new phase has no board to re-rank.
     with django_capture_on_commit_callbacks() as callbacks:
         Phase.objects.create(challenge=phase.challenge, slug="other", title="Other")

@@ -66,7 +66,7 @@ def demo_phase(tmp_path: Path, make_user):
         challenge=challenge,
         slug="validation",
         title="Validation",
-        ranking_metrics=[{"class": "head", "metric": "dice"}],
+        ranking_metrics=[{"metric": "head.dice"}],
         per_case_visibility="everyone",
     )
     truth = write_phantom_truth_set(tmp_path / "truth", "hc18", n_per_site=2, seed=7)

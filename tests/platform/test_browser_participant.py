@@ -38,7 +38,7 @@ def hidden_phase(two_site_truth: Path, make_user) -> Phase:
     challenge.organisers.add(organiser)
     phase = Phase.objects.create(
         challenge=challenge, slug="final", title="Final test", leaderboard_visibility="hidden",
-        daily_limit=2, ranking_metrics=[{"class": "head", "metric": "dice"}],
+        daily_limit=2, ranking_metrics=[{"metric": "head.dice"}],
     )  # fmt: skip
     load_truth(phase, two_site_truth)
     return phase

@@ -11,14 +11,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_competition_ranking_ties_share_and_skip() -> None:
-    assert competition_ranks([0.9, 0.9, 0.8], higher_is_better=True) == [1, 1, 3]
-    assert competition_ranks([3.0, 1.0, 1.0], higher_is_better=False) == [3, 1, 1]
+    assert competition_ranks([0.9, 0.9, 0.8], higher_first=True) == [1, 1, 3]
+    assert competition_ranks([3.0, 1.0, 1.0], higher_first=False) == [3, 1, 1]
 
 
 def test_missing_values_rank_last_never_first() -> None:
-    assert competition_ranks([None, 0.5, 0.7], higher_is_better=True) == [3, 2, 1]
-    assert competition_ranks([None, 5.0, 1.0], higher_is_better=False) == [3, 2, 1]
-    assert competition_ranks([None, None], higher_is_better=True) == [1, 1]
+    assert competition_ranks([None, 0.5, 0.7], higher_first=True) == [3, 2, 1]
+    assert competition_ranks([None, 5.0, 1.0], higher_first=False) == [3, 2, 1]
+    assert competition_ranks([None, None], higher_first=True) == [1, 1]
 
 
 def _results(per_scope: dict[str, dict[str, float]]) -> dict:
@@ -106,10 +106,7 @@ def test_latest_entry_selection_and_user_without_team(board, make_user) -> None:
 def test_mean_rank_with_directions(board) -> None:
     phase, submit, team = board
     phase.ranking_method = "mean_rank"
-    phase.ranking_metrics = [
-        {"class": "head", "metric": "dice"},
-        {"class": "head", "metric": "hd95"},
-    ]
+    phase.ranking_metrics = [{"metric": "head.dice"}, {"metric": "head.hd95"}]
     phase.save()
     # red: dice rank 1, hd95 rank 3 -> 2.0; blue: 2, 1 -> 1.5; green: 3, 2 -> 2.5
     submit(team("red"), {"all": {"dice": 0.95, "hd95": 9.0}})
@@ -151,26 +148,42 @@ def test_table_queries_do_not_grow(board, django_assert_max_num_queries) -> None
 
 def test_default_criteria_come_from_the_task(board) -> None:
     phase, _, _ = board
-    keys = [c.key for c in leaderboards.ranking_criteria(phase)]
+    keys = [c.path for c in leaderboards.ranking_criteria(phase)]
     assert keys[0] == "head.dice"
 
 
 def test_directions_are_the_evaluators_for_every_column(board) -> None:
-    """Ranking and extra columns take their direction from evaluator.tasks, one table for
-    every name the evaluator writes (biometry included)."""
-    from evaluator.tasks import METRIC_DIRECTIONS
+    """Ranking and extra columns carry the evaluator's MetricSpec, one table for every name
+    the evaluator writes (biometry included): measurements sort ascending with no better
+    side."""
+    from evaluator.metric_spec import MetricSpec
 
     phase, submit, team = board
-    phase.ranking_metrics = [{"class": "head", "metric": "hc_abs_diff_mm"}]
+    phase.ranking_metrics = [{"metric": "head.hc_abs_diff_mm"}]
     phase.save()
     submit(team("far"), {"all": {"hc_abs_diff_mm": 9.0, "iou": 0.7, "hc_pred_mm": 180.0}})
     submit(team("near"), {"all": {"hc_abs_diff_mm": 1.0, "iou": 0.6, "hc_pred_mm": 171.0}})
     recompute(phase)
     table = leaderboard_table(phase)
     assert [r.participant for r in table.rows] == ["near", "far"]
-    directions = {c.metric: c.higher_is_better for c in table.columns}
-    assert directions == {m: METRIC_DIRECTIONS[m] for m in ("hc_abs_diff_mm", "iou", "hc_pred_mm")}
-    assert directions["hc_abs_diff_mm"] is False and directions["iou"] is True
+    metrics = ("hc_abs_diff_mm", "iou", "hc_pred_mm")
+    specs = {c.metric: c.spec for c in table.columns}
+    assert specs == {m: MetricSpec.of(f"head.{m}") for m in metrics}
+    directions = {c.metric: c.direction for c in table.columns}
+    assert directions == {"hc_abs_diff_mm": "lower", "iou": "higher", "hc_pred_mm": None}
+    sort = {c.metric: c.higher_is_better for c in table.columns}
+    assert sort == {"hc_abs_diff_mm": False, "iou": True, "hc_pred_mm": False}
+    column = next(c for c in table.as_dict()["columns"] if c["metric"] == "hc_pred_mm")
+    assert column == {
+        "key": "head.hc_pred_mm",
+        "class_name": "head",
+        "metric": "hc_pred_mm",
+        "higher_is_better": False,
+        "ranking": False,
+        "label": "head HC predicted (mm)",
+        "direction": None,
+        "metric_label": "HC predicted (mm)",
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,10 +228,7 @@ def test_all_entries_mean_rank_and_flat_queries(board, django_assert_max_num_que
 
     phase, submit, team = board
     phase.ranking_method = "mean_rank"
-    phase.ranking_metrics = [
-        {"class": "head", "metric": "dice"},
-        {"class": "head", "metric": "hd95"},
-    ]
+    phase.ranking_metrics = [{"metric": "head.dice"}, {"metric": "head.hd95"}]
     phase.save()
     red = team("red")
     submit(red, {"all": {"dice": 0.95, "hd95": 9.0}})  # ranks 1, 3 -> 2.0
@@ -271,3 +281,53 @@ def test_pages_toggle_every_entry(client, board) -> None:
     assert "One point per team" in pareto
     one = client.get(f"/phases/{phase.pk}/pareto/").content.decode()
     assert "red scratch" not in one and f'href="/phases/{phase.pk}/pareto/?entries=all"' in one
+
+
+# --------------------------------------------------------------------------------------------
+# Scopes: one rule for which boards exist, asked by recompute, the tables, the API and pages
+
+
+def test_scope_for_names_every_board_one_way(board, client) -> None:
+    from challenges.leaderboards import ALL_CASES, UnknownSite, board_scopes, scope_for
+
+    phase, submit, team = board
+    challenge = phase.challenge
+    # A site of the challenge without cases in this phase has no board anywhere.
+    Site.objects.create(challenge=challenge, name="elsewhere")
+    submit(team("red"), {"all": {"dice": 0.9}, "a": {"dice": 0.8}})
+    recompute(phase)
+    for name in (None, "", "all"):
+        assert scope_for(phase, name) == ALL_CASES and ALL_CASES.key == "all"
+    site_a = scope_for(phase, "a")
+    assert (site_a.site_name, site_a.key) == ("a", "a")
+    assert scope_for(phase, site_a.site) == site_a and scope_for(phase, site_a) is site_a
+    with pytest.raises(UnknownSite):
+        scope_for(phase, "elsewhere")
+    assert [s.key for s in board_scopes(phase)] == ["all", "a", "b"]
+    # recompute wrote rows for exactly those scopes; the tables read them by scope.
+    assert set(phase.leaderboard_entries.values_list("site__name", flat=True)) == {None, "a", "b"}
+    assert leaderboard_table(phase, site_a).as_dict()["site"] == "a"
+    assert leaderboard_table(phase, "all").as_dict()["site"] == "all"
+    # Both front doors ask scope_for: the page and the API agree on every name.
+    for name, status in (("a", 200), ("all", 200), ("elsewhere", 404), ("mars", 404)):
+        page = client.get(f"/phases/{phase.pk}/leaderboard/?site={name}")
+        api = client.get(f"/api/phases/{phase.pk}/leaderboard/?site={name}")
+        path = client.get(f"/api/phases/{phase.pk}/leaderboard/sites/{name}/")
+        assert (page.status_code, api.status_code, path.status_code) == (status,) * 3, name
+
+
+def test_ranking_metrics_read_the_same_everywhere(board, client) -> None:
+    """Stored in the task's ranking shape; the API publishes the pairs its clients read
+    (reference_models' primary_metric), the phase page names them as before, and the
+    submission's own scores mark them."""
+    phase, submit, team = board
+    phase.ranking_metrics = [{"metric": "head.hd95"}, {"metric": "head.dice"}]
+    phase.save()
+    api = client.get(f"/api/phases/{phase.pk}/").json()["ranking_metrics"]
+    assert api == [{"class": "head", "metric": "hd95"}, {"class": "head", "metric": "dice"}]
+    assert "head hd95, head dice" in client.get(f"/phases/{phase.pk}/").content.decode()
+    from challenges.services.scores import submission_scores
+
+    scores = submission_scores(submit(team("red"), {"all": {"dice": 0.9, "hd95": 3.0}}))
+    assert scores["ranking"] == ["head.hd95", "head.dice"]
+    assert [m["higher_is_better"] for m in scores["metrics"]] == [False, True]

@@ -180,7 +180,7 @@ def test_ranking_metrics_must_be_metrics_of_the_task(
     data["ranking_metric_1"] = "head.hc_abs_diff_mm"
     assert client.post(url, data).status_code == 302
     phase.refresh_from_db()
-    assert phase.ranking_metrics == [{"class": "head", "metric": "hc_abs_diff_mm"}]
+    assert phase.ranking_metrics == [{"metric": "head.hc_abs_diff_mm"}]
     # Clearing every slot goes back to the task's own ranking metrics (it was refused as
     # "gaps"), and a gap is still refused.
     for slot in range(1, 6):
@@ -193,9 +193,12 @@ def test_ranking_metrics_must_be_metrics_of_the_task(
     assert gap.status_code == 200 and "without gaps" in gap.content.decode()
     # Code and the shell cannot get around it either: save() checks too.
     for bad, message in [
-        ([{"class": "fh", "metric": "dice"}], "'fh.dice' is not a metric"),
-        ([{"class": "head"}], "must be {'class': str, 'metric': str}"),
-        ({"class": "head", "metric": "dice"}, "must be a list"),
+        ([{"metric": "fh.dice"}], "'fh.dice' is not a metric"),
+        ([{"metric": "head.dice"}, {"metric": "head.dice"}], "listed twice"),
+        ([{"metric": "head.hd95", "higher_is_better": True}], "lower is better"),
+        # The old {"class", "metric"} pairs are migrated (0008) and refused from then on.
+        ([{"class": "head", "metric": "dice"}], r"must be \{metric: str\}"),
+        ([{"metric": "head.dice"}][0], "must be a list"),
     ]:
         phase.ranking_metrics = bad
         with pytest.raises(ValidationError, match=message):

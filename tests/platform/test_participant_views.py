@@ -34,7 +34,7 @@ def hidden_phase(make_user):
     challenge.organisers.add(make_user("org"))
     phase = Phase.objects.create(
         challenge=challenge, slug="test", title="Test", leaderboard_visibility="hidden",
-        ranking_metrics=[{"class": "head", "metric": "hd95"}], daily_limit=3,
+        ranking_metrics=[{"metric": "head.hd95"}], daily_limit=3,
         allowed_kinds=["predictions", "model"],
     )  # fmt: skip
     for name in ("north", "south"):

@@ -255,8 +255,8 @@ def test_admin_offers_kinds_and_ranking_metrics_as_choices(
     phase.refresh_from_db()
     assert phase.allowed_kinds == ["predictions", "model"]
     assert phase.ranking_metrics == [
-        {"class": "head", "metric": "dice"},
-        {"class": "head", "metric": "hd95"},
+        {"metric": "head.dice"},
+        {"metric": "head.hd95"},
     ]
     # Order without gaps, each metric once.
     data.update(ranking_metric_1="", ranking_metric_2="head.hd95")

@@ -26,7 +26,7 @@ def board(make_user):
     challenge = Challenge.objects.create(slug="heads", title="Heads", task_name="hc18")
     phase = Phase.objects.create(
         challenge=challenge, slug="val", title="Validation",
-        ranking_metrics=[{"class": "head", "metric": "dice"}],
+        ranking_metrics=[{"metric": "head.dice"}],
     )  # fmt: skip
     for name in ("north", "south"):
         site = Site.objects.create(challenge=challenge, name=name)

@@ -16,6 +16,11 @@ from challenges.services.submissions import MAX_PARAMETERS
 class PhaseSerializer(serializers.ModelSerializer):
     challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     is_open = serializers.SerializerMethodField()
+    ranking_metrics = serializers.SerializerMethodField(
+        help_text='The phase\'s own ranking metrics, first = primary, as [{"class": "head", '
+        '"metric": "dice"}]; empty: the task\'s ranking (the board\'s ranking columns say '
+        "which metrics rank)"
+    )
     sites = serializers.SerializerMethodField()
     max_upload_bytes = serializers.SerializerMethodField(
         help_text="Largest submission file the server accepts (larger uploads get 413)"
@@ -44,6 +49,12 @@ class PhaseSerializer(serializers.ModelSerializer):
 
     def get_is_open(self, phase: Phase) -> bool:
         return phase.is_open()
+
+    def get_ranking_metrics(self, phase: Phase) -> list[dict[str, str]]:
+        """The API's published shape, unchanged for its clients (``reference_models`` reads
+        it), although the phase stores the task's ranking shape (``[{"metric": "head.dice"}]``)
+        since migration 0008."""
+        return [{"class": spec.group, "metric": spec.name} for spec in phase.ranking_specs]
 
     def get_sites(self, phase: Phase) -> list[str]:
         return [site.name for site in phase.challenge.sites.all()]

@@ -45,10 +45,12 @@ from challenges.api.teams import refusal
 from challenges.leaderboards import (
     ENTRIES_ALL,
     EntriesError,
+    UnknownSite,
     phase_table,
+    scope_for,
     wants_all_entries,
 )
-from challenges.models import Challenge, Phase, Site, Submission
+from challenges.models import Challenge, Phase, Submission
 from challenges.permissions import (
     can_view_case_results,
     can_view_leaderboard,
@@ -246,14 +248,11 @@ def _table_for(request: Request, pk: int, site: str | None):
         all_entries = wants_all_entries(request.query_params.get("entries"))
     except EntriesError as exc:
         raise ParseError(str(exc)) from None
-    site = site or request.query_params.get("site") or None
-    if (
-        site
-        and site != "all"
-        and not Site.objects.filter(challenge_id=phase.challenge_id, name=site).exists()
-    ):
-        raise Http404
-    return phase, phase_table(phase, site, all_entries=all_entries)
+    try:
+        scope = scope_for(phase, site or request.query_params.get("site"))
+    except UnknownSite:
+        raise Http404 from None
+    return phase, phase_table(phase, scope, all_entries=all_entries)
 
 
 class Leaderboard(APIView):
@@ -291,7 +290,7 @@ class LeaderboardExport(APIView):
 
     def get(self, request: Request, pk: int) -> HttpResponse:
         phase, table = _table_for(request, pk, None)
-        name = f"{phase.challenge.slug}-{phase.slug}-{table.site or 'all'}"
+        name = f"{phase.challenge.slug}-{phase.slug}-{table.scope_key}"
         if table.entry_selection == ENTRIES_ALL:
             name += "-all-entries"
         if self.fmt == "csv":

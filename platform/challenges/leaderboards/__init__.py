@@ -11,19 +11,31 @@ Ranking follows grand-challenge.org: either the primary metric, or the mean of p
 ranks; competition ranking (ties share a rank and the next rank is skipped: 1, 1, 3); missing
 values always rank after every present value.
 
+A metric's direction is the evaluator's ``MetricSpec`` (``evaluator.metric_spec``): ranking
+criteria are specs, and each column carries its spec, so the sort order, the ↑/↓ a page
+draws and the words in a header come from one place. A phase's ranking metrics are stored
+in the task's ranking shape, ``[{"metric": "head.dice"}]`` (``evaluator.tasks.parse_ranking``
+reads them; no other shape is accepted).
+
 What lives where, and what may import what (each module only imports those above it):
 
-- ``ranking.py``: pure. Criteria (``Criterion``, ``criteria_for``), stored values to numbers
-  (``scope_values``, ``criterion_values``), ``competition_ranks``, ``rank_rows`` (primary
-  metric or mean rank) and the three entry selections (``select_best``, ``select_latest``,
-  ``select_all``). Imports only the evaluator (metric directions): no Django, no database.
+- ``ranking.py``: pure. Criteria (``criteria_for``: the phase's ranking metrics or the task's
+  own, as ``MetricSpec``), stored values to numbers (``scope_values``, ``criterion_values``),
+  ``competition_ranks``, ``rank_rows`` (primary metric or mean rank) and the three entry
+  selections (``select_best``, ``select_latest``, ``select_all``). Imports only the evaluator
+  (metric specs, ranking entries): no Django, no database.
+- ``scopes.py``: which cases a board covers. ``Scope`` (all cases, or one site) and
+  ``scope_for(phase, site)``, the one rule for which site names have a board (the sites with
+  cases in the phase; ``UnknownSite`` otherwise), used by ``recompute``, the tables, the API
+  and the pages. Imports ``ranking`` and the models.
 - ``materialise.py``: ``ranking_criteria(phase)``, ``ranking_signature(phase)`` and
-  ``recompute(phase)``, which writes ``LeaderboardEntry`` rows. Imports ``ranking`` and the
-  models.
-- ``tables.py``: what readers get. ``Column``, ``Row``, ``LeaderboardTable`` (with CSV/JSON),
-  ``leaderboard_table`` (the materialised best/latest board), ``all_entries_table``
-  (``?entries=all``), both through one builder, ``phase_table`` and ``wants_all_entries``.
-  Imports ``ranking``, ``materialise``, the models and ``challenges.metric_labels``.
+  ``recompute(phase)``, which writes ``LeaderboardEntry`` rows for every scope. Imports
+  ``ranking``, ``scopes`` and the models.
+- ``tables.py``: what readers get. ``Column`` (a ``MetricSpec`` and whether it ranks),
+  ``Row``, ``LeaderboardTable`` (with CSV/JSON), ``leaderboard_table`` (the materialised
+  best/latest board), ``all_entries_table`` (``?entries=all``), both through one builder,
+  ``phase_table`` and ``wants_all_entries``. Imports ``ranking``, ``scopes``,
+  ``materialise`` and the models.
 
 This package is imported by services, views, admin and commands; it imports none of them.
 The names below are re-exported so ``from challenges import leaderboards;
@@ -31,12 +43,14 @@ leaderboards.recompute(phase)`` keeps working.
 """
 
 from challenges.leaderboards.materialise import ranking_criteria, ranking_signature, recompute
-from challenges.leaderboards.ranking import (
-    ALL,
-    Criterion,
-    competition_ranks,
-    metric_higher_is_better,
-    rank_rows,
+from challenges.leaderboards.ranking import ALL, competition_ranks, criteria_for, rank_rows
+from challenges.leaderboards.scopes import (
+    ALL_CASES,
+    Scope,
+    UnknownSite,
+    board_scopes,
+    phase_sites,
+    scope_for,
 )
 from challenges.leaderboards.tables import (
     ENTRIES_ALL,
@@ -55,23 +69,28 @@ from challenges.leaderboards.tables import (
 
 __all__ = [
     "ALL",
+    "ALL_CASES",
     "ENTRIES_ALL",
     "ENTRIES_CHOICES",
     "Column",
-    "Criterion",
     "EntriesError",
     "LeaderboardTable",
     "Row",
+    "Scope",
+    "UnknownSite",
     "all_entries_table",
+    "board_scopes",
     "competition_ranks",
+    "criteria_for",
     "leaderboard_table",
     "make_column",
-    "metric_higher_is_better",
+    "phase_sites",
     "phase_table",
     "rank_rows",
     "ranking_criteria",
     "ranking_signature",
     "recompute",
+    "scope_for",
     "stored_metrics",
     "wants_all_entries",
 ]

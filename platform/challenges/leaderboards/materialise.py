@@ -18,22 +18,23 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from challenges.leaderboards.ranking import (
-    ALL,
-    Criterion,
     criteria_for,
     criterion_values,
     rank_rows,
     scope_values,
     select,
 )
-from challenges.models import Case, Evaluation, LeaderboardEntry, Phase, Site, Submission
+from challenges.leaderboards.scopes import board_scopes
+from challenges.models import Evaluation, LeaderboardEntry, Phase, Submission
+from evaluator.metric_spec import MetricSpec
 
 
-def ranking_criteria(phase: Phase) -> list[Criterion]:
+def ranking_criteria(phase: Phase) -> list[MetricSpec]:
     """The phase's ranking metrics, or the task's own ranking when the phase names none.
 
     Phase.save has checked the phase's metrics against the task, so every name has a
-    direction; one that somehow has none fails here with the evaluator's TaskError.
+    direction; one that somehow has none fails here with the evaluator's UnknownMetric
+    (and a stored value in another shape than the task's ranking entries with TaskError).
     """
     try:
         task = phase.challenge.get_task()
@@ -48,7 +49,7 @@ def ranking_signature(phase: Phase) -> str:
     Visibility is left out: it decides who sees the board, not what it holds."""
     config = {
         "method": phase.ranking_method,
-        "metrics": [c.key for c in ranking_criteria(phase)],
+        "metrics": [c.path for c in ranking_criteria(phase)],
         "selection": phase.entry_selection,
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
@@ -61,7 +62,7 @@ class _Candidate:
 
 
 def _select_and_rank(
-    candidates: list[_Candidate], scope: str, criteria: list[Criterion], phase: Phase
+    candidates: list[_Candidate], scope: str, criteria: list[MetricSpec], phase: Phase
 ) -> list[tuple[_Candidate, int, float | None, dict]]:
     values = [scope_values(c.aggregates, scope) for c in candidates]
     flats = [criterion_values(v, criteria) for v in values]
@@ -100,17 +101,11 @@ def recompute(phase: Phase) -> int:
             .defer("results")
         )
         candidates = [_Candidate(e.submission, e.aggregates or {}) for e in evaluations]
-        site_ids = set(Case.objects.filter(phase=phase).values_list("site_id", flat=True))
-        scopes: list[tuple[Site | None, str]] = [(None, ALL)]
-        scopes += [
-            (site, site.name)
-            for site in Site.objects.filter(challenge_id=phase.challenge_id, pk__in=site_ids)
-        ]
         now = timezone.now()
         entries = [
             LeaderboardEntry(
                 phase=phase,
-                site=site,
+                site=scope.site,
                 submission=cand.submission,
                 rank=rank,
                 score=score,
@@ -118,8 +113,10 @@ def recompute(phase: Phase) -> int:
                 computed_at=now,
                 ranking_signature=signature,
             )
-            for site, scope in scopes
-            for cand, rank, score, values in _select_and_rank(candidates, scope, criteria, phase)
+            for scope in board_scopes(phase)
+            for cand, rank, score, values in _select_and_rank(
+                candidates, scope.key, criteria, phase
+            )
         ]
         LeaderboardEntry.objects.filter(phase=phase).delete()
         LeaderboardEntry.objects.bulk_create(entries, batch_size=500)

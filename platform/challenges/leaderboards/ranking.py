@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from evaluator.tasks import higher_is_better
+from evaluator.metric_spec import MetricSpec
+from evaluator.tasks import Task, parse_ranking
 
 #: The scope of every case (the per-site scopes are the sites' names).
 ALL = "all"
@@ -25,35 +25,21 @@ ALL = "all"
 MEAN_RANK = "mean_rank"
 #: ``Phase.EntrySelection.LATEST``; anything else keeps each participant's best entry.
 LATEST = "latest"
+#: What a board ranks by when the phase names nothing and its task cannot be read.
+FALLBACK_CRITERION = "head.dice"
 
 
-def metric_higher_is_better(metric: str) -> bool:
-    """Direction of a metric ("dice" or "head.dice"): the evaluator's one table
-    (evaluator.tasks.METRIC_DIRECTIONS); TaskError for a name no scorer emits."""
-    return higher_is_better(metric)
-
-
-@dataclass(frozen=True)
-class Criterion:
-    class_name: str
-    metric: str
-    higher_is_better: bool
-
-    @property
-    def key(self) -> str:
-        return f"{self.class_name}.{self.metric}"
-
-
-def criteria_for(ranking_metrics: Sequence[dict] | None, task: Any) -> list[Criterion]:
-    """The phase's ranking metrics (``[{"class": ..., "metric": ...}]``), or the task's own
-    ranking when the phase names none, or head Dice when the task is unknown (``None``)."""
+def criteria_for(ranking_metrics: Sequence[dict] | None, task: Task | None) -> list[MetricSpec]:
+    """The ranking criteria, first = primary: the phase's ranking metrics (the task's ranking
+    shape, ``[{"metric": "head.dice"}]``; any other shape is a TaskError), or the task's own
+    ranking when the phase names none, or head Dice when the task is unknown (``None``).
+    UnknownMetric for a name no scorer emits."""
+    scorer = task.scorer if task is not None else "standard"
     if ranking_metrics:
-        pairs = [(str(m["class"]), str(m["metric"])) for m in ranking_metrics]
-    elif task is not None:
-        pairs = [(h.metric.partition(".")[0], h.metric.partition(".")[2]) for h in task.ranking]
-    else:
-        pairs = [("head", "dice")]
-    return [Criterion(c, m, metric_higher_is_better(m)) for c, m in pairs]
+        return list(parse_ranking(ranking_metrics, scorer))
+    if task is not None:
+        return list(task.ranking)
+    return [MetricSpec.of(FALLBACK_CRITERION)]
 
 
 def number(value: Any) -> float | None:
@@ -81,20 +67,21 @@ def scope_values(aggregates: dict[str, Any], scope: str) -> dict[str, dict[str, 
 
 
 def criterion_values(
-    values: dict[str, dict[str, dict]], criteria: list[Criterion]
+    values: dict[str, dict[str, dict]], criteria: list[MetricSpec]
 ) -> dict[str, Any]:
-    """{criterion key: mean} of one candidate's scope values (None where missing)."""
-    return {c.key: (values.get(c.class_name, {}).get(c.metric) or {}).get("mean") for c in criteria}
+    """{criterion path: mean} of one candidate's scope values (None where missing)."""
+    return {c.path: (values.get(c.group, {}).get(c.name) or {}).get("mean") for c in criteria}
 
 
-def competition_ranks(values: list[float | None], higher_is_better: bool) -> list[int]:
-    """1 + number of strictly better values; missing values share the rank after all others."""
+def competition_ranks(values: list[float | None], higher_first: bool) -> list[int]:
+    """1 + number of strictly better values (higher ones when ``higher_first``, else lower
+    ones); missing values share the rank after all others."""
     present = [v for v in values if v is not None]
     ranks = []
     for value in values:
         if value is None:
             ranks.append(len(present) + 1)
-        elif higher_is_better:
+        elif higher_first:
             ranks.append(1 + sum(1 for other in present if other > value))
         else:
             ranks.append(1 + sum(1 for other in present if other < value))
@@ -102,23 +89,23 @@ def competition_ranks(values: list[float | None], higher_is_better: bool) -> lis
 
 
 def rank_rows(
-    rows: list[dict[str, float | None]], criteria: list[Criterion], method: str
+    rows: list[dict[str, float | None]], criteria: list[MetricSpec], method: str
 ) -> list[tuple[int, float | None]]:
-    """(rank, score) for each row of {criterion key: value}; with the mean-rank method and
-    several criteria the score is the mean of per-metric ranks, else the primary value."""
+    """(rank, score) for each row of {criterion path: value}; with the mean-rank method and
+    several criteria the score is the mean of per-metric ranks, else the primary value.
+    Measurements (no better side) rank ascending, as they sort."""
     if not rows:
         return []
     if method == MEAN_RANK and len(criteria) > 1:
         per_metric = [
-            competition_ranks([row.get(c.key) for row in rows], c.higher_is_better)
-            for c in criteria
+            competition_ranks([row.get(c.path) for row in rows], c.higher_first) for c in criteria
         ]
         scores = [sum(ranks) / len(ranks) for ranks in zip(*per_metric, strict=True)]
-        final = competition_ranks(list(scores), higher_is_better=False)
+        final = competition_ranks(list(scores), higher_first=False)
         return list(zip(final, scores, strict=True))
     primary = criteria[0]
-    values = [row.get(primary.key) for row in rows]
-    return list(zip(competition_ranks(values, primary.higher_is_better), values, strict=True))
+    values = [row.get(primary.path) for row in rows]
+    return list(zip(competition_ranks(values, primary.higher_first), values, strict=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,7 +126,7 @@ def select_best(
     participants: Sequence[Hashable],
     order: Sequence[int],
     rows: list[dict[str, float | None]],
-    criteria: list[Criterion],
+    criteria: list[MetricSpec],
     method: str,
 ) -> list[int]:
     """Each participant's best-ranked candidate (ranked among all candidates); the earlier
@@ -163,7 +150,7 @@ def select(
     participants: Sequence[Hashable],
     order: Sequence[int],
     rows: list[dict[str, float | None]],
-    criteria: list[Criterion],
+    criteria: list[MetricSpec],
     method: str,
 ) -> list[int]:
     """The kept indices under a phase's entry selection ("best", "latest") or "all"."""

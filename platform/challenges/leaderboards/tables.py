@@ -30,14 +30,14 @@ from challenges.leaderboards.ranking import (
     ALL,
     MEAN_RANK,
     criterion_values,
-    metric_higher_is_better,
     rank_rows,
     scope_values,
     select_all,
 )
-from challenges.metric_labels import column_label, metric_label
+from challenges.leaderboards.scopes import Scope, scope_for
 from challenges.models import Evaluation, LeaderboardEntry, Phase, Site, Submission
-from evaluator.tasks import TaskError, has_better_side, metric_paths
+from evaluator.metric_spec import MetricSpec, UnknownMetric
+from evaluator.tasks import metric_paths
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +62,64 @@ def wants_all_entries(value: str | None) -> bool:
     return value == ENTRIES_ALL
 
 
-@dataclass
+@dataclass(frozen=True)
 class Column:
-    """One metric column. ``higher_is_better`` is the sort direction (measurements sort
-    ascending); ``direction`` is what a reader may be told: "higher", "lower" or None for a
-    measurement with no better side (a predicted HC is not better for being smaller)."""
+    """One metric column: the metric with its direction and words (``spec``), and whether
+    the ranking uses it. ``as_dict`` is what the API and the JSON export give for it."""
 
-    key: str
-    class_name: str
-    metric: str
-    higher_is_better: bool
+    spec: MetricSpec
     ranking: bool
-    label: str = ""
-    direction: str | None = None
-    metric_label: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.spec.path
+
+    @property
+    def class_name(self) -> str:
+        return self.spec.group
+
+    @property
+    def metric(self) -> str:
+        return self.spec.name
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The sort direction, as the API has always given it: measurements sort ascending
+        (false here), so ``direction`` is what says whether either end is better."""
+        return self.spec.higher_first
+
+    @property
+    def direction(self) -> str | None:
+        """What a reader may be told: "higher", "lower", or None for a measurement (a
+        predicted HC is not better for being smaller)."""
+        return self.spec.direction
+
+    @property
+    def label(self) -> str:
+        """The class, then the metric in words ("head HD95 (mm)"): classes share names."""
+        return f"{self.spec.group} {self.spec.label}"
+
+    @property
+    def metric_label(self) -> str:
+        return self.spec.label
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "class_name": self.class_name,
+            "metric": self.metric,
+            "higher_is_better": self.higher_is_better,
+            "ranking": self.ranking,
+            "label": self.label,
+            "direction": self.direction,
+            "metric_label": self.metric_label,
+        }
 
 
-def make_column(class_name: str, metric: str, ranking: bool, scorer: str = "standard") -> Column:
-    """A column with its words and direction; TaskError for a metric with no direction."""
-    higher = metric_higher_is_better(metric)
-    direction = ("higher" if higher else "lower") if has_better_side(metric) else None
-    return Column(
-        key=f"{class_name}.{metric}",
-        class_name=class_name,
-        metric=metric,
-        higher_is_better=higher,
-        ranking=ranking,
-        label=column_label(class_name, metric, scorer),
-        direction=direction,
-        metric_label=metric_label(metric, scorer),
-    )
+def make_column(path: str, ranking: bool, scorer: str = "standard") -> Column:
+    """A column for ``path`` ("head.hd95") with ``scorer``'s words; UnknownMetric for a
+    metric no scorer emits."""
+    return Column(MetricSpec.of(path, scorer), ranking)
 
 
 @dataclass
@@ -127,6 +155,11 @@ class LeaderboardTable:
     computed_at: datetime | None = None
 
     @property
+    def scope_key(self) -> str:
+        """The scope as the API names it: "all" for every case, else the site's name."""
+        return self.site or ALL
+
+    @property
     def shows_mean_rank(self) -> bool:
         """Whether ``score`` is a mean of per-metric ranks (worth its own column)."""
         return self.ranking_method == MEAN_RANK and (sum(1 for c in self.columns if c.ranking) > 1)
@@ -134,12 +167,12 @@ class LeaderboardTable:
     def as_dict(self) -> dict[str, Any]:
         return {
             "phase": self.phase_id,
-            "site": self.site or ALL,
+            "site": self.scope_key,
             "ranking_method": self.ranking_method,
             "entry_selection": self.entry_selection,
             "stale": self.stale,
             "computed_at": self.computed_at.isoformat() if self.computed_at else None,
-            "columns": [asdict(c) for c in self.columns],
+            "columns": [c.as_dict() for c in self.columns],
             "rows": [asdict(r) | {"created_at": r.created_at.isoformat()} for r in self.rows],
         }
 
@@ -182,8 +215,8 @@ def stored_metrics(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
     criteria = ranking_criteria(phase)
     scorer = _scorer(phase)
-    seen = {c.key for c in criteria}
-    columns = [make_column(c.class_name, c.metric, True, scorer) for c in criteria]
+    seen = {c.path for c in criteria}
+    columns = [make_column(c.path, True, scorer) for c in criteria]
     for entry in entries:
         for cls, metrics in stored_metrics(entry.values).items():
             for metric in metrics:
@@ -191,8 +224,8 @@ def _columns(phase: Phase, entries: Iterable[LeaderboardEntry]) -> list[Column]:
                 if key not in seen:
                     seen.add(key)
                     try:
-                        columns.append(make_column(cls, metric, False, scorer))
-                    except TaskError:  # stored by an evaluator that named it otherwise
+                        columns.append(make_column(key, False, scorer))
+                    except UnknownMetric:  # stored by an evaluator that named it otherwise
                         log.warning("phase %s: no direction for %s; column left out", phase.pk, key)
     # Extra columns in the task's own order (Dice, IoU, distances, then biometry), not the
     # order the database's JSON happens to keep keys in.
@@ -243,7 +276,7 @@ def row_for(
 
 def _table(
     phase: Phase,
-    site_name: str | None,
+    scope: Scope,
     selection: str,
     shown: list[Any],
     rows: list[Row],
@@ -255,7 +288,7 @@ def _table(
     read for the extra columns."""
     return LeaderboardTable(
         phase.pk,
-        site_name,
+        scope.site_name,
         phase.ranking_method,
         selection,
         _columns(phase, shown),
@@ -265,29 +298,20 @@ def _table(
     )
 
 
-def _site_name(site: Site | str | None) -> str | None:
-    return None if site is None or site == ALL else getattr(site, "name", str(site))
-
-
-def leaderboard_table(phase: Phase, site: Site | str | None = None) -> LeaderboardTable:
-    """The materialised leaderboard of ``phase`` for all cases (site None) or one site:
-    each participant's best or latest entry, as ``recompute`` selected them."""
-    entries = LeaderboardEntry.objects.filter(phase=phase).select_related(
+def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> LeaderboardTable:
+    """The materialised leaderboard of ``phase`` for all cases (site None or "all") or one
+    site (see ``scope_for``): each participant's best or latest entry, as ``recompute``
+    selected them."""
+    scope = scope_for(phase, site)
+    entries = LeaderboardEntry.objects.filter(phase=phase, site=scope.site).select_related(
         "submission__team", "submission__creator"
     )
-    site_name = _site_name(site)
-    if site_name is None:
-        entries = entries.filter(site__isnull=True)
-    elif isinstance(site, Site):
-        entries = entries.filter(site=site)
-    else:
-        entries = entries.filter(site__name=site_name, site__challenge_id=phase.challenge_id)
     entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
     signature = ranking_signature(phase)
     rows = [row_for(e.submission, e.values, e.rank, e.score) for e in entries]
     return _table(
         phase,
-        site_name,
+        scope,
         phase.entry_selection,
         entries,
         rows,
@@ -305,7 +329,7 @@ class _Scored:
 
 
 def all_entries_table(
-    phase: Phase, site: Site | str | None = None, *, include_disqualified: bool = False
+    phase: Phase, site: Scope | Site | str | None = None, *, include_disqualified: bool = False
 ) -> LeaderboardTable:
     """Every scored submission of ``phase`` ranked for all cases (site None) or one site.
 
@@ -314,8 +338,7 @@ def all_entries_table(
     With ``include_disqualified`` (organisers only), disqualified submissions follow the
     ranked rows with rank None and ``disqualified`` set: shown, never ranked.
     """
-    site_name = _site_name(site)
-    scope = site_name or ALL
+    scope = scope_for(phase, site)
     criteria = ranking_criteria(phase)
     evaluations = (
         Evaluation.objects.filter(
@@ -324,13 +347,13 @@ def all_entries_table(
             submission__status=Submission.Status.DONE,
         )
         .select_related("submission__team", "submission__creator")
-        .annotate(scope_values=KeyTransform(scope, KeyTransform("aggregates", "results")))
+        .annotate(scope_values=KeyTransform(scope.key, KeyTransform("aggregates", "results")))
         .defer("results")
     )
     if not include_disqualified:
         evaluations = evaluations.filter(submission__disqualified=False)
     every = [
-        _Scored(e.submission, scope_values({scope: e.scope_values or {}}, scope))
+        _Scored(e.submission, scope_values({scope.key: e.scope_values or {}}, scope.key))
         for e in evaluations
     ]
     scored = [s for s in every if not s.submission.disqualified]
@@ -349,12 +372,12 @@ def all_entries_table(
     rows = [row_for(kept[i].submission, kept[i].values, *ranked[i]) for i in order]
     rows += [row_for(s.submission, s.values, None, None, disqualified=True) for s in removed]
     shown = [kept[i] for i in order] + removed
-    return _table(phase, site_name, ENTRIES_ALL, shown, rows)
+    return _table(phase, scope, ENTRIES_ALL, shown, rows)
 
 
 def phase_table(
     phase: Phase,
-    site: Site | str | None = None,
+    site: Scope | Site | str | None = None,
     *,
     all_entries: bool = False,
     include_disqualified: bool = False,

@@ -10,30 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from challenges.leaderboards.ranking import ALL
 from challenges.models import Evaluation, Submission
-from evaluator.tasks import TaskError, has_better_side, higher_is_better
+from evaluator.metric_spec import MetricSpec, UnknownMetric
 
-ALL = "all"
 SUMMARY_FIELDS = ("mean", "ci95_low", "ci95_high", "n", "n_nan")
 
 
 def _direction(metric: str) -> bool | None:
-    """True/False from the evaluator's table; None for a measurement with no better side
-    (hc_pred_mm, hc_diff_mm, ...: evaluator.tasks.NO_BETTER_SIDE)."""
-    if not has_better_side(metric):
-        return None
+    """True/False from the metric's spec; None for a measurement with no better side
+    (hc_pred_mm, hc_diff_mm, ...) and for a name the evaluator does not know."""
     try:
-        return higher_is_better(metric)
-    except TaskError:
+        return MetricSpec.of(metric).higher_is_better
+    except UnknownMetric:
         return None
 
 
 def _ranking_keys(submission: Submission) -> list[str]:
     phase = submission.phase
     if phase.ranking_metrics:
-        return [f"{m.get('class')}.{m.get('metric')}" for m in phase.ranking_metrics]
+        return [spec.path for spec in phase.ranking_specs]
     try:
-        return [h.metric for h in phase.challenge.get_task().ranking]
+        return [spec.path for spec in phase.challenge.get_task().ranking]
     except Exception:  # noqa: BLE001 - an unknown task: no metric is marked
         return []
 

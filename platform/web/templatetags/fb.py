@@ -1,4 +1,5 @@
-"""Formatting for metric values, parameter counts and directions on the pages."""
+"""Formatting for metric values and parameter counts on the pages (a metric's ↑/↓ comes
+with its column: ``evaluator.metric_spec.MetricSpec.arrow``)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,6 @@ def num(value: float | None, digits: int = 3) -> str:
     if value != 0 and (abs(value) >= 1000 or abs(value) < 10 ** -(digits - 1)):
         return f"{value:.{digits}g}"
     return f"{value:.{digits}f}" if abs(value) < 1 else f"{value:.{max(digits - 1, 1)}f}"
-
-
-@register.filter
-def arrow(higher_is_better: bool) -> str:
-    return "↑" if higher_is_better else "↓"
 
 
 @register.filter

@@ -16,8 +16,17 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from challenges import leaderboards as boards
-from challenges.leaderboards import EntriesError, phase_table, wants_all_entries
-from challenges.models import Phase, Site
+from challenges.leaderboards import (
+    ENTRIES_ALL,
+    EntriesError,
+    Scope,
+    UnknownSite,
+    phase_sites,
+    phase_table,
+    scope_for,
+    wants_all_entries,
+)
+from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard, is_organiser
 from django.contrib import messages
 from django.core.exceptions import BadRequest
@@ -40,22 +49,18 @@ X_AXES = {
 DEFAULT_METRICS = {"dice", "hd", "hd95", "assd", "hc_abs_diff_mm"}
 
 
-def _phase_and_site(request: HttpRequest, pk: int):
+def _phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], Scope]:
+    """The phase, its site names (the page's tabs) and the board the query's `site` names
+    (``scope_for``: all cases, or a site with cases in the phase; 404 for any other)."""
     phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
     if not can_view_leaderboard(request.user, phase):
         raise Http404("This leaderboard is hidden.")
-    sites = list(
-        Site.objects.filter(cases__phase=phase)
-        .distinct()
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
-    site = request.GET.get("site") or None
-    if site == "all":
-        site = None
-    if site is not None and site not in sites:
-        raise Http404("No such site in this phase.")
-    return phase, sites, site
+    sites = phase_sites(phase)
+    try:
+        scope = scope_for(phase, request.GET.get("site"), sites=sites)
+    except UnknownSite:
+        raise Http404("No such site in this phase.") from None
+    return phase, [s.name for s in sites], scope
 
 
 def _all_entries(request: HttpRequest) -> bool:
@@ -69,7 +74,7 @@ def _query(site: str | None, all_entries: bool) -> str:
     """The query string that keeps the page's site and entries choice across links."""
     params = {"site": site} if site else {}
     if all_entries:
-        params["entries"] = "all"
+        params["entries"] = ENTRIES_ALL
     return "?" + urlencode(params) if params else ""
 
 
@@ -93,10 +98,11 @@ def _entries_context(site: str | None, all_entries: bool) -> dict:
 
 def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
     all_entries = _all_entries(request)
-    phase, sites, site = _phase_and_site(request, pk)
+    phase, sites, scope = _phase_and_scope(request, pk)
+    site = scope.site_name
     organiser = is_organiser(request.user, phase.challenge)
     table = phase_table(
-        phase, site, all_entries=all_entries, include_disqualified=all_entries and organiser
+        phase, scope, all_entries=all_entries, include_disqualified=all_entries and organiser
     )
     return render(
         request,
@@ -125,15 +131,16 @@ def recompute(request: HttpRequest, pk: int) -> HttpResponse:
     rows = boards.recompute(phase)
     messages.success(request, f"Leaderboard re-ranked with the current settings ({rows} rows).")
     site = request.POST.get("site") or None
-    all_entries = request.POST.get("entries") == "all"
+    all_entries = request.POST.get("entries") == ENTRIES_ALL
     target = reverse("web:leaderboard", args=[phase.pk]) + _query(site, all_entries)
     return HttpResponseRedirect(target)
 
 
 def pareto(request: HttpRequest, pk: int) -> HttpResponse:
     all_entries = _all_entries(request)
-    phase, sites, site = _phase_and_site(request, pk)
-    table = phase_table(phase, site, all_entries=all_entries)
+    phase, sites, scope = _phase_and_scope(request, pk)
+    site = scope.site_name
+    table = phase_table(phase, scope, all_entries=all_entries)
     data = table.as_dict()
     primary = next((c for c in table.columns if c.ranking), None)
     metric = request.GET.get("metric") or ""
