@@ -44,11 +44,11 @@ def _cases(folder: Path, n: int) -> list:
 
 
 def bench_containers(work: Path, cases: list, compute: float) -> None:
-    from sandbox.containers import run_container
-    from sandbox.images import load_image, remove_image, validate_archive
+    from sandbox.containers.backend import docker_client
+    from sandbox.containers.images import load_image, remove_image, validate_archive
+    from sandbox.containers.run import run_container
     from sandbox.inputs import prepare_input
     from sandbox.limits import SandboxLimits
-    from sandbox.runner import docker_client
 
     from tests.sandbox.conftest import write_image_archive
 

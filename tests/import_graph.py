@@ -4,7 +4,7 @@ Every `import` and `from ... import` statement counts, at module level or inside
 a cycle hidden in a function is still a cycle, it only fails later (issue 11). Module names
 are what Python sees at run time: `evaluator.io.masks`, `reference_models.cli`, and for the
 Django site, whose folder is on the path but is not a package, `challenges.services.states`,
-`config.settings`, `sandbox.runner`.
+`config.settings`, `sandbox.containers.backend`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ harmless, and the watchdog covers the rest.
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
+from sandbox.containers.backend import docker_client
+from sandbox.containers.reaper import reap_orphans
 
 from challenges import leaderboards
 from challenges.models import Phase
@@ -68,10 +71,6 @@ def _retry_after_database_error(
 @shared_task(name="challenges.tasks.reap_sandbox_orphans")
 def reap_sandbox_orphans() -> dict[str, int]:
     """Remove containers, volumes, images and mounts a crashed inference worker left behind."""
-    from django.conf import settings
-    from sandbox.reaper import reap_orphans
-    from sandbox.runner import docker_client
-
     return reap_orphans(docker_client(), max_age_seconds=settings.SANDBOX_ORPHAN_AGE_S)
 
 

@@ -7,39 +7,13 @@ Plain Python (no Django): the Celery task `challenges.tasks.run_inference` calls
 What lives where:
 - `backends`: the `Backend` protocol (archive, input_dir, output_dir, `RunLimits` -> `Outcome`)
   and `backend_for(name)` over `container` and `model_file`; the site chooses by name.
-- Containers: `runner` (`run_submission`, `ContainerBackend`), `containers` (one container run),
-  `images` (archive checks and loading), `outputs`, `log_streams`, `reaper`.
+- `containers/`: the container wing (`backend`: `run_submission`, `ContainerBackend`; `run`:
+  one container run; `images`: archive checks and loading; `outputs`; `reaper`).
 - Model files: `model_files/` (`spec`, `pixels`, `bundle`, `runners`, `backend`), the launcher
   `model_process` and the child side `model_worker` with its per-runtime `*_worker` and
   `*_runner` modules.
-- Shared: `inputs`, `limits`, `outcome`.
+- Shared: `inputs`, `limits`, `outcome`, `log_streams` (a run's log and the excerpt shown).
 
 May import: the standard library, third-party libraries and `sandbox.*`; never Django or the
 site (`challenges`, `config`, `web`, `demo`); tests/test_import_cycles.py checks it.
 """
-
-from sandbox.images import ImageRejected, ValidatedImage, load_image, validate_archive
-from sandbox.inputs import Case, prepare_input
-from sandbox.limits import ArchiveLimits, SandboxLimits
-from sandbox.onnx_runner import OnnxLimits, run_onnx
-from sandbox.outcome import Outcome, Status
-from sandbox.reaper import reap_orphans
-from sandbox.runner import docker_client, run_submission
-
-__all__ = [
-    "ArchiveLimits",
-    "Case",
-    "ImageRejected",
-    "OnnxLimits",
-    "Outcome",
-    "SandboxLimits",
-    "Status",
-    "ValidatedImage",
-    "docker_client",
-    "load_image",
-    "prepare_input",
-    "reap_orphans",
-    "run_onnx",
-    "run_submission",
-    "validate_archive",
-]

@@ -1,7 +1,7 @@
 """The execution backends behind one interface: a submission archive in, an `Outcome` out.
 
 - `container`: a `docker save` archive run with no network under `SandboxLimits`
-  (`sandbox.runner.ContainerBackend`).
+  (`sandbox.containers.backend.ContainerBackend`).
 - `model_file`: a zip of one model file and its spec run in a limited child process
   (`sandbox.model_files.backend.ModelFileBackend`).
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from sandbox.containers.backend import ContainerBackend
 from sandbox.limits import RunLimits
 from sandbox.model_files.backend import ModelFileBackend
 from sandbox.outcome import BackendUnavailable, Outcome
-from sandbox.runner import ContainerBackend
 
 
 class Backend(Protocol):

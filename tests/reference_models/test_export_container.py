@@ -213,7 +213,7 @@ def container_archive(exported: dict[str, Path]):
 def test_container_masks_equal_the_model_file_masks(
     exported: dict[str, Path], container_archive: Path, tmp_path: Path
 ) -> None:
-    from sandbox.runner import run_submission
+    from sandbox.containers.backend import run_submission
 
     cases = _real_cases(3, 1)
     input_dir = prepare_input(cases, tmp_path / "input")

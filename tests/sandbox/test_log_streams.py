@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sandbox.containers.backend import run_submission
 from sandbox.inputs import prepare_input
 from sandbox.limits import MiB, SandboxLimits
 from sandbox.log_streams import excerpt, merge_streams
 from sandbox.outcome import Status
-from sandbox.runner import run_submission
 
 LIMITS = SandboxLimits(
     wall_seconds=20, memory_bytes=64 * MiB, nano_cpus=1_000_000_000, pids=32,

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
+from sandbox.containers.backend import run_submission
 from sandbox.inputs import prepare_input
 from sandbox.limits import IMAGE_REPOSITORY, SANDBOX_LABEL, MiB, SandboxLimits
 from sandbox.outcome import Status
-from sandbox.runner import run_submission
 
 SMALL = SandboxLimits(
     wall_seconds=20,

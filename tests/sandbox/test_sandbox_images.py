@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from sandbox.images import ImageRejected, load_image, remove_image, validate_archive
+from sandbox.containers.images import ImageRejected, load_image, remove_image, validate_archive
 from sandbox.limits import ArchiveLimits, MiB
 
 

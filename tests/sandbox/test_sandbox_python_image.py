@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sandbox.containers.backend import run_submission
 from sandbox.inputs import Case, prepare_input
 from sandbox.limits import GiB, MiB, SandboxLimits
 from sandbox.outcome import Status
-from sandbox.runner import run_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.containers import LogTail
-from sandbox.images import load_image, validate_archive
+from sandbox.containers.images import load_image, validate_archive
+from sandbox.containers.outputs import OutputArea
+from sandbox.containers.reaper import reap_orphans
+from sandbox.containers.run import LogTail
 from sandbox.limits import IMAGE_REPOSITORY, RUN_ID_LABEL, SANDBOX_LABEL
-from sandbox.outputs import OutputArea
-from sandbox.reaper import reap_orphans
 
 
 def test_reaper_removes_leftovers_of_a_crashed_worker(

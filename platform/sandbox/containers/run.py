@@ -17,10 +17,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from sandbox.containers.outputs import DEFAULT_SCRATCH, OutputArea
 from sandbox.limits import RUN_ID_LABEL, SANDBOX_LABEL, SandboxLimits
 from sandbox.log_streams import merge_streams
 from sandbox.outcome import Outcome, Status
-from sandbox.outputs import DEFAULT_SCRATCH, OutputArea
 
 POLL_SECONDS = 0.2
 

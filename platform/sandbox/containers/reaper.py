@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.containers.outputs import DEFAULT_SCRATCH, unmount_stale
 from sandbox.limits import IMAGE_REPOSITORY, RUN_ID_LABEL, SANDBOX_LABEL
-from sandbox.outputs import DEFAULT_SCRATCH, unmount_stale
 
 
 def _created_epoch(value: str) -> float:

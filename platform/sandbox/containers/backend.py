@@ -13,11 +13,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sandbox.containers import run_container
-from sandbox.images import ImageRejected, load_image, remove_image, validate_archive
+from sandbox.containers.images import ImageRejected, load_image, remove_image, validate_archive
+from sandbox.containers.outputs import DEFAULT_SCRATCH
+from sandbox.containers.run import run_container
 from sandbox.limits import ArchiveLimits, RunLimits, SandboxLimits
 from sandbox.outcome import BackendUnavailable, Outcome, Status
-from sandbox.outputs import DEFAULT_SCRATCH
 
 
 def docker_client(timeout: int = 300) -> Any:
