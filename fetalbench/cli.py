@@ -19,6 +19,7 @@ from tqdm import tqdm
 from fetalbench.api import DEFAULT_URL, ApiError, Client, load_config, save_config
 from fetalbench.commands import run_command
 from fetalbench.report import (
+    direction_arrow,
     format_measured,
     format_quota,
     format_run,
@@ -150,14 +151,6 @@ FIXED_COLUMNS = (
 )
 
 
-def _arrow(column: dict) -> str:
-    """↑/↓ for a metric with a better side; nothing for a measurement such as the predicted
-    HC (the API's `direction` is null there)."""
-    if "direction" in column:
-        return {"higher": " ↑", "lower": " ↓"}.get(column["direction"] or "", "")
-    return " ↑" if column.get("higher_is_better") else " ↓"
-
-
 def format_leaderboard(board: dict) -> str:
     """Plain-text table of the API's leaderboard: fixed columns, then each metric (mean ± CI
     half-width) with its direction (↑ higher is better, ↓ lower is better)."""
@@ -166,7 +159,7 @@ def format_leaderboard(board: dict) -> str:
         return f"(no entries yet for {board.get('site', 'all') if isinstance(board, dict) else 'this phase'})"
     columns = board.get("columns", [])
     headers = [label for _, label in FIXED_COLUMNS]
-    headers += [f"{c.get('label', c['key'])}{_arrow(c)}" for c in columns]
+    headers += [f"{c.get('label', c['key'])}{direction_arrow(c)}" for c in columns]
     table = []
     for row in rows:
         cells = [

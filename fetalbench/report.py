@@ -28,6 +28,16 @@ def _cell(summary: dict | None) -> str:
     return text
 
 
+def direction_arrow(metric: dict) -> str:
+    """An arrow (" ↑" or " ↓") for a metric with a better side, nothing for a measurement
+    such as the predicted HC, as the API describes it: a board column's ``direction`` ("higher",
+    "lower" or null), else ``higher_is_better`` (true, false or null, as a submission's own
+    scores give it). The one place the client turns a direction into an arrow."""
+    if "direction" in metric:
+        return {"higher": " ↑", "lower": " ↓"}.get(metric["direction"] or "", "")
+    return {True: " ↑", False: " ↓"}.get(metric.get("higher_is_better"), "")
+
+
 def format_scores(scores: dict | None) -> str:
     """A table: one row per metric (ranking metrics first, marked *), one column per site."""
     if not scores or not scores.get("metrics"):
@@ -37,8 +47,8 @@ def format_scores(scores: dict | None) -> str:
     headers = ["metric"] + ["all cases" if s == "all" else s for s in sites]
     rows = []
     for metric in scores["metrics"]:
-        arrow = {True: " ↑", False: " ↓"}.get(metric.get("higher_is_better"), "")
-        label = metric.get("label", metric["key"]) + arrow + (" *" if metric.get("ranking") else "")
+        label = metric.get("label", metric["key"]) + direction_arrow(metric)
+        label += " *" if metric.get("ranking") else ""
         rows.append([label] + [_cell((values.get(s) or {}).get(metric["key"])) for s in sites])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     lines = ["scores: mean [95% interval] over the test cases (* = ranked)"]
