@@ -26,7 +26,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import cv2
 
@@ -93,115 +94,119 @@ def run_jobs(
     *,
     workers: int,
     progress: ProgressCallback | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
     """Score every job with `workers` processes in all: this one and `workers - 1` helpers.
 
     The calling process scores cases itself instead of idling while a pool works: for a
     small submission most of the work then needs no hand-off at all, and `workers` processes
-    never compete for `workers` cores with an idle parent.
+    never compete for `workers` cores with an idle parent. The helpers are the cached pool
+    of `workers - 1` processes (replaced once if a worker dies), or `pool` when given.
     """
-    total = len(jobs)
-    if progress:
-        progress(0, total)
-    if workers <= 1 or total <= 1:
-        outcomes = []
-        for i, job in enumerate(jobs, start=1):
-            outcomes.append(score_one(task, job))
-            if progress:
-                progress(i, total)
-        return outcomes
+    run = _Run(score_one, task, jobs, workers, progress)
+    run.report(0)
+    if workers <= 1 or len(jobs) <= 1:
+        return [run.score(job, done) for done, job in enumerate(jobs, start=1)]
+    if pool is not None:
+        return run.with_helpers(pool)
     helpers = workers - 1
     try:
-        return run_with_helpers(
-            _pool(helpers), score_one, task, jobs, workers=workers, progress=progress
-        )
+        return run.with_helpers(_pool(helpers))
     except BrokenProcessPool:
         # A worker died (killed, out of memory): start afresh once, so one bad event does
         # not poison every later submission of a long-running scoring service.
         _discard_pool(helpers)
-        return run_with_helpers(
-            _pool(helpers), score_one, task, jobs, workers=workers, progress=progress
-        )
+        return run.with_helpers(_pool(helpers))
 
 
 #: Chunks queued per helper: one running, one ready, so a helper never waits for this process.
 _IN_FLIGHT_PER_HELPER = 2
 
 
-def run_with_helpers(
-    pool: ProcessPoolExecutor,
-    score_one: Callable[[Any, Job], Outcome],
-    task: Any,
-    jobs: list[Job],
-    *,
-    workers: int,
-    progress: ProgressCallback | None,
-) -> list[Outcome]:
-    """Cases from the front are scored here one by one, small chunks from the back by the
-    pool's helpers.
+@dataclass(frozen=True)
+class _Run(Generic[Job, Outcome]):
+    """One `run_jobs` call: what to score, how, with how many processes, whom to tell."""
 
-    A chunk handed over cannot be taken back, and on a busy machine a helper may be slow to
-    get a core. So once nothing is left to hand out, this process does not wait for the
-    helpers' last chunks: it scores them too, latest first, and keeps whichever copy is done
-    first (scoring is deterministic, so both copies are equal). The end of a submission then
-    never waits on a helper for longer than this process would take alone; the price is a
-    helper finishing a small chunk nobody needs (see `_chunk_size`).
-    """
-    total = len(jobs)
-    queue = deque(jobs)
-    size = _chunk_size(total, workers)
-    limit = _IN_FLIGHT_PER_HELPER * (workers - 1)
-    outcomes: list[Outcome] = []
-    pending: dict[Future, list[Job]] = {}
-    done = 0
+    score_one: Callable[[Any, Job], Outcome]
+    task: Any
+    jobs: list[Job]
+    workers: int
+    progress: ProgressCallback | None
 
-    def resolve(future: Future, result: list[Outcome]) -> None:
-        nonlocal done
-        chunk = pending.pop(future)
-        outcomes.extend(result)
-        done += len(chunk)
-        if progress:
-            progress(done, total)
+    def report(self, done: int) -> None:
+        if self.progress:
+            self.progress(done, len(self.jobs))
 
-    def collect(futures: set[Future]) -> None:
-        for future in futures:
-            resolve(future, future.result())
+    def score(self, job: Job, done: int) -> Outcome:
+        """Score one job here and report `done` cases finished."""
+        outcome = self.score_one(self.task, job)
+        self.report(done)
+        return outcome
 
-    def top_up() -> None:
-        while queue and len(pending) < limit:
-            chunk = [queue.pop() for _ in range(min(size, len(queue)))]
-            pending[pool.submit(_score_chunk, score_one, task, chunk)] = chunk
+    def with_helpers(self, pool: ProcessPoolExecutor) -> list[Outcome]:
+        """Cases from the front are scored here one by one, small chunks from the back by the
+        pool's helpers.
 
-    try:
-        top_up()
-        while queue:
-            outcomes.append(score_one(task, queue.popleft()))
-            done += 1
-            if progress:
-                progress(done, total)
-            finished = {f for f in pending if f.done()}
-            if finished:
+        A chunk handed over cannot be taken back, and on a busy machine a helper may be slow
+        to get a core. So once nothing is left to hand out, this process does not wait for
+        the helpers' last chunks: it scores them too, latest first, and keeps whichever copy
+        is done first (scoring is deterministic, so both copies are equal). The end of a
+        submission then never waits on a helper for longer than this process would take
+        alone; the price is a helper finishing a small chunk nobody needs (see
+        `_chunk_size`).
+        """
+        score_one, task = self.score_one, self.task
+        queue = deque(self.jobs)
+        size = _chunk_size(len(self.jobs), self.workers)
+        limit = _IN_FLIGHT_PER_HELPER * (self.workers - 1)
+        outcomes: list[Outcome] = []
+        pending: dict[Future, list[Job]] = {}
+        done = 0
+
+        def resolve(future: Future, result: list[Outcome]) -> None:
+            nonlocal done
+            chunk = pending.pop(future)
+            outcomes.extend(result)
+            done += len(chunk)
+            self.report(done)
+
+        def collect(futures: set[Future]) -> None:
+            for future in futures:
+                resolve(future, future.result())
+
+        def top_up() -> None:
+            while queue and len(pending) < limit:
+                chunk = [queue.pop() for _ in range(min(size, len(queue)))]
+                pending[pool.submit(_score_chunk, score_one, task, chunk)] = chunk
+
+        try:
+            top_up()
+            while queue:
+                done += 1
+                outcomes.append(self.score(queue.popleft(), done))
+                finished = {f for f in pending if f.done()}
+                if finished:
+                    collect(finished)
+                    top_up()
+            for future in reversed(list(pending)):  # the latest chunk is the least advanced
+                if future not in pending:
+                    continue  # collected meanwhile
+                mine: list[Outcome] = []
+                for job in pending[future]:
+                    if future.done():
+                        break
+                    mine.append(score_one(task, job))
+                else:
+                    if not future.done():
+                        resolve(future, mine)  # done here first; the helper's copy is dropped
+                collect({f for f in pending if f.done()})
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 collect(finished)
-                top_up()
-        for future in reversed(list(pending)):  # the latest chunk is the least advanced
-            if future not in pending:
-                continue  # collected meanwhile
-            mine: list[Outcome] = []
-            for job in pending[future]:
-                if future.done():
-                    break
-                mine.append(score_one(task, job))
-            else:
-                if not future.done():
-                    resolve(future, mine)  # done here first; the helper's copy is dropped
-            collect({f for f in pending if f.done()})
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            collect(finished)
-    finally:
-        for future in pending:
-            future.cancel()
-    return outcomes
+        finally:
+            for future in pending:
+                future.cancel()
+        return outcomes
 
 
 # Worker pools outlive one submission: a scoring service then pays process start-up and the
@@ -239,4 +244,4 @@ def shutdown_pools() -> None:
 
 atexit.register(shutdown_pools)
 
-__all__ = ["PRELOAD", "ProgressCallback", "run_jobs", "run_with_helpers", "shutdown_pools"]
+__all__ = ["PRELOAD", "ProgressCallback", "run_jobs", "shutdown_pools"]

@@ -150,16 +150,22 @@ def _colour_name(mode: str) -> str:
     return {"LA": "greyscale+alpha", "RGBA": "RGBA"}.get(mode, "RGB")
 
 
+def _nifti_reader(path: Path) -> sitk.ImageFileReader:
+    """The only way ITK opens a participant's file: single-file NIfTI only (checked first),
+    with ITK's NIfTI reader named, not guessed from the suffix or the content, so no other
+    ITK reader (some of which follow file names written in their headers) ever sees it."""
+    _check_nifti_single_file(path)
+    reader = sitk.ImageFileReader()
+    reader.SetImageIO("NiftiImageIO")
+    reader.SetFileName(str(path))
+    return reader
+
+
 def _sitk_image(path: Path) -> sitk.Image:
     """Decode a NIfTI file with ITK after checking the header: a tiny compressed file can
     declare a huge image, and ITK would allocate all of it before we could look at the
     pixels. MetaImage never comes here (see `_metaimage_array`)."""
-    _check_nifti_single_file(path)
-    reader = sitk.ImageFileReader()
-    # Named, not guessed from the suffix or the content: no other ITK reader (some of which
-    # follow file names written in their headers) ever sees an untrusted file.
-    reader.SetImageIO("NiftiImageIO")
-    reader.SetFileName(str(path))
+    reader = _nifti_reader(path)
     try:
         reader.ReadImageInformation()
         voxels = math.prod(int(s) for s in reader.GetSize())
@@ -439,10 +445,7 @@ def _read_label_shape_cached(path_str: str, _mtime_ns: int) -> tuple[int, int]:
         except MetaImageError as exc:
             raise MaskReadError(str(exc), exc.code) from None
     else:
-        _check_nifti_single_file(path)
-        reader = sitk.ImageFileReader()
-        reader.SetImageIO("NiftiImageIO")
-        reader.SetFileName(str(path))
+        reader = _nifti_reader(path)
         try:
             reader.ReadImageInformation()
         except RuntimeError:

@@ -15,6 +15,7 @@ import numpy as np
 
 from evaluator.geometry.ellipse import fit_ellipse
 from evaluator.metrics.compiled import kernel
+from evaluator.metrics.segmentation import _check_spacing
 
 
 def _check_input(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.ndarray, float, float]:
@@ -24,12 +25,7 @@ def _check_input(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.nda
         raise ValueError(f"mask must be 2-D, got an array of shape {mask.shape}")
     if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)):
         raise ValueError(f"mask must be numeric or boolean, got dtype {mask.dtype}")
-    try:
-        row_mm, col_mm = (float(s) for s in spacing)
-    except (TypeError, ValueError):
-        raise ValueError(f"spacing must be two numbers (row_mm, col_mm), got {spacing!r}") from None
-    if not (math.isfinite(row_mm) and math.isfinite(col_mm) and row_mm > 0 and col_mm > 0):
-        raise ValueError(f"spacing must be finite and positive, got {spacing!r}")
+    row_mm, col_mm = _check_spacing(spacing)
     # A boolean mask (what scoring passes: often a view of a crop) is used as it is: comparing
     # it with 0 would only copy it.
     return (mask if mask.dtype == np.bool_ else mask != 0), row_mm, col_mm

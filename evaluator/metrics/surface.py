@@ -297,6 +297,24 @@ class SurfaceScores(NamedTuple):
     masd: float
 
 
+def _kernel_arguments(
+    pred: np.ndarray, ref: np.ndarray, box: tuple[slice, slice], spacing: tuple[float, float]
+) -> tuple:
+    """What both kernels take: the masks as uint8 views, the union box's row and column
+    bounds, and the spacing (row_mm, col_mm) as floats."""
+    rows, cols = box
+    return (
+        pred.view(np.uint8),
+        ref.view(np.uint8),
+        rows.start,
+        rows.stop,
+        cols.start,
+        cols.stop,
+        float(spacing[0]),
+        float(spacing[1]),
+    )
+
+
 def surface_scores(
     pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float]
 ) -> SurfaceScores | None:
@@ -306,19 +324,7 @@ def surface_scores(
     box = union_bounding_box(pred, ref)
     if box is None:
         return None
-    rows, cols = box
-    return SurfaceScores(
-        *_score_kernel(
-            pred.view(np.uint8),
-            ref.view(np.uint8),
-            rows.start,
-            rows.stop,
-            cols.start,
-            cols.stop,
-            float(spacing[0]),
-            float(spacing[1]),
-        )
-    )
+    return SurfaceScores(*_score_kernel(*_kernel_arguments(pred, ref, box, spacing)))
 
 
 @dataclass(frozen=True)
@@ -342,16 +348,8 @@ def surface_statistics(
     if box is None:
         empty = np.empty(0, dtype=np.float64)
         return SurfaceStatistics(0, 0, 0, DirectedDistances(empty, empty.copy()))
-    rows, cols = box
     pred_size, ref_size, overlap, forward, backward = _surface_kernel(
-        pred.view(np.uint8),
-        ref.view(np.uint8),
-        rows.start,
-        rows.stop,
-        cols.start,
-        cols.stop,
-        float(spacing[0]),
-        float(spacing[1]),
+        *_kernel_arguments(pred, ref, box, spacing)
     )
     return SurfaceStatistics(
         int(pred_size), int(ref_size), int(overlap), DirectedDistances(forward, backward)

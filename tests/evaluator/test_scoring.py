@@ -109,7 +109,7 @@ def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path:
     import time
     from concurrent.futures import ProcessPoolExecutor
 
-    from evaluator.parallel import _mp_context, run_with_helpers
+    from evaluator.parallel import _mp_context, run_jobs
     from evaluator.scorers.standard import _Job, _score_job
     from evaluator.validation import discover_predictions
 
@@ -121,13 +121,13 @@ def test_a_stalled_helper_never_holds_up_the_end(hc18_small: TruthSet, tmp_path:
     with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
         blocker = pool.submit(time.sleep, 30)
         start = time.perf_counter()
-        outcomes = run_with_helpers(
-            pool,
+        outcomes = run_jobs(
             _score_job,
             task,
             jobs,
             workers=2,
             progress=lambda d, t: calls.append((d, t)),
+            pool=pool,
         )
         elapsed = time.perf_counter() - start
         blocker.cancel()
