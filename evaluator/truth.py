@@ -4,6 +4,8 @@ Layout (see docs/formats.md): `cases.csv` with `case,site,spacing_row_mm,spacing
 optional extra columns (e.g. `hc_mm`), `labels/<case>.<ext>` and optionally
 `images/<case>.<ext>`. Loading checks everything at once and reports every defect in one
 `TruthSetError`, because organisers fix a truth set in one go rather than error by error.
+`read_cases_csv` is the one reader of cases.csv, for this loader, classification truth
+(`evaluator.scorers.classification`) and the platform's truth loading alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import math
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,49 @@ class TruthSetError(ValueError):
         super().__init__("\n".join(lines))
 
 
+@dataclass(frozen=True)
+class CasesRow:
+    """One row of cases.csv: its line number (the header is line 1), its values by column
+    (names and values stripped; a column the row leaves out is ""), and whether it held more
+    values than the header has columns."""
+
+    number: int
+    values: dict[str, str]
+    overlong: bool = False
+
+
+def read_cases_csv(root: Path, required: Sequence[str] = REQUIRED_COLUMNS) -> list[CasesRow]:
+    """The rows of `root/cases.csv`: the one reader of that file for every kind of truth set
+    (`TruthSet.load`, classification truth, the platform's truth loading). A BOM and CRLF
+    line ends are accepted. A missing or unreadable file, or a header without one of the
+    `required` columns, is a TruthSetError; what the rows hold is the caller's to check."""
+    root = Path(root)
+    path = root / "cases.csv"
+    if not path.is_file():
+        raise TruthSetError(root, ["cases.csv is missing"])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            raw_rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TruthSetError(root, [f"cases.csv cannot be read: {exc}"]) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise TruthSetError(
+            root,
+            [f"cases.csv lacks column(s) {', '.join(missing)}; required: {','.join(required)}"],
+        )
+    return [
+        CasesRow(
+            number,
+            {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None},
+            None in raw,
+        )
+        for number, raw in enumerate(raw_rows, start=2)
+    ]
+
+
 @dataclass
 class TruthSet:
     """A validated truth set; cases keep the order of cases.csv."""
@@ -64,33 +109,15 @@ class TruthSet:
     def load(cls, root: Path) -> TruthSet:
         """Read and validate `root/cases.csv` and the files it names."""
         root = Path(root)
-        csv_path = root / "cases.csv"
-        if not csv_path.is_file():
-            raise TruthSetError(root, ["cases.csv is missing"])
-        try:
-            with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                header = [h.strip() for h in (reader.fieldnames or [])]
-                rows = list(reader)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise TruthSetError(root, [f"cases.csv cannot be read: {exc}"]) from None
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise TruthSetError(
-                root,
-                [
-                    f"cases.csv lacks column(s) {', '.join(missing)}; "
-                    f"required: {','.join(REQUIRED_COLUMNS)}"
-                ],
-            )
+        rows = read_cases_csv(root)
         label_index = _index_folder(root / "labels", SUPPORTED_SUFFIXES)
         image_index = _index_folder(root / "images", IMAGE_SUFFIXES)
         problems: list[str] = []
         cases: list[TruthCase] = []
         seen: set[str] = set()
-        for line_no, raw in enumerate(rows, start=2):
-            row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-            if None in raw:
+        for line in rows:
+            line_no, row = line.number, line.values
+            if line.overlong:
                 problems.append(f"cases.csv line {line_no}: more values than columns")
                 continue
             case, site = row.get("case", ""), row.get("site", "")

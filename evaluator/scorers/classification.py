@@ -31,7 +31,7 @@ from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.problems import Problem
 from evaluator.results import build_results, input_digests
 from evaluator.scorers.registry import CLASSIFICATION, Scorer
-from evaluator.truth import TruthSetError
+from evaluator.truth import CasesRow, TruthSetError, read_cases_csv
 from evaluator.validation import ValidationReport
 
 TRUTH_COLUMN = "class"
@@ -245,22 +245,18 @@ def predicted_classes(scores: np.ndarray) -> np.ndarray:
 # Whole submissions (truth folder with cases.csv + a predictions CSV, folder or archive)
 
 
+#: The columns of a classification truth set's cases.csv.
+TRUTH_COLUMNS = ("case", "site", TRUTH_COLUMN)
+
+
 def read_truth_table(truth_root: Path) -> list[tuple[str, str, str]]:
-    """(case, site, class) rows of a classification truth set's cases.csv."""
-    path = Path(truth_root) / "cases.csv"
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in reader.fieldnames or []]
-            rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
-    except FileNotFoundError:
-        raise ValueError(f"truth set {truth_root}: cases.csv is missing") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ValueError(f"truth set {truth_root}: cases.csv cannot be read: {exc}") from None
-    missing = [c for c in ("case", "site", TRUTH_COLUMN) if c not in header]
-    if missing:
-        raise ValueError(f"truth set {truth_root}: cases.csv lacks column(s) {missing}")
-    return [(r["case"], r["site"], r[TRUTH_COLUMN]) for r in rows]
+    """(case, site, class) rows of a classification truth set's cases.csv (a TruthSetError
+    when it is missing, unreadable or lacks a column)."""
+    return _table(read_cases_csv(truth_root, TRUTH_COLUMNS))
+
+
+def _table(rows: list[CasesRow]) -> list[tuple[str, str, str]]:
+    return [(row.values["case"], row.values["site"], row.values[TRUTH_COLUMN]) for row in rows]
 
 
 def check_classification_truth(
@@ -273,14 +269,14 @@ def check_classification_truth(
     images and no pixel spacing (`TruthSet.load`, which demands both, does not apply).
     """
     root = Path(truth_root)
-    try:
-        table = read_truth_table(root)
-    except ValueError as exc:
-        raise TruthSetError(root, [str(exc).replace(f"truth set {root}: ", "")]) from None
+    rows = read_cases_csv(root, TRUTH_COLUMNS)
     problems: list[str] = []
     seen: set[str] = set()
-    for line, (case, site, name) in enumerate(table, start=2):
-        where = f"cases.csv line {line}" + (f" (case {case})" if case else "")
+    for row in rows:
+        case, site, name = (row.values[c] for c in TRUTH_COLUMNS)
+        where = f"cases.csv line {row.number}" + (f" (case {case})" if case else "")
+        if row.overlong:
+            problems.append(f"{where}: more values than columns")
         if not case:
             problems.append(f"{where}: empty case id")
         elif case in seen:
@@ -290,11 +286,11 @@ def check_classification_truth(
             problems.append(f"{where}: empty site")
         if name not in class_names:
             problems.append(f"{where}: class {name!r} is not one of {list(class_names)}")
-    if not table:
+    if not rows:
         problems.append("cases.csv lists no cases")
     if problems:
         raise TruthSetError(root, problems)
-    return table
+    return _table(rows)
 
 
 def _find_csv(folder: Path) -> Path:

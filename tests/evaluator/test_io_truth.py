@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluator.io.masks import read_image, read_label_map, write_label_map
-from evaluator.truth import TruthSet, TruthSetError, write_truth_set
+from evaluator.truth import TruthSet, TruthSetError, read_cases_csv, write_truth_set
 
 
 def _label(seed: int) -> np.ndarray:
@@ -89,3 +89,30 @@ def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
         b"\xef\xbb\xbfcase,site,spacing_row_mm,spacing_col_mm\r\nx,s,0.1,0.1"
     )
     assert [c.case for c in TruthSet.load(tmp_path).cases] == ["x"]
+
+
+def test_one_cases_csv_reader_for_every_kind_of_truth_set(tmp_path: Path) -> None:
+    """`read_cases_csv` is the reader of TruthSet.load, classification truth and the
+    platform's loader: names and values stripped, line numbers kept, an overlong row marked,
+    a missing required column refused with the columns it needs."""
+    from evaluator.scorers.classification import check_classification_truth
+
+    (tmp_path / "cases.csv").write_bytes(
+        b"\xef\xbb\xbf case , site ,class\r\n a ,s1, head \r\nb,s2,femur,extra\r\nc,s3\r\n"
+    )
+    rows = read_cases_csv(tmp_path, ("case", "site", "class"))
+    assert [(r.number, r.values, r.overlong) for r in rows] == [
+        (2, {"case": "a", "site": "s1", "class": "head"}, False),
+        (3, {"case": "b", "site": "s2", "class": "femur"}, True),
+        (4, {"case": "c", "site": "s3", "class": ""}, False),
+    ]
+    with pytest.raises(TruthSetError) as info:
+        check_classification_truth(tmp_path, ["head", "femur"])
+    assert info.value.problems == [
+        "cases.csv line 3 (case b): more values than columns",
+        "cases.csv line 4 (case c): class '' is not one of ['head', 'femur']",
+    ]
+    with pytest.raises(TruthSetError, match="lacks column.*spacing_row_mm.*required: case,site"):
+        read_cases_csv(tmp_path)  # the segmentation columns by default
+    with pytest.raises(TruthSetError, match="cases.csv is missing"):
+        read_cases_csv(tmp_path / "nowhere", ("case",))

@@ -7,7 +7,6 @@ Only the case list (id, site, spacing) is mirrored into the database.
 
 from __future__ import annotations
 
-import csv
 import logging
 import shutil
 import uuid
@@ -19,12 +18,17 @@ from django.utils import timezone
 
 from challenges.models import Case, LeaderboardEntry, Phase, Site, Submission, truth_dir
 from challenges.services.submissions import rerun_submission
-from evaluator.truth import truth_version
+from evaluator.importers.common import ImporterError
+from evaluator.importers.hc18 import CSV_NAME, import_hc18
+from evaluator.importers.psfhs import import_psfhs
+from evaluator.importers.sites import relabel_sites, site_mapping
+from evaluator.scorers.classification import check_classification_truth
+from evaluator.tasks import CLASSIFICATION
+from evaluator.truth import TruthSet, read_cases_csv, truth_version
 
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("canonical", "hc18", "psfhs")
-REQUIRED_COLUMNS = ("case", "site", "spacing_row_mm", "spacing_col_mm")
 
 
 class TruthLoadError(Exception):
@@ -58,8 +62,7 @@ def load_truth(
     try:
         sites = _site_mapping(source, layout, site_map, site_column)
         _build_canonical(source, staging, layout, sites)
-        rows = _read_cases(staging, spacing=classes is None)
-        _check_with_evaluator(staging, classes)
+        rows = _read_cases(staging, classes)
         version = truth_version(staging)
         _swap_in(staging, truth_dir(phase.pk))
     finally:
@@ -81,8 +84,6 @@ def load_truth(
 
 def _classification_classes(phase: Phase) -> list[str] | None:
     """The class names of a classification task (whose truth is cases.csv alone), else None."""
-    from evaluator.tasks import CLASSIFICATION
-
     try:
         task = phase.challenge.get_task()
     except Exception:  # noqa: BLE001 - an unknown task is reported when scoring
@@ -93,10 +94,6 @@ def _classification_classes(phase: Phase) -> list[str] | None:
 def _site_mapping(
     source: Path, layout: str, site_map: str | Path | None, site_column: str | None
 ) -> dict[str, str] | None:
-    from evaluator.importers.common import ImporterError
-    from evaluator.importers.hc18 import CSV_NAME
-    from evaluator.importers.sites import site_mapping
-
     map_file = Path(site_map).expanduser() if site_map else None
     if map_file is not None and not map_file.is_file():
         raise TruthLoadError(f"The site mapping {site_map} is not a file on this server.")
@@ -115,24 +112,16 @@ def _site_mapping(
 def _build_canonical(
     source: Path, out: Path, layout: str, sites: dict[str, str] | None = None
 ) -> None:
-    from evaluator.importers.common import ImporterError
-
     try:
         if layout == "canonical":
             if not (source / "cases.csv").is_file():
                 raise TruthLoadError("The folder has no cases.csv (canonical layout expected).")
             shutil.copytree(source, out)
             if sites is not None:
-                from evaluator.importers.sites import relabel_sites
-
                 relabel_sites(out, sites)
         elif layout == "hc18":
-            from evaluator.importers.hc18 import import_hc18
-
             import_hc18(source, out, site="hc18", progress=False, sites=sites)
         else:
-            from evaluator.importers.psfhs import import_psfhs
-
             import_psfhs(source, out, site="psfhs", progress=False, sites=sites)
     except ImporterError as exc:
         raise TruthLoadError(f"Could not import the {layout} release: {exc}") from exc
@@ -140,47 +129,17 @@ def _build_canonical(
         raise TruthLoadError(f"Could not import the {layout} release: {exc}") from exc
 
 
-def _read_cases(root: Path, spacing: bool = True) -> list[dict[str, str]]:
-    """cases.csv's rows; `spacing=False` for classification sets, which have none."""
-    required = REQUIRED_COLUMNS if spacing else REQUIRED_COLUMNS[:2]
-    try:
-        with (root / "cases.csv").open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in required if c not in (reader.fieldnames or [])]
-            if missing:
-                raise TruthLoadError(f"cases.csv lacks the column(s): {', '.join(missing)}.")
-            rows = list(reader)
-    except FileNotFoundError as exc:
-        raise TruthLoadError("The truth set has no cases.csv.") from exc
-    if not rows:
-        raise TruthLoadError("cases.csv lists no cases.")
-    seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        case = (row.get("case") or "").strip()
-        if not case or case in seen:
-            raise TruthLoadError(f"cases.csv line {line}: empty or repeated case id {case!r}.")
-        seen.add(case)
-        try:
-            if spacing:
-                float(row["spacing_row_mm"]), float(row["spacing_col_mm"])
-        except (TypeError, ValueError) as exc:
-            raise TruthLoadError(f"cases.csv line {line}: spacing is not a number.") from exc
-        if not (row.get("site") or "").strip():
-            raise TruthLoadError(f"cases.csv line {line}: empty site.")
-    return rows
-
-
-def _check_with_evaluator(root: Path, classes: list[str] | None = None) -> None:
-    """Let the evaluator itself load the set, so the worker will not fail on it later: as a
-    classification set (cases.csv with a class column, no label images) when `classes`."""
-    from evaluator.scorers.classification import check_classification_truth
-    from evaluator.truth import TruthSet
-
+def _read_cases(root: Path, classes: list[str] | None) -> list[dict[str, str]]:
+    """cases.csv's rows (by column, values stripped), once the evaluator itself has loaded
+    the set, so the worker will not fail on it later: as a classification set (cases.csv
+    with a class column, no label images) when `classes`, else with its labels and spacing.
+    Every check is the evaluator's, read by its one cases.csv reader."""
     try:
         if classes is not None:
             check_classification_truth(root, classes)
         else:
             TruthSet.load(root)
+        return [row.values for row in read_cases_csv(root, required=())]
     except Exception as exc:  # noqa: BLE001 - any failure means an unusable truth set
         message = str(exc).replace(str(root), "<truth set>")
         raise TruthLoadError(f"The evaluator cannot read this truth set: {message}") from exc
@@ -222,9 +181,7 @@ def _mirror_cases(phase: Phase, rows: list[dict[str, str]], version: str) -> int
         site_id__in=kept
     ).delete()
     empty = list(
-        Site.objects.filter(pk__in=previous - kept, cases__isnull=True).values_list(
-            "pk", flat=True
-        )
+        Site.objects.filter(pk__in=previous - kept, cases__isnull=True).values_list("pk", flat=True)
     )
     Site.objects.filter(pk__in=empty).delete()
     now = timezone.now()

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from challenges.models import Evaluation, Phase, Submission
+from challenges.services.submissions import rerun_submission
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,6 @@ def stale_submissions(phase: Phase) -> QuerySet[Submission]:
 
 def rerun_stale(phase: Phase) -> int:
     """Queue every stale-scored submission of the phase for scoring again; returns how many."""
-    from challenges.services.submissions import rerun_submission
-
     reason = "Test set updated by the organisers: scoring again."
     count = 0
     for submission in stale_submissions(phase).only("pk", "kind"):
