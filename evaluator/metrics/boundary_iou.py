@@ -57,18 +57,18 @@ def _band_widths(spacing: tuple[float, float], reach: float, rows: int, cols: in
     in float64, -1 if none; ``g`` runs to the last that reaches, at most ``rows``, and ``k``
     is at most ``cols`` (the kernel needs no more)."""
     row_mm, col_mm = spacing
-    widths = []
-    for gap in range(min(int(reach / row_mm), rows) + 1):
-        dy = gap * row_mm
-        if dy > reach:
-            break
-        k = min(int(math.sqrt(max(reach * reach - dy * dy, 0.0)) / col_mm), cols)
-        while k >= 0 and math.sqrt((k * col_mm) ** 2 + dy * dy) > reach:
-            k -= 1
-        while k < cols and math.sqrt(((k + 1) * col_mm) ** 2 + dy * dy) <= reach:
-            k += 1
-        widths.append(k)
-    return np.array(widths or [-1], dtype=np.int64)
+    dy = np.arange(min(int(reach / row_mm), rows) + 1) * row_mm
+    dy = dy[dy <= reach]
+    if dy.size == 0:
+        return np.array([-1], dtype=np.int64)
+    k = np.minimum(np.sqrt(np.maximum(reach * reach - dy * dy, 0.0)) // col_mm, cols)
+    k = k.astype(np.int64)
+    # The square root above may round either way: settle each k by the distance itself.
+    while (too_far := (k >= 0) & (np.sqrt((k * col_mm) ** 2 + dy * dy) > reach)).any():
+        k[too_far] -= 1
+    while (room := (k < cols) & (np.sqrt(((k + 1) * col_mm) ** 2 + dy * dy) <= reach)).any():
+        k[room] += 1
+    return k
 
 
 @kernel
@@ -111,12 +111,9 @@ def _band_kernel(padded, widths, band):  # pragma: no cover - compiled
                 )
 
 
-def _band(padded: np.ndarray, spacing: tuple[float, float], distance: float) -> np.ndarray:
-    """Inner boundary band (bool, same shape) of a uint8 0/1 mask with a zero frame."""
-    reach = distance + TOLERANCE_SLACK_MM
-    band = np.zeros(padded.shape, dtype=np.bool_)
-    _band_kernel(padded, _band_widths(spacing, reach, *padded.shape), band)
-    return band
+def _widths(shape: tuple[int, int], spacing: tuple[float, float], distance: float) -> np.ndarray:
+    """`_band_widths` for bands of width ``distance`` mm in an image of ``shape``."""
+    return _band_widths(spacing, distance + TOLERANCE_SLACK_MM, shape[0] + 2, shape[1] + 2)
 
 
 def _padded(mask: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
@@ -127,6 +124,14 @@ def _padded(mask: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
     return padded
 
 
+def _box_band(mask: np.ndarray, box: tuple[slice, slice], widths: np.ndarray) -> np.ndarray:
+    """The band of a mask whose foreground lies in ``box``, in box coordinates."""
+    padded = _padded(mask, *box)
+    band = np.zeros(padded.shape, dtype=np.bool_)
+    _band_kernel(padded, widths, band)
+    return band[1:-1, 1:-1]
+
+
 def boundary_band(mask: np.ndarray, spacing: tuple[float, float], distance_mm: float) -> np.ndarray:
     """``G_d ∩ G`` of one 2-D mask (bool, same shape): its pixels within ``distance_mm`` of
     the outside, plus its border (see the module docstring)."""
@@ -135,10 +140,8 @@ def boundary_band(mask: np.ndarray, spacing: tuple[float, float], distance_mm: f
     distance = _check_distance(distance_mm)
     band = np.zeros(mask.shape, dtype=bool)
     box = union_bounding_box(mask, mask)
-    if box is None:
-        return band
-    rows, cols = box
-    band[rows, cols] = _band(_padded(mask, rows, cols), spacing, distance)[1:-1, 1:-1]
+    if box is not None:
+        band[box] = _box_band(mask, box, _widths(mask.shape, spacing, distance))
     return band
 
 
@@ -157,11 +160,26 @@ def boundary_iou(
         raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
     spacing = _check_spacing(spacing)
     distance = _check_distance(distance_mm)
-    box = union_bounding_box(pred, ref)
-    if box is None:
-        return 1.0
-    pred_band = _band(_padded(pred, *box), spacing, distance)
-    ref_band = _band(_padded(ref, *box), spacing, distance)
-    if not pred_band.any() or not ref_band.any():
-        return 0.0
-    return np.count_nonzero(pred_band & ref_band) / np.count_nonzero(pred_band | ref_band)
+    # Each band on its own mask's box (a band lies inside its mask): a stray blob far from
+    # the reference does not make the reference's band cost the whole union box.
+    pred_box = union_bounding_box(pred, pred)
+    ref_box = union_bounding_box(ref, ref)
+    if pred_box is None or ref_box is None:
+        return 1.0 if pred_box is None and ref_box is None else 0.0
+    widths = _widths(pred.shape, spacing, distance)
+    pred_band = _box_band(pred, pred_box, widths)
+    ref_band = _box_band(ref, ref_box, widths)
+    shared = 0
+    rows = slice(max(pred_box[0].start, ref_box[0].start), min(pred_box[0].stop, ref_box[0].stop))
+    cols = slice(max(pred_box[1].start, ref_box[1].start), min(pred_box[1].stop, ref_box[1].stop))
+    if rows.start < rows.stop and cols.start < cols.stop:
+        shared = np.count_nonzero(
+            _cut(pred_band, pred_box, rows, cols) & _cut(ref_band, ref_box, rows, cols)
+        )
+    return shared / (np.count_nonzero(pred_band) + np.count_nonzero(ref_band) - shared)
+
+
+def _cut(band: np.ndarray, box: tuple[slice, slice], rows: slice, cols: slice) -> np.ndarray:
+    """The part of a band computed on ``box`` that lies in the image region (rows, cols)."""
+    top, left = box[0].start, box[1].start
+    return band[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left]

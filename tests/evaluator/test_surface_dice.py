@@ -25,8 +25,8 @@ from scipy import ndimage
 from evaluator.metrics.segmentation import score_class
 from evaluator.metrics.surface import union_bounding_box
 from evaluator.metrics.surface_dice import (
+    contour_elements,
     contour_length_table,
-    corner_codes,
     surface_dice,
     surface_dice_pixels,
 )
@@ -166,14 +166,20 @@ def test_contour_length_table_is_the_marching_squares_geometry() -> None:
     assert table[0b0011] == 0.8 and table[0b0101] == 0.3 and table[0] == table[15] == 0.0
 
 
-def test_corner_codes_are_deepminds_correlation() -> None:
+@pytest.mark.parametrize("spacing", [(1.0, 1.0), (0.3, 0.8)])
+def test_contour_elements_are_deepminds_correlation(spacing) -> None:
+    """Border corners and their lengths, in row-major order, as DeepMind's correlation with
+    [[8, 4], [2, 1]] and the geometric lengths give them (whole image, zero-padded)."""
     rng = np.random.default_rng(3)
-    mask = rng.random((17, 23)) < 0.5
-    codes = corner_codes(mask, slice(0, 17), slice(0, 23))
-    crop = np.zeros((18, 24), dtype=np.uint8)
-    crop[:-1, :-1] = mask
-    expected = ndimage.correlate(crop, np.array([[8, 4], [2, 1]]), mode="constant", cval=0)
-    np.testing.assert_array_equal(codes, expected)
+    lengths = np.array([marching_squares_length(code, spacing) for code in range(16)])
+    for shape in [(17, 23), (1, 9), (8, 1), (1, 1)]:
+        mask = rng.random(shape) < 0.5
+        crop = np.zeros((shape[0] + 1, shape[1] + 1), dtype=np.uint8)
+        crop[:-1, :-1] = mask
+        codes = ndimage.correlate(crop, np.array([[8, 4], [2, 1]]), mode="constant", cval=0)
+        border, element_lengths = contour_elements(mask, spacing)
+        np.testing.assert_array_equal(border, (codes != 0) & (codes != 15))
+        np.testing.assert_allclose(element_lengths, lengths[codes[border]], rtol=1e-15)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
