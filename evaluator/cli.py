@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evaluator import __version__
+from evaluator.scorers.registry import all_scorers
+from evaluator.tasks import builtin_tasks
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -55,13 +57,14 @@ def _progress_bar(enabled: bool):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from evaluator.errors import InvalidSubmission
-    from evaluator.results import write_results
-    from evaluator.scoring import score_submission
+    # Deferred here and in the commands below: scoring, validation and the importers load
+    # NumPy, SimpleITK, OpenCV and numba (about 0.5 s), which `--help`, `tasks` and argument
+    # errors should not wait for (the task list above costs about 0.03 s).
+    from evaluator import errors, results, scoring
 
     progress, close = _progress_bar(not args.quiet)
     try:
-        results = score_submission(
+        document = scoring.score_submission(
             args.task,
             Path(args.truth),
             Path(args.predictions),
@@ -69,19 +72,20 @@ def cmd_score(args: argparse.Namespace) -> int:
             progress=progress,
             n_bootstrap=args.bootstrap,
         )
-    except InvalidSubmission as exc:
+    except errors.InvalidSubmission as exc:
         close()
         print("submission is invalid:", file=sys.stderr)
         _print_problems(exc.report)
         return EXIT_INVALID
     finally:
         close()
-    write_results(Path(args.out), results)
-    print(f"scored {results['n_cases']} case(s) -> {args.out}", file=sys.stderr)
+    results.write_results(Path(args.out), document)
+    print(f"scored {document['n_cases']} case(s) -> {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    # Deferred: the scoring stack (see cmd_score).
     from evaluator.scoring import validate_submission
 
     report = validate_submission(args.task, Path(args.truth), Path(args.predictions))
@@ -93,23 +97,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import_hc18(args: argparse.Namespace) -> int:
-    from evaluator.importers.hc18 import CSV_NAME, import_hc18
-    from evaluator.importers.sites import site_mapping
+    # Deferred: the importers load the imaging stack (see cmd_score).
+    from evaluator.importers import hc18, sites
 
     release = Path(args.release_dir)
-    sites = site_mapping(args.sites, args.site_column, release / CSV_NAME)
-    truth = import_hc18(release, Path(args.out), site=args.site, progress=True, sites=sites)
+    mapping = sites.site_mapping(args.sites, args.site_column, release / hc18.CSV_NAME)
+    truth = hc18.import_hc18(release, Path(args.out), site=args.site, progress=True, sites=mapping)
     _imported("HC18", truth, args.out)
     return EXIT_OK
 
 
 def cmd_import_psfhs(args: argparse.Namespace) -> int:
-    from evaluator.importers.psfhs import import_psfhs
-    from evaluator.importers.sites import site_mapping
+    # Deferred: the importers load the imaging stack (see cmd_score).
+    from evaluator.importers import psfhs, sites
 
-    sites = site_mapping(args.sites, args.site_column)
-    truth = import_psfhs(
-        Path(args.release_dir), Path(args.out), site=args.site, progress=True, sites=sites
+    mapping = sites.site_mapping(args.sites, args.site_column)
+    truth = psfhs.import_psfhs(
+        Path(args.release_dir), Path(args.out), site=args.site, progress=True, sites=mapping
     )
     _imported("PSFHS", truth, args.out)
     return EXIT_OK
@@ -117,7 +121,7 @@ def cmd_import_psfhs(args: argparse.Namespace) -> int:
 
 def _imported(name: str, truth, out: str) -> None:
     """What an import made: cases per site and the truth version scores will record."""
-    from evaluator.truth import truth_version
+    from evaluator.truth import truth_version  # deferred: the imaging stack (see cmd_score)
 
     per_site = ", ".join(
         f"{site} {sum(c.site == site for c in truth.cases)}" for site in truth.sites()
@@ -127,9 +131,6 @@ def _imported(name: str, truth, out: str) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from evaluator.scorers.registry import all_scorers
-    from evaluator.tasks import builtin_tasks
-
     tasks = builtin_tasks()
     if args.json:
         print(json.dumps([t.to_dict() for t in tasks], indent=2))
@@ -207,14 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input, reported as one line instead of a traceback."""
-    from evaluator.errors import TruthError
-    from evaluator.importers.common import ImporterError
-    from evaluator.io.archives import ArchiveError
-    from evaluator.tasks import TaskError
-    from evaluator.truth import TruthSetError
+    """Exceptions that mean bad input, reported as one line instead of a traceback: the
+    organiser's TruthError, and every ValueError (TaskError, TruthSetError, ImporterError
+    and ArchiveError are ValueErrors) or OSError. Asked for only once a command has raised:
+    `except` evaluates its classes then."""
+    from evaluator.errors import TruthError  # deferred: loads the imaging stack (see cmd_score)
 
-    return (TaskError, TruthSetError, TruthError, ImporterError, ArchiveError, ValueError, OSError)
+    return (TruthError, ValueError, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

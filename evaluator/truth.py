@@ -66,7 +66,7 @@ class CasesRow:
     overlong: bool = False
 
 
-def read_cases_csv(root: Path, required: Sequence[str] = REQUIRED_COLUMNS) -> list[CasesRow]:
+def read_cases_csv(root: Path, *, required: Sequence[str] = REQUIRED_COLUMNS) -> list[CasesRow]:
     """The rows of `root/cases.csv`: the one reader of that file for every kind of truth set
     (`TruthSet.load`, classification truth, the platform's truth loading). A BOM and CRLF
     line ends are accepted. A missing or unreadable file, or a header without one of the

@@ -17,11 +17,12 @@ def warm_up() -> None:
     """
     import numpy as np
 
-    from evaluator.metrics.biometry import femur_length_mm, head_circumference_mm
-    from evaluator.metrics.segmentation import score_class
+    # Deferred: this package's __init__ runs for every `evaluator.metrics.<module>` import, and
+    # these two would load numba and OpenCV there (segmentation.py alone needs only NumPy).
+    from evaluator.metrics import biometry, segmentation
 
     mask = np.zeros((12, 12), dtype=bool)
     mask[3:9, 2:10] = True
-    score_class(mask, np.roll(mask, 1, axis=0), (1.0, 1.0))
-    head_circumference_mm(mask, (1.0, 1.0))
-    femur_length_mm(mask, (1.0, 1.0))
+    segmentation.score_class(mask, np.roll(mask, 1, axis=0), (1.0, 1.0))
+    biometry.head_circumference_mm(mask, (1.0, 1.0))
+    biometry.femur_length_mm(mask, (1.0, 1.0))

@@ -252,7 +252,7 @@ TRUTH_COLUMNS = ("case", "site", TRUTH_COLUMN)
 def read_truth_table(truth_root: Path) -> list[tuple[str, str, str]]:
     """(case, site, class) rows of a classification truth set's cases.csv (a TruthSetError
     when it is missing, unreadable or lacks a column)."""
-    return _table(read_cases_csv(truth_root, TRUTH_COLUMNS))
+    return _table(read_cases_csv(truth_root, required=TRUTH_COLUMNS))
 
 
 def _table(rows: list[CasesRow]) -> list[tuple[str, str, str]]:
@@ -269,7 +269,7 @@ def check_classification_truth(
     images and no pixel spacing (`TruthSet.load`, which demands both, does not apply).
     """
     root = Path(truth_root)
-    rows = read_cases_csv(root, TRUTH_COLUMNS)
+    rows = read_cases_csv(root, required=TRUTH_COLUMNS)
     problems: list[str] = []
     seen: set[str] = set()
     for row in rows:

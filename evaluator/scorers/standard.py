@@ -76,6 +76,8 @@ def _reference_measurement(key: str, extra: dict[str, str]) -> float | None:
 
 def _measure(key: str, mask: np.ndarray, spacing: tuple[float, float]) -> float:
     """One biometric measurement in mm; NaN when the mask gives none (e.g. empty)."""
+    # Deferred: biometry loads numba and its compiled kernels (about 0.6 s), which only
+    # scoring a case needs; validating a submission or listing tasks never does.
     from evaluator.metrics import biometry
 
     function = {

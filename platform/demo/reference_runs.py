@@ -156,8 +156,8 @@ def _train_one(
 ) -> dict:
     # lazy: torch, imported only when a model is (re)trained, not for a cached one
     from reference_models.export.model_file import export_model
-    from reference_models.training.loop import train
-    from reference_models.training.strategies import get_strategy
+    from reference_models.training.loop import train  # lazy: torch, as above
+    from reference_models.training.strategies import get_strategy  # lazy: torch, as above
 
     config = get_config("cpu_quick").with_overrides(
         size=plan.size,

@@ -40,7 +40,7 @@ def _head_value(class_values: list[int]) -> int:
 
 
 def evaluate_model(
-    model: torch.nn.Module, meta: dict, cases: list[TruthCase], measure_hc: bool = True
+    model: torch.nn.Module, meta: dict, cases: list[TruthCase], *, measure_hc: bool = True
 ) -> Summary:
     """Predict every case at full size and average the evaluator's metrics."""
     wrapped = SegmentationOutput(model.eval(), probabilities=False)

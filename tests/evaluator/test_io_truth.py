@@ -100,7 +100,7 @@ def test_one_cases_csv_reader_for_every_kind_of_truth_set(tmp_path: Path) -> Non
     (tmp_path / "cases.csv").write_bytes(
         b"\xef\xbb\xbf case , site ,class\r\n a ,s1, head \r\nb,s2,femur,extra\r\nc,s3\r\n"
     )
-    rows = read_cases_csv(tmp_path, ("case", "site", "class"))
+    rows = read_cases_csv(tmp_path, required=("case", "site", "class"))
     assert [(r.number, r.values, r.overlong) for r in rows] == [
         (2, {"case": "a", "site": "s1", "class": "head"}, False),
         (3, {"case": "b", "site": "s2", "class": "femur"}, True),
@@ -115,4 +115,4 @@ def test_one_cases_csv_reader_for_every_kind_of_truth_set(tmp_path: Path) -> Non
     with pytest.raises(TruthSetError, match="lacks column.*spacing_row_mm.*required: case,site"):
         read_cases_csv(tmp_path)  # the segmentation columns by default
     with pytest.raises(TruthSetError, match="cases.csv is missing"):
-        read_cases_csv(tmp_path / "nowhere", ("case",))
+        read_cases_csv(tmp_path / "nowhere", required=("case",))
