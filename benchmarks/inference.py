@@ -107,8 +107,8 @@ def _models(work: Path, size: int) -> dict[str, Path]:
 
 def bench_model_files(work: Path, cases: list, size: int, threads: int, gpu: bool) -> None:
     from sandbox.inputs import prepare_input
-    from sandbox.onnx_runner import OnnxLimits, run_onnx
-    from sandbox.torchscript_runner import run_torchscript
+    from sandbox.model_files.onnx_runner import OnnxLimits, run_onnx
+    from sandbox.model_files.torchscript_runner import run_torchscript
 
     input_dir = prepare_input(cases, work / "model-input")
     spec = {"input_size": [size, size]}

@@ -9,9 +9,9 @@ What lives where:
   and `backend_for(name)` over `container` and `model_file`; the site chooses by name.
 - `containers/`: the container wing (`backend`: `run_submission`, `ContainerBackend`; `run`:
   one container run; `images`: archive checks and loading; `outputs`; `reaper`).
-- Model files: `model_files/` (`spec`, `pixels`, `bundle`, `runners`, `backend`), the launcher
-  `model_process` and the child side `model_worker` with its per-runtime `*_worker` and
-  `*_runner` modules.
+- `model_files/`: the model-file wing (`spec`, `pixels`, `bundle`, `runners`, `backend`, the
+  launcher `process` and the child side `worker` with its per-runtime `*_worker` and
+  `*_runner` modules).
 - Shared: `inputs`, `limits`, `outcome`, `log_streams` (a run's log and the excerpt shown).
 
 May import: the standard library, third-party libraries and `sandbox.*`; never Django or the

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
 from sandbox.model_files.bundle import BundleError, check_bundle, extract_bundle
+from sandbox.model_files.torchscript_runner import run_torchscript
 from sandbox.outcome import Outcome, Status
-from sandbox.torchscript_runner import run_torchscript
 
 SPEC = {"input_size": [32, 32]}
 

@@ -17,10 +17,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 from PIL import Image
-from sandbox import onnx_runner
 from sandbox.inputs import Case, prepare_input
 from sandbox.limits import GiB, MiB, SandboxLimits
-from sandbox.model_files import pixels
+from sandbox.model_files import onnx_runner, pixels
 from sandbox.model_files.spec import ModelSpec
 from sandbox.outcome import Status
 
@@ -61,9 +60,9 @@ def _runner(tmp_path: Path) -> ModuleType:
 def _platform_to_labels():
     """The platform's output -> label map step (its module is being split; either place)."""
     try:
-        from sandbox.model_worker import to_labels
+        from sandbox.model_files.worker import to_labels
     except ImportError:
-        from sandbox.onnx_runner import _to_labels as to_labels
+        from sandbox.model_files.onnx_runner import _to_labels as to_labels
     return to_labels
 
 

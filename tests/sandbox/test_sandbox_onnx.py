@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
-from sandbox.onnx_runner import OnnxLimits, run_onnx
-from sandbox.onnx_stats import count_macs, parameter_count
+from sandbox.model_files.onnx_runner import OnnxLimits, run_onnx
+from sandbox.model_files.onnx_stats import count_macs, parameter_count
 from sandbox.outcome import Status
 
 onnx = pytest.importorskip("onnx")

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
+from sandbox.model_files.onnx_stats import parameter_count
+from sandbox.model_files.process import ModelLimits
 from sandbox.model_files.runners import run_model_file
-from sandbox.model_process import ModelLimits
-from sandbox.onnx_stats import parameter_count
 from sandbox.outcome import Status
 
 pytest.importorskip("onnxruntime")

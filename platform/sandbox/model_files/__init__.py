@@ -10,5 +10,5 @@ its JSON spec, checked at upload and run in a limited child process.
 Plain Python like the rest of `sandbox/`: it may import `sandbox.*` and third-party
 libraries, never Django or `challenges` (tests/test_import_cycles.py). This file imports
 nothing, so that `spec` and `pixels` load without the runners (the child process imports
-`spec` while `sandbox.model_process` is still loading).
+`spec` while `sandbox.model_files.process` is still loading).
 """

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.onnx_runner import run_onnx
+from sandbox.model_files.process import ModelLimits
+from sandbox.model_files.pt2_runner import run_pt2
 from sandbox.model_files.spec import ModelSpec
-from sandbox.model_process import ModelLimits
-from sandbox.onnx_runner import run_onnx
+from sandbox.model_files.torchscript_runner import run_torchscript
 from sandbox.outcome import Outcome
-from sandbox.pt2_runner import run_pt2
-from sandbox.torchscript_runner import run_torchscript
 
 Runner = Callable[[Path, ModelSpec | dict[str, Any], Path, Path, ModelLimits | None], Outcome]
 

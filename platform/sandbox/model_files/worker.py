@@ -1,6 +1,6 @@
 """The child process of a model-file run, shared by every runtime (ONNX, TorchScript).
 
-`sandbox.model_process` starts `python -m sandbox.<runtime>_worker JOB.json` under its limits;
+`sandbox.model_files.process` starts `python -m sandbox.model_files.<runtime>_worker JOB.json` under its limits;
 that module supplies only how to load the model and how to run one input tensor, and hands
 both to `main` here. Everything else is the same for every runtime and lives here once, so the
 runtimes cannot drift apart: reading the job and the input folder, the per-case loop (one
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.process import EXIT_OOM, EXIT_REJECTED
 from sandbox.model_files.spec import ModelSpec, SpecError
-from sandbox.model_process import EXIT_OOM, EXIT_REJECTED
 
 
 class Rejected(Exception):

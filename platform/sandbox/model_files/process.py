@@ -1,8 +1,8 @@
 """Launch an untrusted model file's inference in a separate, limited child process.
 
 ONNX and TorchScript files are untrusted input to their parsers, so neither is ever opened in
-the worker itself: a child (`python -m sandbox.onnx_worker` or `sandbox.torchscript_worker`,
-both on `sandbox.model_worker`) gets an address-space limit (RLIMIT_AS), a CPU-time limit, a
+the worker itself: a child (`python -m sandbox.model_files.onnx_worker` or `sandbox.model_files.torchscript_worker`,
+both on `sandbox.model_files.worker`) gets an address-space limit (RLIMIT_AS), a CPU-time limit, a
 wall-clock limit, a clean environment and only the input folder of images + inputs.json. Both
 formats share this launcher so that limits, exit codes and outcome messages cannot drift
 apart.
@@ -135,7 +135,7 @@ def run_model_process(
 
 def _clean_env(threads: int) -> dict[str, str]:
     """Nothing of the worker's environment (database URLs, secrets) reaches the child."""
-    platform_dir = str(Path(__file__).resolve().parents[1])
+    platform_dir = str(Path(__file__).resolve().parents[2])
     return {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": platform_dir,

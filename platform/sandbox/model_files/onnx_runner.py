@@ -1,12 +1,12 @@
 """Run a participant's ONNX model file on the test images, in a separate, limited process.
 
 The file is untrusted input to onnxruntime's parser, so it is never opened in the worker
-itself: a child process (`python -m sandbox.onnx_worker`, see `sandbox.model_process`) gets an
+itself: a child process (`python -m sandbox.model_files.onnx_worker`, see `sandbox.model_files.process`) gets an
 address-space limit (RLIMIT_AS), a CPU-time limit, a wall-clock limit, a clean environment and
 only the input folder of images + inputs.json. It loads the model from bytes (external data
 files are refused: they could name any file on the host), measures parameters and MACs, runs
 every case, writes `<case_id>.png` masks and reports back through a JSON file
-(`sandbox.model_worker`, shared with TorchScript).
+(`sandbox.model_files.worker`, shared with TorchScript).
 
 Child exit codes: 0 ok, 2 rejected (bad spec, not ONNX, wrong shapes), 3 out of memory.
 """
@@ -16,14 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sandbox.model_files.spec import ModelSpec
-from sandbox.model_process import (
+from sandbox.model_files.process import (
     EXIT_OOM,
     EXIT_REJECTED,
     MiB,
     ModelLimits,
     run_model_process,
 )
+from sandbox.model_files.spec import ModelSpec
 from sandbox.outcome import Outcome
 
 #: Kept under its first name: callers configure ONNX runs with it.
@@ -44,4 +44,4 @@ def run_onnx(
     `details` carries parameters, macs, flops (= 2 x macs) at the spec's input size and
     median_latency_ms per image. Never raises for anything about the model or the spec.
     """
-    return run_model_process("sandbox.onnx_worker", model_path, spec, input_dir, output_dir, limits)
+    return run_model_process("sandbox.model_files.onnx_worker", model_path, spec, input_dir, output_dir, limits)

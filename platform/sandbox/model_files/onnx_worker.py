@@ -1,8 +1,8 @@
-"""The ONNX child process: `python -m sandbox.onnx_worker JOB.json` (started by `run_onnx`).
+"""The ONNX child process: `python -m sandbox.model_files.onnx_worker JOB.json` (started by `run_onnx`).
 
 Only what is ONNX-specific: loading the model from bytes (external data files are refused:
 they could name any file on the host), counting parameters and MACs, and running one tensor
-through onnxruntime. Job, cases, masks, limits and error reporting: `sandbox.model_worker`.
+through onnxruntime. Job, cases, masks, limits and error reporting: `sandbox.model_files.worker`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from sandbox.model_worker import LoadedModel, Rejected, WorkerJob, main, run_failure, short
+from sandbox.model_files.worker import LoadedModel, Rejected, WorkerJob, main, run_failure, short
 
 
 def load(job: WorkerJob) -> LoadedModel:
@@ -18,7 +18,7 @@ def load(job: WorkerJob) -> LoadedModel:
     import onnx
     import onnxruntime as ort
 
-    from sandbox.onnx_stats import count_macs, parameter_count
+    from sandbox.model_files.onnx_stats import count_macs, parameter_count
 
     data = job.model.read_bytes()
     try:
@@ -69,4 +69,4 @@ def load(job: WorkerJob) -> LoadedModel:
 
 
 if __name__ == "__main__":
-    sys.exit(main("sandbox.onnx_worker", load))
+    sys.exit(main("sandbox.model_files.onnx_worker", load))

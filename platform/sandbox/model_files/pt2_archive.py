@@ -7,7 +7,7 @@ the sample inputs through `torch.load` with a silent fallback to `weights_only=F
 them runs code chosen by whoever wrote the file. A plain `torch.export.save` of a network
 (dense tensors) needs none of that: its weights are raw bytes described by JSON.
 
-So before the child process (`sandbox.pt2_worker`) calls `torch.export.load` it (1) reads the
+So before the child process (`sandbox.model_files.pt2_worker`) calls `torch.export.load` it (1) reads the
 archive's JSON payload configs with `zipfile` and `json` only and refuses any pickled payload
 or object constant, and (2) forces every `torch.load` to weights-only
 (`TORCH_FORCE_WEIGHTS_ONLY_LOAD=1`, which overrides even an explicit `weights_only=False`),

@@ -1,38 +1,53 @@
-"""The TorchScript child process: `python -m sandbox.torchscript_worker JOB.json` (started by
-`run_torchscript`).
+"""The torch.export child process: `python -m sandbox.model_files.pt2_worker JOB.json` (started by
+`run_pt2`).
 
-Only what is TorchScript-specific: `torch.jit.load`, the exact parameter count, FLOPs from
-torch.utils.flop_counter (which sees the ops a scripted module dispatches) and one forward
-pass. Job, cases, masks, limits and error reporting: `sandbox.model_worker`.
+Only what is specific to `torch.export` programs (`.pt2`, written by `torch.export.save`):
+the archive check and the weights-only guard of `sandbox.model_files.pt2_archive` (torch.export.load is
+pickle-based), `torch.export.load`, the exact parameter count (the program's own parameter
+list, buffers excluded, exactly as for TorchScript), FLOPs from torch.utils.flop_counter and
+one forward pass. Job, cases, masks, limits and error reporting: `sandbox.model_files.worker`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-from sandbox.model_worker import LoadedModel, Rejected, WorkerJob, main, run_failure, short
+from sandbox.model_files.pt2_archive import UnsafeArchive, check_pt2_archive
+from sandbox.model_files.worker import LoadedModel, Rejected, WorkerJob, main, run_failure, short
 
 
 def load(job: WorkerJob) -> LoadedModel:
-    """Load the archive on the job's device and measure it."""
+    """Check the archive, load the program on the job's device and measure it."""
+    try:
+        check_pt2_archive(job.model)
+    except UnsafeArchive as exc:
+        raise Rejected(str(exc)) from None
+    # Read by torch.load at each call: every torch.load inside torch.export.load is then
+    # weights-only, even where torch passes weights_only=False (see sandbox.model_files.pt2_archive).
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
+    import logging
     import warnings
 
-    # torch.jit's deprecation notice would otherwise fill the participant's log tail.
     warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("torch").setLevel(logging.ERROR)  # deserialisation chatter
     import torch
 
     torch.set_num_threads(job.threads)
     cuda = job.use_gpu and torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     try:
-        module = torch.jit.load(str(job.model), map_location=device)
-    except Exception:  # noqa: BLE001 - any load failure means "not TorchScript"
+        program = torch.export.load(str(job.model))
+        module = program.module()
+    except Exception:  # noqa: BLE001 - any load failure means "not a usable program"
         raise Rejected(
-            "the model file is not a TorchScript archive (save it with torch.jit.save)"
+            "the model file is not a torch.export program (save it with torch.export.save)"
         ) from None
-    module.eval()
-    parameters = sum(int(p.numel()) for p in module.parameters())
+    names = set(program.graph_signature.parameters)
+    parameters = sum(int(t.numel()) for n, t in program.state_dict.items() if n in names)
+    module.to(device)
     flops, note = _count_flops(module, job.input_shape, device)
 
     def run(array: Any) -> Any:
@@ -81,4 +96,4 @@ def _forward(module: Any, tensor: Any, cuda: bool) -> Any:
 
 
 if __name__ == "__main__":
-    sys.exit(main("sandbox.torchscript_worker", load))
+    sys.exit(main("sandbox.model_files.pt2_worker", load))

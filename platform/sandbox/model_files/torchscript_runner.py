@@ -1,8 +1,8 @@
 """Run a participant's TorchScript model file on the test images, in a separate, limited process.
 
-Mirrors `sandbox.onnx_runner` (same JSON spec, same limits, same exit codes, same masks): the
+Mirrors `sandbox.model_files.onnx_runner` (same JSON spec, same limits, same exit codes, same masks): the
 archive is untrusted input to `torch.jit.load`, so it is only ever opened in a child process
-(`python -m sandbox.torchscript_worker`, built on `sandbox.model_worker` like the ONNX one)
+(`python -m sandbox.model_files.torchscript_worker`, built on `sandbox.model_files.worker` like the ONNX one)
 with an address-space limit (RLIMIT_AS), a CPU-time limit, a wall-clock limit, a clean
 environment (no database URLs or secrets) and only the input folder of images + inputs.json.
 The child measures the exact parameter count (the scripted module's `parameters()`), the FLOPs
@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.process import ModelLimits, run_model_process
 from sandbox.model_files.spec import ModelSpec
-from sandbox.model_process import ModelLimits, run_model_process
 from sandbox.outcome import Outcome
 
 
@@ -37,5 +37,5 @@ def run_torchscript(
     median_latency_ms per image. Never raises for anything about the model or the spec.
     """
     return run_model_process(
-        "sandbox.torchscript_worker", model_path, spec, input_dir, output_dir, limits
+        "sandbox.model_files.torchscript_worker", model_path, spec, input_dir, output_dir, limits
     )

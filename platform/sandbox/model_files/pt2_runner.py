@@ -5,8 +5,8 @@ The successor of TorchScript (deprecated in torch 2.14) and run exactly like it:
 spec, same limits, same exit codes, same masks, same measurements (parameters, FLOPs at the
 spec's input size, median latency). `torch.export.load` unpickles parts of the archive, so
 an untrusted file can run code when it is loaded: it is only ever opened in the child
-(`python -m sandbox.pt2_worker`, on `sandbox.model_worker`), after the archive check and
-under the weights-only guard of `sandbox.pt2_archive`, with an address-space limit, a
+(`python -m sandbox.model_files.pt2_worker`, on `sandbox.model_files.worker`), after the archive check and
+under the weights-only guard of `sandbox.model_files.pt2_archive`, with an address-space limit, a
 CPU-time limit, a wall-clock limit, a clean environment and only the input folder of images +
 inputs.json. Never in the web or scoring process.
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sandbox.model_files.process import ModelLimits, run_model_process
 from sandbox.model_files.spec import ModelSpec
-from sandbox.model_process import ModelLimits, run_model_process
 from sandbox.outcome import Outcome
 
 
@@ -35,4 +35,4 @@ def run_pt2(
     `details` carries parameters, flops at the spec's input size (macs = flops / 2) and
     median_latency_ms per image. Never raises for anything about the model or the spec.
     """
-    return run_model_process("sandbox.pt2_worker", model_path, spec, input_dir, output_dir, limits)
+    return run_model_process("sandbox.model_files.pt2_worker", model_path, spec, input_dir, output_dir, limits)
