@@ -53,12 +53,14 @@ class MetricSpec:
         name no scorer emits."""
         return _spec(path, scorer)
 
-    @property
+    # Cached: ranking reads them for every candidate and scope (the instance dict is written
+    # directly, which a frozen dataclass allows; equality still compares the fields only).
+    @functools.cached_property
     def group(self) -> str:
         """The class or group the metric belongs to ("head"); "" for a bare name."""
         return self.path.rpartition(".")[0]
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """The metric's own name, after the group ("dice")."""
         return self.path.rpartition(".")[2]
