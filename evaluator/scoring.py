@@ -18,7 +18,7 @@ from evaluator.errors import InvalidSubmission, TruthError
 from evaluator.parallel import ProgressCallback, shutdown_pools
 from evaluator.results import build_results
 from evaluator.scorers.registry import get_scorer
-from evaluator.scorers.standard import BIOMETRY
+from evaluator.scorers.standard import BIOMETRY, CaseArrays
 from evaluator.tasks import Task, get_task
 from evaluator.validation import ValidationReport
 
@@ -32,10 +32,10 @@ def score_arrays(
     predicted_measurements: dict[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     """One case's {group: {metric: value}} and flags for decoded label maps, by the task's
-    scorer (evaluator.scorers.standard.score_arrays documents the standard one)."""
-    return get_scorer(task.scorer).case_metrics(
-        task, pred, ref, spacing, extra, predicted_measurements
-    )
+    scorer (see `evaluator.scorers.standard.CaseArrays` for the arguments and
+    `standard_case_metrics` for the standard scorer)."""
+    case = CaseArrays(pred, ref, spacing, extra or {}, predicted_measurements)
+    return get_scorer(task.scorer).case_metrics(task, case)
 
 
 def validate_submission(task: Task | str, truth_root: Path, predictions: Path) -> ValidationReport:

@@ -199,6 +199,14 @@ def _metaimage_array(path: Path) -> tuple[np.ndarray, int]:
         raise MaskReadError(f"cannot read {path.name}: {_short(exc)}", "unreadable") from None
 
 
+def _truncated(path: Path, exc: BaseException) -> MaskReadError:
+    """What a participant reads when a (gzip) file ends or breaks before its data does."""
+    return MaskReadError(
+        f"cannot decode {path.name}: the compressed data is truncated or corrupt ({_short(exc)})",
+        "unreadable",
+    )
+
+
 def _check_nifti_single_file(path: Path) -> None:
     """Accept only single-file NIfTI (magic `n+1` / `n+2`): a `ni1`/`ni2` header, or an
     Analyze header with no magic, makes the NIfTI library read the pixels from a companion
@@ -208,11 +216,7 @@ def _check_nifti_single_file(path: Path) -> None:
         with opener(path, "rb") as fh:
             header = fh.read(352)
     except (OSError, EOFError, zlib.error) as exc:
-        raise MaskReadError(
-            f"cannot decode {path.name}: the compressed data is truncated or corrupt "
-            f"({_short(exc)})",
-            "unreadable",
-        ) from None
+        raise _truncated(path, exc) from None
     single_file = (len(header) >= 348 and header[344:348] == b"n+1\0") or header[4:8] == b"n+2\0"
     if single_file:
         return
@@ -261,11 +265,7 @@ def _check_nifti_complete(path: Path) -> None:
                     kept.append(chunk[max(offset - have, 0) :])
                 have += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
-        raise MaskReadError(
-            f"cannot decode {path.name}: the compressed data is truncated or corrupt "
-            f"({_short(exc)})",
-            "unreadable",
-        ) from None
+        raise _truncated(path, exc) from None
     if have < offset + nbytes:
         raise MaskReadError(
             f"cannot decode {path.name}: the file is truncated ({have} of {offset + nbytes} bytes)",

@@ -384,8 +384,8 @@ class Psfhs2023Scorer(SegmentationScorer):
     def metric_paths(self, task) -> list[str]:
         return metric_paths()
 
-    def case_metrics(self, task, pred, ref, spacing, extra, predicted_measurements):
-        return case_score(pred, ref)
+    def case_metrics(self, task, case):
+        return case_score(case.pred, case.ref)  # in pixels: spacing plays no part
 
 
 SCORER = Psfhs2023Scorer()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from evaluator.errors import InvalidSubmission, TruthError
 from evaluator.io.archives import ArchiveError, unpacked
 from evaluator.io.masks import MaskReadError, read_label_map
+from evaluator.metrics.segmentation import score_class
 from evaluator.parallel import ProgressCallback, run_jobs
 from evaluator.results import build_results, input_digests
 from evaluator.scorers.registry import SEGMENTATION, Scorer, TaskSpec, get_scorer
@@ -64,7 +66,7 @@ BIOMETRY_SUFFIXES = ("pred_mm", "ref_mm", "abs_diff_mm", "diff_mm")
 # One case (the process-pool engine that runs many is evaluator.parallel)
 
 
-def _reference_measurement(key: str, extra: dict[str, str]) -> float | None:
+def _reference_measurement(key: str, extra: Mapping[str, str]) -> float | None:
     """The truth set's own measurement (e.g. the `hc_mm` column), when given and numeric."""
     raw = (extra or {}).get(f"{key}_mm", "")
     try:
@@ -115,24 +117,30 @@ def _crop_to_foreground(mask: np.ndarray, margin: int = 1) -> np.ndarray:
     return mask[r0:r1, c0:c1]
 
 
-def score_arrays(
-    task: TaskSpec,
-    pred: np.ndarray,
-    ref: np.ndarray,
-    spacing: tuple[float, float],
-    extra: dict[str, str] | None = None,
-    predicted_measurements: dict[str, float] | None = None,
+@dataclass(frozen=True)
+class CaseArrays:
+    """One decoded case, as a segmentation scorer scores it: the prediction and reference
+    label maps (one shape), the pixel spacing (row_mm, col_mm), the truth's extra columns
+    (e.g. `hc_mm`), and `predicted_measurements` ({"hc": mm, ...}): biometric values the
+    prediction states exactly (an HC18 result row's ellipse), used instead of measuring its
+    mask."""
+
+    pred: np.ndarray
+    ref: np.ndarray
+    spacing: tuple[float, float]
+    extra: Mapping[str, str] = field(default_factory=dict)
+    predicted_measurements: Mapping[str, float] | None = None
+
+
+def standard_case_metrics(
+    task: TaskSpec, case: CaseArrays
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Per-case metrics {group: {metric: value}} and flags for decoded label maps.
+    """Per-case metrics {group: {metric: value}} and flags of the `standard` scorer.
 
     Binary tasks compare non-zero pixels; multi-class tasks compare each class's label value.
-    Flags are "<class>:<flag>" (e.g. "head:empty_prediction"). `predicted_measurements`
-    ({"hc": mm, ...}) are biometric values the prediction states exactly (an HC18 result
-    row's ellipse), used instead of measuring its mask.
+    Flags are "<class>:<flag>" (e.g. "head:empty_prediction").
     """
-    # Deferred: the metric kernels (numba-compiled) load only when a case is scored.
-    from evaluator.metrics.segmentation import score_class
-
+    pred, ref, spacing = case.pred, case.ref, case.spacing
     metrics: dict[str, dict[str, float]] = {}
     flags: list[str] = []
     masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -148,9 +156,9 @@ def score_arrays(
         flags += [f"{cls.name}:{f}" for f in result.flags]
     for key, cls_name in task.biometry.items():
         p, r = masks[cls_name]
-        known = (predicted_measurements or {}).get(key)
+        known = (case.predicted_measurements or {}).get(key)
         predicted = _measure(key, p, spacing) if known is None else float(known)
-        reference = _reference_measurement(key, extra or {})
+        reference = _reference_measurement(key, case.extra)
         if reference is None:
             reference = _measure(key, r, spacing)
         if math.isnan(predicted):
@@ -195,14 +203,8 @@ def _score_job(task: TaskSpec, job: _Job) -> tuple[dict[str, Any] | None, Proble
         return None, exc.problem
     if task.binary:
         pred = pred.view(np.bool_)  # load_prediction returns 0/1 (uint8): already a mask
-    metrics, flags = get_scorer(task.scorer).case_metrics(
-        task,
-        pred,
-        ref,
-        job.truth.spacing,
-        job.truth.extra,
-        _stated_measurements(job),
-    )
+    case = CaseArrays(pred, ref, job.truth.spacing, job.truth.extra, _stated_measurements(job))
+    metrics, flags = get_scorer(task.scorer).case_metrics(task, case)
     return {
         "case": job.truth.case,
         "site": job.truth.site,
@@ -257,13 +259,7 @@ class SegmentationScorer(Scorer):
     kind = SEGMENTATION
 
     def case_metrics(
-        self,
-        task: TaskSpec,
-        pred: np.ndarray,
-        ref: np.ndarray,
-        spacing: tuple[float, float],
-        extra: dict[str, str] | None,
-        predicted_measurements: dict[str, float] | None,
+        self, task: TaskSpec, case: CaseArrays
     ) -> tuple[dict[str, dict[str, float]], list[str]]:
         """One case's {group: {metric: value}} and flags."""
         raise NotImplementedError
@@ -349,8 +345,8 @@ class StandardScorer(SegmentationScorer):
             paths += [f"{cname}.{key}_{suffix}" for suffix in BIOMETRY_SUFFIXES]
         return paths
 
-    def case_metrics(self, task, pred, ref, spacing, extra, predicted_measurements):
-        return score_arrays(task, pred, ref, spacing, extra, predicted_measurements)
+    def case_metrics(self, task, case):
+        return standard_case_metrics(task, case)
 
 
 SCORER = StandardScorer()

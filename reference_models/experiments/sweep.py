@@ -42,6 +42,7 @@ def train_and_evaluate(
     truth_dir: Path,
     run_dir: Path,
     evaluation_sets: dict[str, list[TruthCase]],
+    *,
     init: Path | None = None,
     bn_policy: str = "papers-freeze",
     progress: bool = True,
@@ -71,7 +72,14 @@ def train_and_evaluate(
     if cached_only:
         return None
     result = train(
-        config, model_name, strategy, truth_dir, run_dir, init, bn_policy, progress=progress
+        config,
+        model_name,
+        strategy,
+        truth_dir,
+        run_dir,
+        init=init,
+        bn_policy=bn_policy,
+        progress=progress,
     )
     model, meta = model_from_checkpoint(result.checkpoint)
     sites = {}
@@ -123,6 +131,7 @@ def run_sweep(
     strategy_keys: list[str],
     truth_dir: Path,
     out_dir: Path,
+    *,
     init: Path | None = None,
     bn_policy: str = "papers-freeze",
     progress: bool = True,

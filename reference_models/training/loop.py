@@ -128,6 +128,7 @@ def train(
     strategy: Strategy,
     truth_dir: Path,
     out_dir: Path,
+    *,
     init: Path | None = None,
     bn_policy: str = "papers-freeze",
     multitask: bool = False,
