@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-#: Samples x entries x cases elements per block of the median computation.
+#: Elements per temporary array of the median computation (entries are taken in chunks).
 BLOCK_ELEMENTS = 1 << 22
 
 
@@ -60,8 +60,12 @@ def resampled_medians(values: ArrayLike, counts: np.ndarray) -> np.ndarray:
     ``np.median(values[:, indices], axis=1)`` (the mean of the two middle values when the
     number of cases is even).
 
-    Each entry's values are sorted once; in a resample, the k-th smallest value is the first
-    sorted position whose cumulative count reaches k.
+    The k-th smallest value of a resample is found in two steps over each entry's sorted
+    values, cut into blocks of about sqrt(n): how often each block was drawn (one matrix
+    product of the counts with a case-to-block indicator, exact in float32 for counts below
+    2^24) locates the block holding the k-th value, and a cumulative count within that block
+    alone finds it. This touches samples x entries x (blocks + block width) numbers instead
+    of samples x entries x cases.
     """
     matrix = np.asarray(values, dtype=np.float64)
     entries, n_cases = matrix.shape
@@ -72,19 +76,34 @@ def resampled_medians(values: ArrayLike, counts: np.ndarray) -> np.ndarray:
         return out
     order = np.argsort(matrix, axis=1, kind="stable")
     ordered = np.take_along_axis(matrix, order, axis=1)
-    low_k, high_k = (n_cases + 1) // 2, n_cases // 2 + 1  # 1-based middle positions
-    # Cumulative counts never exceed n_cases: int16 halves the memory traffic when it fits.
-    small = np.int16 if n_cases <= np.iinfo(np.int16).max else np.int32
-    narrow = counts.astype(small)
-    step = max(1, BLOCK_ELEMENTS // max(entries * n_cases, 1))
-    rows = np.arange(entries)
-    for start in range(0, samples, step):
-        block = narrow[start : start + step]
-        cumulative = np.cumsum(block[:, order], axis=2, dtype=small)  # samples x E x C
-        low = (cumulative < low_k).sum(axis=2)
-        if high_k == low_k:
-            out[start : start + step] = ordered[rows, low]
-        else:
-            high = (cumulative < high_k).sum(axis=2)
-            out[start : start + step] = (ordered[rows, low] + ordered[rows, high]) / 2
+    width = int(np.ceil(np.sqrt(n_cases)))
+    blocks = -(-n_cases // width)
+    # Sorted position -> case, padded to whole blocks with case n_cases, never drawn.
+    padded = np.full((entries, blocks * width), n_cases)
+    padded[:, :n_cases] = order
+    drawn_or_not = np.concatenate([counts, np.zeros((samples, 1), counts.dtype)], axis=1)
+    as_float = counts.astype(np.float32)
+    middle = sorted({(n_cases + 1) // 2, n_cases // 2 + 1})  # 1-based middle positions
+    step = max(1, BLOCK_ELEMENTS // (max(samples, n_cases) * blocks))
+    for first in range(0, entries, step):
+        chunk = np.arange(first, min(entries, first + step))
+        m = chunk.size
+        position = np.empty((m, n_cases), dtype=np.int64)  # each case's sorted position
+        np.put_along_axis(position, order[chunk], np.arange(n_cases)[None, :], axis=1)
+        indicator = np.zeros((n_cases, m * blocks), dtype=np.float32)
+        cases = np.broadcast_to(np.arange(n_cases), (m, n_cases))
+        indicator[cases, np.arange(m)[:, None] * blocks + position // width] = 1.0
+        cumulative = np.cumsum((as_float @ indicator).reshape(samples, m, blocks), axis=2)
+        entry = np.arange(m)[None, :]
+        picked = []
+        for k in middle:
+            block = (cumulative < k).sum(axis=2)  # samples x m: the block holding the k-th
+            before = np.take_along_axis(cumulative, np.maximum(block - 1, 0)[..., None], axis=2)
+            before = np.where(block > 0, before[..., 0], 0.0)
+            members = padded[chunk].reshape(m, blocks, width)[entry, block]  # samples x m x w
+            drawn = np.take_along_axis(drawn_or_not, members.reshape(samples, -1), axis=1)
+            running = np.cumsum(drawn.reshape(samples, m, width), axis=2)
+            within = (running < (k - before)[..., None]).sum(axis=2)
+            picked.append(ordered[chunk][entry, block * width + within])
+        out[:, chunk] = picked[0] if len(picked) == 1 else (picked[0] + picked[1]) / 2
     return out

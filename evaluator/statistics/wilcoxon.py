@@ -63,31 +63,42 @@ def _rank_terms(d: np.ndarray) -> tuple[np.ndarray, ...]:
     order as their bits) shifted left by one, with the sign in the freed bit, so the sorted
     keys carry both the order of |d| and each difference's sign (no argsort, no gathers).
     Zero differences sort first and are dropped (SciPy's zero_method="wilcox"). Groups of
-    equal |d| are then found on the flattened rows and summed per row with bincount.
+    equal |d| are then found on the flattened rows; a group starting at flat position b
+    with s members, p of them positive, adds p * (b + (s + 1) / 2) to its row's sum, from
+    which the row's offset times its positives is taken (all in halves: exact).
     """
     rows, n = d.shape
     keys = (np.abs(d).view(np.uint64) << np.uint64(1)) | (d > 0)
     keys.sort(axis=1)
-    keys = keys.ravel()
-    magnitudes = keys >> np.uint64(1)
-    starts = np.ones(keys.shape, dtype=bool)
-    starts[1:] = magnitudes[1:] != magnitudes[:-1]
+    flat = keys.ravel()
+    magnitudes = flat >> np.uint64(1)
+    starts = np.empty(flat.shape, dtype=bool)
+    starts[0] = True
+    np.not_equal(magnitudes[1:], magnitudes[:-1], out=starts[1:])
     starts[::n] = True  # a row never continues the previous row's group
     begin = np.flatnonzero(starts)
-    size = np.diff(begin, append=keys.size)
-    row = begin // n
-    valid = magnitudes[begin] != 0  # the group of zero differences (first in its row)
-    zeros = np.bincount(row, weights=np.where(valid, 0, size), minlength=rows)
-    positives = np.add.reduceat((keys & np.uint64(1)).astype(np.int64), begin)
-    # Average rank of a group among its row's non-zero differences (exact: halves).
-    rank = np.where(valid, begin - row * n - zeros[row] + (size - 1) * 0.5 + 1.0, 0.0)
-    r_plus = np.bincount(row, weights=rank * positives, minlength=rows)
-    r_minus = np.bincount(row, weights=rank * (size - positives), minlength=rows)
+    size = np.diff(begin, append=flat.size)
+    row_start = np.arange(rows) * n
+    first_group = np.searchsorted(begin, row_start)  # every row starts a group
+    # Positives before each flat position: a group's positives are a difference of two.
+    positives_before = np.zeros(flat.size + 1, dtype=np.int64)
+    np.cumsum(flat & np.uint64(1), dtype=np.int64, out=positives_before[1:])
+    positives = np.diff(positives_before[np.append(begin, flat.size)])
+    row_positives = positives_before[row_start + n] - positives_before[row_start]
+    # Zeros form the first group of their row (the smallest key), if any.
+    zeros = np.where(magnitudes[row_start] == 0, size[first_group], 0)
+    offset = row_start + zeros  # rank = flat position - offset + 1 for an untied value
+    sums = np.add.reduceat(positives * (begin + (size + 1) * 0.5), first_group)
+    r_plus = sums - offset * row_positives
     count = n - zeros
-    tie_term = np.bincount(row, weights=np.where(valid, size**3 - size, 0), minlength=rows)
-    has_ties = np.bincount(row, weights=valid & (size > 1), minlength=rows) > 0
+    r_minus = count * (count + 1) / 2 - r_plus
+    tie_term = np.add.reduceat(size**3 - size, first_group) - (zeros**3 - zeros)
+    has_ties = tie_term > 0
 
     def sorted_ranks() -> np.ndarray:
+        group_row = begin // n
+        rank = begin + (size + 1) * 0.5 - offset[group_row]
+        rank[magnitudes[begin] == 0] = 0.0
         return np.repeat(rank, size).reshape(rows, n)
 
     return r_plus, r_minus, count, tie_term, has_ties, sorted_ranks

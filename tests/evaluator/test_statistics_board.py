@@ -20,7 +20,11 @@ from evaluator.statistics import (
     tied_pairs,
     tied_with,
 )
-from evaluator.statistics.resample import indices_from_counts, resample_counts
+from evaluator.statistics.resample import (
+    indices_from_counts,
+    resample_counts,
+    resampled_medians,
+)
 
 
 def skilled_board(seed: int, entries: int = 6, cases: int = 60) -> np.ndarray:
@@ -36,6 +40,17 @@ def test_resamples_are_reproducible_by_seed() -> None:
     assert counts.shape == (200, 50) and (counts.sum(axis=1) == 50).all()
     assert np.array_equal(counts, resample_counts(50, 200, seed=3))
     assert not np.array_equal(counts, resample_counts(50, 200, seed=4))
+
+
+@pytest.mark.parametrize("cases", [1, 2, 9, 50, 701])
+def test_resampled_medians_equal_numpy_on_each_resample(cases: int) -> None:
+    rng = np.random.default_rng(cases)
+    values = np.round(rng.normal(size=(7, cases)), 1)  # ties within and across entries
+    counts = resample_counts(cases, 30, seed=2)
+    medians = resampled_medians(values, counts)
+    for sample in range(30):
+        expected = np.median(values[:, indices_from_counts(counts[sample])], axis=1)
+        assert np.array_equal(medians[sample], expected), sample
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
