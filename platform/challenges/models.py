@@ -137,7 +137,19 @@ class Phase(models.Model):
         PUBLIC = "public", "Public"
 
     class RankingMethod(models.TextChoices):
-        PRIMARY = "primary", "Primary metric"
+        """How the board ranks (``evaluator.statistics.methods``; docs/statistics.md).
+
+        ``primary`` and ``mean_rank`` are ranked from the stored aggregates when the board is
+        recomputed; the others need every entry's per-case values and are ranked by the
+        worker's analysis right after (``challenges.leaderboards.analyses``), the board
+        saying it is being updated until then. ``primary`` is the evaluator's
+        ``aggregate_mean`` (its alias), so stored phases keep their value.
+        """
+
+        PRIMARY = "primary", "Mean of the primary metric (aggregate, then rank)"
+        AGGREGATE_MEDIAN = "aggregate_median", "Median of the primary metric (aggregate, then rank)"
+        RANK_THEN_AGGREGATE = "rank_then_aggregate", "Mean per-case rank (rank, then aggregate)"
+        TEST_THEN_RANK = "test_then_rank", "Significant wins (test, then rank)"
         MEAN_RANK = "mean_rank", "Mean of per-metric ranks"
 
     class EntrySelection(models.TextChoices):
@@ -161,7 +173,7 @@ class Phase(models.Model):
         default=5, help_text="Submissions per team per 24 h; 0 means no limit."
     )
     ranking_method = models.CharField(
-        max_length=10, choices=RankingMethod.choices, default=RankingMethod.PRIMARY
+        max_length=32, choices=RankingMethod.choices, default=RankingMethod.PRIMARY
     )
     ranking_metrics = models.JSONField(
         default=list,
@@ -560,3 +572,162 @@ class LeaderboardEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.submission_id}"
+
+
+class BoardAnalysis(models.Model):
+    """The worker's statistical analysis of one board, stored so no page computes it.
+
+    One row per computation of a board (``phase``, ``site`` or None for all cases,
+    ``selection``: the entry selection analysed, "best", "latest" or "all"); readers take
+    the newest (``challenges.leaderboards.analyses.stored_analysis``) and older rows of the
+    same board are pruned when a newer one is stored. ``payload`` is
+    ``evaluator.statistics.BoardAnalysis.to_dict()`` plus ``entry_info`` and ``board`` (the
+    layout is documented in ``challenges.leaderboards.analyses``), or None with ``note``
+    saying why a board could not be analysed (no entries, no cases).
+    """
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="board_analyses")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="board_analyses"
+    )
+    selection = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(default=timezone.now)
+    truth_version = models.CharField(max_length=64, blank=True)
+    evaluator_version = models.CharField(
+        max_length=200, blank=True, help_text="The analysed evaluations' evaluator versions."
+    )
+    ranking_method = models.CharField(max_length=32)
+    ranking_signature = models.CharField(max_length=64, blank=True)
+    board_key = models.CharField(
+        max_length=64,
+        help_text="Fingerprint of the board rows analysed (submission ids, their ranking "
+        "values, the ranking signature): a board whose rows give another key is newer.",
+    )
+    seed = models.BigIntegerField()
+    n_bootstrap = models.PositiveIntegerField()
+    seconds = models.FloatField(default=0.0, help_text="Time the analysis took.")
+    payload = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        verbose_name_plural = "board analyses"
+        indexes = [models.Index(fields=["phase", "site", "selection", "-computed_at"])]
+
+    def __str__(self) -> str:
+        scope = self.site.name if self.site_id else "all cases"
+        return f"Analysis of {self.phase} ({scope}, {self.selection}) at {self.computed_at}"
+
+
+class FrozenSnapshot(Exception):
+    """An attempt to change or delete a frozen leaderboard snapshot."""
+
+
+class SnapshotQuerySet(models.QuerySet):
+    """Bulk updates and deletes refuse frozen snapshots, as ``save`` and ``delete`` do (a
+    phase's deletion still removes them: the cascade deletes rows, it never edits them)."""
+
+    def update(self, **kwargs):
+        if self.filter(frozen_at__isnull=False).exists():
+            raise FrozenSnapshot("frozen leaderboard snapshots cannot be changed")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(frozen_at__isnull=False).exists():
+            raise FrozenSnapshot("frozen leaderboard snapshots cannot be deleted")
+        return super().delete()
+
+
+class LeaderboardSnapshot(models.Model):
+    """One board as one recompute left it: the history behind ``?as_of=`` and rank-over-time.
+
+    Written by every recompute (``challenges.leaderboards.history.record_snapshots``) for each
+    board it rewrites; the worker's analysis then adds the rank intervals and ties
+    (``intervals_at``) and, for the per-case ranking methods, the final ranks
+    (``ranks_pending`` until then). ``rows`` are the board's rows in rank order (layout in
+    ``challenges.leaderboards.history``); ``ranks`` maps submission id (a string) to rank so
+    one entry's rank over time is read in the database without decoding every board.
+
+    A frozen snapshot (``frozen_at`` set) is an organiser's final board, copied from the
+    latest snapshot: it is never changed again (``save`` and ``delete`` refuse, bulk updates
+    too, and a database trigger refuses any UPDATE), has a permalink by ``slug`` and a
+    SHA-256 ``checksum`` of its canonical JSON content (``history.canonical_content``).
+    """
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="leaderboard_snapshots")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="leaderboard_snapshots"
+    )
+    selection = models.CharField(max_length=10)
+    computed_at = models.DateTimeField(
+        default=timezone.now, help_text="When the recompute wrote this board."
+    )
+    truth_version = models.CharField(max_length=64, blank=True)
+    evaluator_version = models.CharField(max_length=200, blank=True)
+    ranking_method = models.CharField(max_length=32)
+    ranking_signature = models.CharField(max_length=64, blank=True)
+    ranking_metrics = models.JSONField(default=list, help_text="The ranking criteria's paths.")
+    board_key = models.CharField(max_length=64)
+    ranks_pending = models.BooleanField(
+        default=False, help_text="Ranks await the worker's analysis (per-case methods)."
+    )
+    rows = models.JSONField(default=list)
+    ranks = models.JSONField(default=dict)
+    intervals_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the analysis added rank intervals and ties."
+    )
+    analysis_method = models.CharField(max_length=32, blank=True)
+    n_bootstrap = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    tau_previous = models.FloatField(
+        null=True, blank=True, help_text="Kendall's tau-b against the previous snapshot."
+    )
+    n_common_previous = models.PositiveIntegerField(null=True, blank=True)
+    # Freezing
+    # Plain values, not foreign keys: deleting the source snapshot or the organiser must not
+    # write into a frozen row (SET_NULL would).
+    frozen_from = models.BigIntegerField(
+        null=True, blank=True, help_text="The id of the snapshot a frozen board was copied from."
+    )
+    frozen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    frozen_by = models.CharField(max_length=150, blank=True, help_text="Who froze it.")
+    slug = models.SlugField(max_length=200, unique=True, null=True, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    analysis = models.JSONField(
+        null=True, blank=True, help_text="Frozen boards: the stored analysis they matched."
+    )
+    checksum = models.CharField(max_length=64, blank=True)
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["phase", "site", "selection", "computed_at"])]
+
+    def __str__(self) -> str:
+        scope = self.site.name if self.site_id else "all cases"
+        kind = "Frozen board" if self.frozen_at else "Snapshot"
+        return f"{kind} of {self.phase} ({scope}) at {self.computed_at}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_at is not None
+
+    def _stored_frozen(self) -> bool:
+        return (
+            self.pk is not None
+            and not self._state.adding
+            and type(self).objects.filter(pk=self.pk, frozen_at__isnull=False).exists()
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        """Refuse to write a snapshot that is frozen in the database: a frozen board's rows,
+        checksum and analysis are final, whatever a later rerun computes."""
+        if self._stored_frozen():
+            raise FrozenSnapshot(f"snapshot {self.pk} is frozen and cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_frozen():
+            raise FrozenSnapshot(f"snapshot {self.pk} is frozen and cannot be deleted")
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,524 @@
+"""Leaderboard history: one snapshot per board per recompute, ``as_of`` reads, rank over time,
+Kendall's tau between consecutive snapshots, and the organiser's frozen final boards.
+
+Writing: ``record_snapshots`` is called by ``materialise.recompute`` inside its transaction,
+with the boards it has just written; it stores ranks and scores only (a few milliseconds at
+1,000 rows: no names, no per-case values). The worker's analysis then completes the newest
+snapshot of each board it analysed (``complete_snapshot``): rank intervals and ties, the final
+ranks of a per-case ranking method, and Kendall's tau-b against the board's previous snapshot.
+
+A snapshot's ``rows`` (list, in rank order; layout version ``ROWS_VERSION``)::
+
+    {"submission": 12, "rank": 1, "score": 0.93,
+     "values": {"head.dice": 0.93, ...},       # the ranking criteria's means on this board
+     "median_rank": 1.0, "rank_low": 1.0, "rank_high": 2.0,   # None until the analysis ran
+     "tied_with": [15]}                         # submission ids; None until the analysis ran
+
+A frozen snapshot's rows also carry ``participant`` and ``method_name`` as they were when it
+was frozen, so the final board reads the same whatever is renamed later.
+
+Reading: ``snapshots`` (a board's history, newest first), ``snapshot_as_of`` (the board as it
+was at a time), ``rank_history`` (one submission's rank over time), ``frozen_boards`` and
+``frozen_board``; ``snapshot_board`` turns a snapshot into the board API's shape. Nothing here
+computes statistics on a read except Kendall's tau for a snapshot the worker has not completed
+yet (``tau_between``: integer pair counts, milliseconds).
+
+Freezing: ``freeze`` copies the newest snapshot of a board, with the matching stored analysis,
+into a new frozen row with a slug (permalink) and ``checksum``: SHA-256 of
+``canonical_json(canonical_content(snapshot))`` (keys sorted, no spaces, UTF-8), which anyone
+can recompute from the API's ``content`` to verify it (``verify``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+from django.utils.text import slugify
+
+from challenges.leaderboards.keys import (
+    board_key,
+    criterion_means,
+    is_pending,
+    settled_signature,
+)
+from challenges.leaderboards.scopes import Scope, scope_for
+from challenges.models import (
+    BoardAnalysis,
+    Evaluation,
+    LeaderboardEntry,
+    LeaderboardSnapshot,
+    Phase,
+    Site,
+    Submission,
+)
+from evaluator.statistics.agreement import kendall_tau_b
+
+#: Layout version of ``LeaderboardSnapshot.rows`` (and of the frozen content).
+ROWS_VERSION = 1
+
+
+class NoSnapshot(LookupError):
+    """No snapshot of the board at or before the time asked (or no frozen board so named)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def evaluator_versions(phase: Phase) -> str:
+    """The distinct evaluator versions of the phase's current evaluations, comma separated
+    (one query)."""
+    versions = (
+        Evaluation.objects.filter(submission__phase=phase, is_current=True)
+        .exclude(evaluator_version="")
+        .values_list("evaluator_version", flat=True)
+        .distinct()
+    )
+    return ", ".join(sorted(versions))[:200]
+
+
+def _snapshot_rows(entries: Sequence[LeaderboardEntry], paths: Sequence[str]) -> list[dict]:
+    return [
+        {
+            "submission": e.submission_id,
+            "rank": e.rank,
+            "score": e.score,
+            "values": criterion_means(e.values, paths),
+            "median_rank": None,
+            "rank_low": None,
+            "rank_high": None,
+            "tied_with": None,
+        }
+        for e in sorted(entries, key=lambda e: (e.rank, e.submission_id))
+    ]
+
+
+def record_snapshots(
+    phase: Phase,
+    boards: Iterable[tuple[Scope, Sequence[LeaderboardEntry]]],
+    *,
+    paths: Sequence[str],
+    computed_at: datetime,
+) -> list[LeaderboardSnapshot]:
+    """Store one snapshot per board just written by a recompute (call it inside the
+    recompute's transaction, so a board and its snapshot appear together). ``paths`` are the
+    ranking criteria; each entry's ``ranking_signature`` says whether its ranks are pending."""
+    versions = evaluator_versions(phase)
+    snapshots = []
+    for scope, entries in boards:
+        signature = entries[0].ranking_signature if entries else ""
+        rows = _snapshot_rows(entries, paths)
+        snapshots.append(
+            LeaderboardSnapshot(
+                phase=phase,
+                site=scope.site,
+                selection=phase.entry_selection,
+                computed_at=computed_at,
+                truth_version=phase.truth_version,
+                evaluator_version=versions,
+                ranking_method=phase.ranking_method,
+                ranking_signature=settled_signature(signature),
+                ranking_metrics=list(paths),
+                board_key=board_key(signature, [(r["submission"], r["values"]) for r in rows]),
+                ranks_pending=is_pending(signature),
+                rows=rows,
+                ranks={str(r["submission"]): r["rank"] for r in rows},
+            )
+        )
+    return LeaderboardSnapshot.objects.bulk_create(snapshots)
+
+
+def tau_between(previous: dict[str, Any], current: dict[str, Any]) -> tuple[float | None, int]:
+    """Kendall's tau-b between two snapshots' ``ranks`` over the entries in both, and how
+    many there are."""
+    common = [key for key in current if key in previous]
+    tau = kendall_tau_b([previous[k] for k in common], [current[k] for k in common])
+    return tau, len(common)
+
+
+def previous_snapshot(snapshot: LeaderboardSnapshot) -> LeaderboardSnapshot | None:
+    """The board's snapshot just before ``snapshot`` (frozen copies are not history)."""
+    return (
+        _board_history(snapshot.phase_id, snapshot.site_id, snapshot.selection)
+        .filter(computed_at__lte=snapshot.computed_at, id__lt=snapshot.pk)
+        .order_by("-computed_at", "-id")
+        .only("id", "ranks")
+        .first()
+    )
+
+
+def complete_snapshot(
+    snapshot: LeaderboardSnapshot,
+    rows: dict[int, dict[str, Any]],
+    *,
+    method: str,
+    n_bootstrap: int,
+    seed: int,
+    final_ranks: dict[int, tuple[int, float | None]] | None = None,
+) -> None:
+    """Add the analysis to a board's snapshot: per submission id ``{"median_rank",
+    "rank_low", "rank_high", "tied_with"}`` (``rows``), the final ``(rank, score)`` of a
+    per-case method (``final_ranks``), and Kendall's tau-b against the previous snapshot."""
+    updated = []
+    for row in snapshot.rows:
+        row = dict(row)
+        extra = rows.get(row["submission"])
+        if extra is not None:
+            row.update(extra)
+        if final_ranks is not None and row["submission"] in final_ranks:
+            row["rank"], row["score"] = final_ranks[row["submission"]]
+        updated.append(row)
+    updated.sort(key=lambda r: (r["rank"], r["submission"]))
+    snapshot.rows = updated
+    snapshot.ranks = {str(r["submission"]): r["rank"] for r in updated}
+    if final_ranks is not None:
+        snapshot.ranks_pending = False
+    snapshot.intervals_at = timezone.now()
+    snapshot.analysis_method = method
+    snapshot.n_bootstrap = n_bootstrap
+    snapshot.seed = seed
+    previous = previous_snapshot(snapshot)
+    if previous is not None:
+        snapshot.tau_previous, snapshot.n_common_previous = tau_between(
+            previous.ranks, snapshot.ranks
+        )
+    snapshot.save()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _board_history(phase_id: int, site_id: int | None, selection: str):
+    return LeaderboardSnapshot.objects.filter(
+        phase_id=phase_id, site_id=site_id, selection=selection, frozen_at__isnull=True
+    )
+
+
+def _scope(phase: Phase, site: Scope | Site | str | None) -> Scope:
+    return scope_for(phase, site)
+
+
+def snapshots(
+    phase: Phase,
+    site: Scope | Site | str | None = None,
+    *,
+    selection: str | None = None,
+    limit: int | None = None,
+) -> list[LeaderboardSnapshot]:
+    """A board's snapshots, newest first (``limit`` of them), without their rows (``ranks``
+    is there); frozen boards are listed by ``frozen_boards``. UnknownSite for a site the
+    phase has no board for."""
+    scope = _scope(phase, site)
+    queryset = (
+        _board_history(
+            phase.pk, scope.site.pk if scope.site else None, selection or phase.entry_selection
+        )
+        .select_related("site")
+        .defer("rows")
+        .order_by("-computed_at", "-id")
+    )
+    if limit is not None:
+        queryset = queryset[:limit]
+    return list(queryset)
+
+
+def snapshot_as_of(
+    phase: Phase,
+    site: Scope | Site | str | None,
+    when: datetime,
+    *,
+    selection: str | None = None,
+) -> LeaderboardSnapshot:
+    """The board as the last recompute at or before ``when`` left it (with the analysis the
+    worker added to that snapshot, if any); NoSnapshot before the first one."""
+    scope = _scope(phase, site)
+    snapshot = (
+        _board_history(
+            phase.pk, scope.site.pk if scope.site else None, selection or phase.entry_selection
+        )
+        .filter(computed_at__lte=when)
+        .select_related("site")
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+    if snapshot is None:
+        first = (
+            _board_history(
+                phase.pk, scope.site.pk if scope.site else None, selection or phase.entry_selection
+            )
+            .order_by("computed_at", "id")
+            .values_list("computed_at", flat=True)
+            .first()
+        )
+        since = f"; the first is from {first.isoformat()}" if first else "; there are none yet"
+        raise NoSnapshot(f"no snapshot of this board at or before {when.isoformat()}{since}")
+    return snapshot
+
+
+def rank_history(
+    submission: Submission, site: Scope | Site | str | None = None
+) -> list[dict[str, Any]]:
+    """One submission's rank on a board over time (oldest first): every snapshot of the
+    phase's board (current entry selection) that has it, ``{"snapshot", "computed_at",
+    "rank", "n_entries", "ranks_pending", "ranking_method", "truth_version",
+    "tau_previous"}``. Read in the database (one query, the rank by key)."""
+    phase = submission.phase
+    scope = _scope(phase, site)
+    key = str(submission.pk)
+    queryset = (
+        _board_history(phase.pk, scope.site.pk if scope.site else None, phase.entry_selection)
+        .filter(ranks__has_key=key)
+        .annotate(entry_rank=KeyTransform(key, "ranks"))
+        .order_by("computed_at", "id")
+        .values(
+            "id",
+            "computed_at",
+            "entry_rank",
+            "ranks_pending",
+            "ranking_method",
+            "truth_version",
+            "tau_previous",
+        )
+    )
+    return [
+        {
+            "snapshot": row["id"],
+            "computed_at": row["computed_at"].isoformat(),
+            "rank": row["entry_rank"],
+            "ranks_pending": row["ranks_pending"],
+            "ranking_method": row["ranking_method"],
+            "truth_version": row["truth_version"],
+            "tau_previous": row["tau_previous"],
+        }
+        for row in queryset
+    ]
+
+
+def frozen_boards(phase: Phase) -> list[LeaderboardSnapshot]:
+    """The phase's frozen boards, newest first (without their rows)."""
+    return list(
+        LeaderboardSnapshot.objects.filter(phase=phase, frozen_at__isnull=False)
+        .select_related("site")
+        .defer("rows", "analysis")
+        .order_by("-frozen_at", "-id")
+    )
+
+
+def frozen_board(slug_or_id: str | int) -> LeaderboardSnapshot:
+    """A frozen board by its slug or id (its permalink); NoSnapshot otherwise."""
+    queryset = LeaderboardSnapshot.objects.filter(frozen_at__isnull=False).select_related(
+        "phase__challenge", "site"
+    )
+    text = str(slug_or_id)
+    found = (
+        queryset.filter(pk=int(text)).first()
+        if text.isascii() and text.isdigit() and len(text) <= 18
+        else queryset.filter(slug=text).first()
+    )
+    if found is None:
+        raise NoSnapshot(f"no frozen board {text!r}")
+    return found
+
+
+def _names(submission_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """{submission id: (participant, method name)} in one query."""
+    subs = Submission.objects.filter(pk__in=list(submission_ids)).select_related("team", "creator")
+    return {s.pk: (s.participant_name, s.method_name) for s in subs}
+
+
+def snapshot_board(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
+    """A snapshot in the board API's shape: metadata, then ``rows`` (the stored ones, with
+    ``participant`` and ``method_name``: frozen boards keep theirs, others are read now)."""
+    rows = [dict(r) for r in snapshot.rows]
+    if not snapshot.is_frozen:
+        names = _names(r["submission"] for r in rows)
+        for row in rows:
+            row["participant"], row["method_name"] = names.get(row["submission"], ("", ""))
+    return {**snapshot_meta(snapshot), "rows": rows}
+
+
+def snapshot_meta(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
+    """Everything about a snapshot except its rows (the snapshots list gives this)."""
+    meta = {
+        "id": snapshot.pk,
+        "phase": snapshot.phase_id,
+        "site": snapshot.site.name if snapshot.site_id else "all",
+        "selection": snapshot.selection,
+        "computed_at": snapshot.computed_at.isoformat(),
+        "truth_version": snapshot.truth_version,
+        "evaluator_version": snapshot.evaluator_version,
+        "ranking_method": snapshot.ranking_method,
+        "ranking_signature": snapshot.ranking_signature,
+        "ranking_metrics": snapshot.ranking_metrics,
+        "ranks_pending": snapshot.ranks_pending,
+        "intervals": None
+        if snapshot.intervals_at is None
+        else {
+            "added_at": snapshot.intervals_at.isoformat(),
+            "method": snapshot.analysis_method,
+            "n_bootstrap": snapshot.n_bootstrap,
+            "seed": snapshot.seed,
+        },
+        "n_entries": len(snapshot.ranks),
+        "tau_previous": snapshot.tau_previous,
+        "n_common_previous": snapshot.n_common_previous,
+        "frozen": snapshot.is_frozen,
+    }
+    if snapshot.is_frozen:
+        meta |= {
+            "slug": snapshot.slug,
+            "title": snapshot.title,
+            "frozen_at": snapshot.frozen_at.isoformat(),
+            "frozen_by": snapshot.frozen_by,
+            "frozen_from": snapshot.frozen_from,
+            "checksum": snapshot.checksum,
+        }
+    return meta
+
+
+# --------------------------------------------------------------------------------------------
+# Freezing
+
+
+def canonical_content(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
+    """What a frozen board's checksum covers: the board (phase, challenge, site, ranking,
+    versions, time), its rows and its analysis (None when none matched when it was frozen)."""
+    phase = snapshot.phase
+    return {
+        "rows_version": ROWS_VERSION,
+        "challenge": phase.challenge.slug,
+        "phase": phase.slug,
+        "phase_id": phase.pk,
+        "site": snapshot.site.name if snapshot.site_id else "all",
+        "selection": snapshot.selection,
+        "computed_at": snapshot.computed_at.isoformat(),
+        "truth_version": snapshot.truth_version,
+        "evaluator_version": snapshot.evaluator_version,
+        "ranking_method": snapshot.ranking_method,
+        "ranking_signature": snapshot.ranking_signature,
+        "ranking_metrics": snapshot.ranking_metrics,
+        "ranks_pending": snapshot.ranks_pending,
+        "title": snapshot.title,
+        "rows": snapshot.rows,
+        "analysis": snapshot.analysis,
+    }
+
+
+def canonical_json(content: Any) -> bytes:
+    """The bytes a checksum is taken of: JSON, keys sorted, no spaces, UTF-8."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def checksum(content: Any) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def verify(snapshot: LeaderboardSnapshot) -> bool:
+    """Whether a frozen board's stored content still hashes to its checksum."""
+    return bool(snapshot.checksum) and checksum(canonical_content(snapshot)) == snapshot.checksum
+
+
+@dataclass(frozen=True)
+class FreezeRefused(Exception):
+    """Why a board cannot be frozen now (the message says)."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def analysis_payload_for(
+    phase: Phase, scope: Scope, selection: str, key: str
+) -> dict[str, Any] | None:
+    """The newest stored analysis payload of exactly this board content (``key``), or None."""
+    return (
+        BoardAnalysis.objects.filter(
+            phase=phase, site=scope.site, selection=selection, board_key=key
+        )
+        .order_by("-computed_at", "-id")
+        .values_list("payload", flat=True)
+        .first()
+    )
+
+
+def _unique_slug(base: str) -> str:
+    slug, n = base[:180], 1
+    while LeaderboardSnapshot.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base[:180]}-{n}"
+    return slug
+
+
+def freeze(
+    phase: Phase,
+    site: Scope | Site | str | None = None,
+    *,
+    by: str = "",
+    title: str = "",
+) -> LeaderboardSnapshot:
+    """Freeze a board: copy its newest snapshot (rows with names, and the stored analysis
+    when it matches that snapshot) into a new frozen, checksummed snapshot with a slug.
+    FreezeRefused while the board has no snapshot or its ranks still await the analysis."""
+    scope = _scope(phase, site)
+    with transaction.atomic():
+        latest = (
+            _board_history(phase.pk, scope.site.pk if scope.site else None, phase.entry_selection)
+            .select_for_update()
+            .order_by("-computed_at", "-id")
+            .first()
+        )
+        if latest is None:
+            raise FreezeRefused("This board has no snapshot yet: score a submission first.")
+        if latest.ranks_pending:
+            raise FreezeRefused(
+                "This board's ranks are still being computed by the worker; freeze it once "
+                "the analysis is stored."
+            )
+        rows = [dict(r) for r in latest.rows]
+        names = _names(r["submission"] for r in rows)
+        for row in rows:
+            row["participant"], row["method_name"] = names.get(row["submission"], ("", ""))
+        now = timezone.now()
+        scope_name = scope.site_name or "all"
+        base = slugify(f"{phase.challenge.slug}-{phase.slug}-{scope_name}-final") or "final"
+        frozen = LeaderboardSnapshot(
+            phase=phase,
+            site=scope.site,
+            selection=latest.selection,
+            computed_at=latest.computed_at,
+            truth_version=latest.truth_version,
+            evaluator_version=latest.evaluator_version,
+            ranking_method=latest.ranking_method,
+            ranking_signature=latest.ranking_signature,
+            ranking_metrics=latest.ranking_metrics,
+            board_key=latest.board_key,
+            ranks_pending=False,
+            rows=rows,
+            ranks=latest.ranks,
+            intervals_at=latest.intervals_at,
+            analysis_method=latest.analysis_method,
+            n_bootstrap=latest.n_bootstrap,
+            seed=latest.seed,
+            tau_previous=latest.tau_previous,
+            n_common_previous=latest.n_common_previous,
+            frozen_from=latest.pk,
+            frozen_by=by[:150],
+            slug=_unique_slug(base),
+            title=(title or f"Final leaderboard: {phase} ({scope_name})")[:200],
+            analysis=analysis_payload_for(phase, scope, latest.selection, latest.board_key),
+        )
+        frozen.checksum = checksum(canonical_content(frozen))
+        frozen.frozen_at = now
+        frozen.save()
+    return frozen
