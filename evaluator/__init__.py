@@ -18,6 +18,10 @@ What lives where, lowest first (a module imports only from rooms listed before i
 - `metric_spec.py`: `MetricSpec`, a metric with its direction (higher/lower is better, or none
   for a measurement) and its words, read from the scorers' declarations; the one such type,
   shared by tasks, the platform's leaderboards and pages. Imports only `scorers/registry.py`.
+- `statistics/`: leaderboard statistics on entries x cases matrices (competition ranks by
+  sorting, ranking methods, one-sided Wilcoxon + Holm, bootstrap rank intervals, ties, Kendall's
+  tau, per-case ranks; `analysis.analyse_board`); NumPy and SciPy only, no metric knowledge
+  beyond the missing-value policy (docs/statistics.md).
 - `scoring.py`: the public API (`validate_submission`, `score_submission`).
 - `importers/`: turning public releases into truth sets; `cli.py`: `fetalbench-eval`.
 """
