@@ -287,13 +287,16 @@ def test_pages_toggle_every_entry(client, board) -> None:
 # Scopes: one rule for which boards exist, asked by recompute, the tables, the API and pages
 
 
-def test_scope_for_names_every_board_one_way(board, client) -> None:
+def test_scope_for_names_every_board_one_way(board, client, make_challenge) -> None:
     from challenges.leaderboards import ALL_CASES, UnknownSite, board_scopes, scope_for
 
     phase, submit, team = board
     challenge = phase.challenge
-    # A site of the challenge without cases in this phase has no board anywhere.
-    Site.objects.create(challenge=challenge, name="elsewhere")
+    # A site of the challenge without cases in this phase has an empty board, on the API
+    # and the page alike; a name that is no site of the challenge has none anywhere.
+    elsewhere = Site.objects.create(challenge=challenge, name="elsewhere")
+    other = make_challenge(slug="other")[0]
+    Site.objects.create(challenge=other, name="foreign")
     submit(team("red"), {"all": {"dice": 0.9}, "a": {"dice": 0.8}})
     recompute(phase)
     for name in (None, "", "all"):
@@ -301,15 +304,17 @@ def test_scope_for_names_every_board_one_way(board, client) -> None:
     site_a = scope_for(phase, "a")
     assert (site_a.site_name, site_a.key) == ("a", "a")
     assert scope_for(phase, site_a.site) == site_a and scope_for(phase, site_a) is site_a
+    assert scope_for(phase, "elsewhere").site == elsewhere
     with pytest.raises(UnknownSite):
-        scope_for(phase, "elsewhere")
+        scope_for(phase, "foreign")
     assert [s.key for s in board_scopes(phase)] == ["all", "a", "b"]
+    assert leaderboard_table(phase, "elsewhere").rows == []
     # recompute wrote rows for exactly those scopes; the tables read them by scope.
     assert set(phase.leaderboard_entries.values_list("site__name", flat=True)) == {None, "a", "b"}
     assert leaderboard_table(phase, site_a).as_dict()["site"] == "a"
     assert leaderboard_table(phase, "all").as_dict()["site"] == "all"
     # Both front doors ask scope_for: the page and the API agree on every name.
-    for name, status in (("a", 200), ("all", 200), ("elsewhere", 404), ("mars", 404)):
+    for name, status in (("a", 200), ("all", 200), ("elsewhere", 200), ("foreign", 404)):
         page = client.get(f"/phases/{phase.pk}/leaderboard/?site={name}")
         api = client.get(f"/api/phases/{phase.pk}/leaderboard/?site={name}")
         path = client.get(f"/api/phases/{phase.pk}/leaderboard/sites/{name}/")

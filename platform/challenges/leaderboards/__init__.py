@@ -25,9 +25,10 @@ What lives where, and what may import what (each module only imports those above
   selections (``select_best``, ``select_latest``, ``select_all``). Imports only the evaluator
   (metric specs, ranking entries): no Django, no database.
 - ``scopes.py``: which cases a board covers. ``Scope`` (all cases, or one site) and
-  ``scope_for(phase, site)``, the one rule for which site names have a board (the sites with
-  cases in the phase; ``UnknownSite`` otherwise), used by ``recompute``, the tables, the API
-  and the pages. Imports ``ranking`` and the models.
+  ``scope_for(phase, site)``, the one rule for which names have a board (the sites of the
+  phase's challenge; ``UnknownSite`` otherwise), used by the tables, the API and the pages;
+  ``board_scopes`` (all cases and the sites with cases in the phase) for ``recompute``.
+  Imports ``ranking`` and the models.
 - ``materialise.py``: ``ranking_criteria(phase)``, ``ranking_signature(phase)`` and
   ``recompute(phase)``, which writes ``LeaderboardEntry`` rows for every scope. Imports
   ``ranking``, ``scopes`` and the models.

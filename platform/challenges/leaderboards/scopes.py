@@ -1,10 +1,12 @@
 """Board scopes: which cases a leaderboard covers, all of the phase's or one site's.
 
-A phase has one board over every case and one per acquisition site that has cases in it.
-``scope_for(phase, site)`` is the one place that turns what a caller names (nothing, "all", a
-site name from a URL, a ``Site``) into a ``Scope``, and the one rule for which sites exist:
-the sites with cases in this phase, the same ones ``recompute`` writes rows for. The API and
-the pages both ask it, so a site either has a board everywhere or nowhere.
+A phase has one board over every case and one per acquisition site. ``scope_for(phase,
+site)`` is the one place that turns what a caller names (nothing, "all", a site name from a
+URL, a ``Site``) into a ``Scope``, and the one rule for which names have a board: any site of
+the phase's challenge (the API has always answered for those; a site without cases in this
+phase has an empty board), anything else is ``UnknownSite``. The API and the pages both ask
+it, so a name has a board everywhere or nowhere. ``phase_sites`` lists the sites with cases
+in the phase: the boards ``recompute`` writes rows for and the pages' tabs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from challenges.models import Phase, Site
 
 
 class UnknownSite(LookupError):
-    """A site name the phase has no cases for (so no board); views answer 404."""
+    """A name that is no site of the phase's challenge (so no board); views answer 404."""
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,18 @@ def scope_for(
     phase: Phase, site: Scope | Site | str | None, *, sites: Sequence[Site] | None = None
 ) -> Scope:
     """The scope a caller names: None, "" or "all" mean every case; a ``Site`` is taken as
-    given; a name must be one of the phase's sites (``sites``, when the caller has already
-    read ``phase_sites``, saves the query), else UnknownSite."""
+    given; a name must be a site of the phase's challenge, else UnknownSite. ``sites`` (the
+    caller's ``phase_sites``, when it has read them) are looked in first, saving the query."""
     if isinstance(site, Scope):
         return site
     if site is None or site in ("", ALL):
         return ALL_CASES
     if isinstance(site, Site):
         return Scope(site)
-    known = phase_sites(phase) if sites is None else sites
-    for candidate in known:
+    for candidate in sites or ():
         if candidate.name == site:
             return Scope(candidate)
-    raise UnknownSite(f"phase {phase.pk} has no cases from a site called {site!r}")
+    found = Site.objects.filter(challenge_id=phase.challenge_id, name=site).first()
+    if found is None:
+        raise UnknownSite(f"challenge {phase.challenge_id} has no site called {site!r}")
+    return Scope(found)

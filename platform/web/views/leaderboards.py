@@ -50,8 +50,9 @@ DEFAULT_METRICS = {"dice", "hd", "hd95", "assd", "hc_abs_diff_mm"}
 
 
 def _phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], Scope]:
-    """The phase, its site names (the page's tabs) and the board the query's `site` names
-    (``scope_for``: all cases, or a site with cases in the phase; 404 for any other)."""
+    """The phase, the names of its sites with cases (the page's tabs) and the board the
+    query's `site` names (``scope_for``, as the API: all cases or a site of the challenge;
+    404 for any other name)."""
     phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
     if not can_view_leaderboard(request.user, phase):
         raise Http404("This leaderboard is hidden.")
@@ -59,7 +60,7 @@ def _phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], S
     try:
         scope = scope_for(phase, request.GET.get("site"), sites=sites)
     except UnknownSite:
-        raise Http404("No such site in this phase.") from None
+        raise Http404("No such site in this challenge.") from None
     return phase, [s.name for s in sites], scope
 
 
