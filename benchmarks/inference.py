@@ -107,19 +107,17 @@ def _models(work: Path, size: int) -> dict[str, Path]:
 
 def bench_model_files(work: Path, cases: list, size: int, threads: int, gpu: bool) -> None:
     from sandbox.inputs import prepare_input
-    from sandbox.model_files.onnx_runner import OnnxLimits, run_onnx
-    from sandbox.model_files.torchscript_runner import run_torchscript
+    from sandbox.model_files.process import ModelLimits, run_model_file
 
     input_dir = prepare_input(cases, work / "model-input")
     spec = {"input_size": [size, size]}
-    limits = OnnxLimits(wall_seconds=600, threads=threads, use_gpu=gpu)
+    limits = ModelLimits(wall_seconds=600, threads=threads, use_gpu=gpu)
     print(f"\n(2) model files, {len(cases)} cases at {size}x{size}, {threads} thread(s)")
     print(
         f"{'format':>12} {'params':>8} {'GFLOPs':>7} {'img/s e2e':>10} {'img/s fwd':>10} {'ratio':>6}"
     )
     for name, path in _models(work, size).items():
-        runner = run_onnx if name == "onnx" else run_torchscript
-        outcome = runner(path, spec, input_dir, work / f"out-{name}", limits)
+        outcome = run_model_file(name, path, spec, input_dir, work / f"out-{name}", limits)
         assert outcome.ok, outcome.to_dict()
         d = outcome.details
         e2e = len(cases) / outcome.wall_seconds

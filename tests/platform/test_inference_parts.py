@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
 from sandbox.model_files.bundle import BundleError, check_bundle, extract_bundle
-from sandbox.model_files.torchscript_runner import run_torchscript
+from sandbox.model_files.process import run_model_file
 from sandbox.outcome import Outcome, Status
 
 SPEC = {"input_size": [32, 32]}
@@ -86,7 +86,7 @@ def test_torchscript_measures_and_segments(tmp_path: Path, input_dir: Path) -> N
 
     model = tmp_path / "m.pt"
     model.write_bytes(_scripted(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1))))
-    outcome = run_torchscript(model, SPEC, input_dir, tmp_path / "out")
+    outcome = run_model_file("torchscript", model, SPEC, input_dir, tmp_path / "out")
     assert outcome.ok, outcome.to_dict()
     assert outcome.details["parameters"] == 2 * 9 + 2
     assert outcome.details["flops"] == 2 * 32 * 32 * 2 * 9
@@ -100,16 +100,16 @@ def test_torchscript_bad_file_and_wrong_shape(tmp_path: Path, input_dir: Path) -
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"PK not really")
-    outcome = run_torchscript(junk, SPEC, input_dir, tmp_path / "o1")
+    outcome = run_model_file("torchscript", junk, SPEC, input_dir, tmp_path / "o1")
     assert outcome.status is Status.REJECTED and "not a TorchScript archive" in outcome.message
 
     pooled = tmp_path / "pooled.pt"
     pooled.write_bytes(_scripted(torch.nn.Sequential(torch.nn.MaxPool2d(2))))
-    outcome = run_torchscript(pooled, SPEC, input_dir, tmp_path / "o2")
+    outcome = run_model_file("torchscript", pooled, SPEC, input_dir, tmp_path / "o2")
     assert outcome.status is Status.REJECTED
     assert "[1, 1, 16, 16]" in outcome.message and "expected [1, C, 32, 32]" in outcome.message
 
-    outcome = run_torchscript(pooled, {"input_size": 5}, input_dir, tmp_path / "o3")
+    outcome = run_model_file("torchscript", pooled, {"input_size": 5}, input_dir, tmp_path / "o3")
     assert outcome.status is Status.REJECTED and outcome.message.startswith("model spec:")
 
 

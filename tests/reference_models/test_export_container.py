@@ -19,8 +19,10 @@ import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
 from sandbox.limits import GiB, MiB, SandboxLimits
-from sandbox.model_files import onnx_runner, pixels
+from sandbox.model_files import pixels
+from sandbox.model_files.process import run_model_file
 from sandbox.model_files.spec import ModelSpec
+from sandbox.model_files.worker import to_labels as platform_to_labels
 from sandbox.outcome import Status
 
 from reference_models.cli import main
@@ -47,7 +49,9 @@ def _runner(tmp_path: Path) -> ModuleType:
         shutil.copy2(source, tmp_path / source.name)
     sys.path.insert(0, str(tmp_path))
     try:
-        spec = importlib.util.spec_from_file_location("fetalbench_run_model", tmp_path / RUNNER.name)
+        spec = importlib.util.spec_from_file_location(
+            "fetalbench_run_model", tmp_path / RUNNER.name
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
@@ -55,15 +59,6 @@ def _runner(tmp_path: Path) -> ModuleType:
         for name in ("spec", "pixels"):  # the copies' flat names, as in the container
             sys.modules.pop(name, None)
     return module
-
-
-def _platform_to_labels():
-    """The platform's output -> label map step (its module is being split; either place)."""
-    try:
-        from sandbox.model_files.worker import to_labels
-    except ImportError:
-        from sandbox.model_files.onnx_runner import _to_labels as to_labels
-    return to_labels
 
 
 def _real_cases(n_hc18: int, n_psfhs: int) -> list[Case]:
@@ -118,7 +113,7 @@ def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict, tmp_path: Path
         if spec["output"] == "probabilities":
             output = 1 / (1 + np.exp(-output))
         labels = runner.to_labels(output, ours)
-        np.testing.assert_array_equal(labels, _platform_to_labels()(output, theirs))
+        np.testing.assert_array_equal(labels, platform_to_labels(output, theirs))
         assert set(np.unique(labels)) == set(spec["class_values"])
         np.testing.assert_array_equal(
             runner.resize_back(labels, image.shape[:2]),
@@ -231,8 +226,8 @@ def test_container_masks_equal_the_model_file_masks(
     assert len(outcome.log_tail) == len(cases)  # one line per case, no warnings
 
     spec = json.loads((exported["container"] / "model.json").read_text())
-    reference = onnx_runner.run_onnx(
-        exported["out"] / "model.onnx", spec, input_dir, tmp_path / "model-file"
+    reference = run_model_file(
+        "onnx", exported["out"] / "model.onnx", spec, input_dir, tmp_path / "model-file"
     )
     assert reference.status is Status.OK, reference.message
     foreground = 0

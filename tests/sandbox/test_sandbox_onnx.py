@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
-from sandbox.model_files.onnx_runner import OnnxLimits, run_onnx
 from sandbox.model_files.onnx_stats import count_macs, parameter_count
+from sandbox.model_files.process import ModelLimits, run_model_file
 from sandbox.outcome import Status
 
 onnx = pytest.importorskip("onnx")
@@ -20,7 +20,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 SPEC = {"input_size": [32, 32], "channels": 1, "output": "logits"}
-LIMITS = OnnxLimits(wall_seconds=60, memory_bytes=3 * 1024**3, threads=1)
+LIMITS = ModelLimits(wall_seconds=60, memory_bytes=3 * 1024**3, threads=1)
 
 
 def conv_segmenter(path: Path, stride: int = 1, out_channels: int = 2, sigmoid: bool = False):
@@ -66,7 +66,7 @@ def half_bright_input(tmp_path: Path) -> Path:
 
 def test_conv_segmenter_segments_and_is_measured(tmp_path: Path, half_bright_input) -> None:
     model = conv_segmenter(tmp_path / "m.onnx")
-    outcome = run_onnx(model, SPEC, half_bright_input, tmp_path / "out", LIMITS)
+    outcome = run_model_file("onnx", model, SPEC, half_bright_input, tmp_path / "out", LIMITS)
     assert outcome.status is Status.OK, (outcome.message, outcome.log_tail)
     mask = np.asarray(Image.open(tmp_path / "out" / "case1.png"))
     assert mask.shape == (48, 64) and set(np.unique(mask)) == {0, 1}
@@ -81,11 +81,11 @@ def test_conv_segmenter_segments_and_is_measured(tmp_path: Path, half_bright_inp
 def test_class_values_and_single_channel_probabilities(tmp_path: Path, half_bright_input) -> None:
     model = conv_segmenter(tmp_path / "m.onnx")
     spec = {**SPEC, "class_values": [0, 2]}
-    assert run_onnx(model, spec, half_bright_input, tmp_path / "a", LIMITS).ok
+    assert run_model_file("onnx", model, spec, half_bright_input, tmp_path / "a", LIMITS).ok
     assert set(np.unique(np.asarray(Image.open(tmp_path / "a" / "case1.png")))) == {0, 2}
     prob = conv_segmenter(tmp_path / "p.onnx", out_channels=1, sigmoid=True)
     spec = {**SPEC, "output": "probabilities", "threshold": 0.5, "class_values": [0, 255]}
-    outcome = run_onnx(prob, spec, half_bright_input, tmp_path / "b", LIMITS)
+    outcome = run_model_file("onnx", prob, spec, half_bright_input, tmp_path / "b", LIMITS)
     assert outcome.ok, outcome.message
     mask = np.asarray(Image.open(tmp_path / "b" / "case1.png"))
     assert mask[0, 0] == 0 and mask[0, -1] == 255
@@ -94,14 +94,16 @@ def test_class_values_and_single_channel_probabilities(tmp_path: Path, half_brig
 def test_not_onnx_and_wrong_output_shape_are_rejected(tmp_path: Path, half_bright_input) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00garbage, definitely not protobuf\xff" * 50)
-    outcome = run_onnx(junk, SPEC, half_bright_input, tmp_path / "a", LIMITS)
+    outcome = run_model_file("onnx", junk, SPEC, half_bright_input, tmp_path / "a", LIMITS)
     assert outcome.status is Status.REJECTED and "not a valid ONNX model" in outcome.message
     strided = conv_segmenter(tmp_path / "s.onnx", stride=2)
-    outcome = run_onnx(strided, SPEC, half_bright_input, tmp_path / "b", LIMITS)
+    outcome = run_model_file("onnx", strided, SPEC, half_bright_input, tmp_path / "b", LIMITS)
     assert outcome.status is Status.REJECTED
     assert "output has shape [1, 2, 16, 16]; expected [1, C, 32, 32]" in outcome.message
     model = conv_segmenter(tmp_path / "m.onnx")
-    outcome = run_onnx(model, {**SPEC, "channels": 3}, half_bright_input, tmp_path / "c", LIMITS)
+    outcome = run_model_file(
+        "onnx", model, {**SPEC, "channels": 3}, half_bright_input, tmp_path / "c", LIMITS
+    )
     assert outcome.status is Status.REJECTED and "input of shape [1, 3, 32, 32]" in outcome.message
 
 
@@ -118,14 +120,14 @@ def test_not_onnx_and_wrong_output_shape_are_rejected(tmp_path: Path, half_brigh
 )
 def test_bad_specs_are_rejected(tmp_path: Path, half_bright_input, spec, words) -> None:
     model = conv_segmenter(tmp_path / "m.onnx")
-    outcome = run_onnx(model, spec, half_bright_input, tmp_path / "out", LIMITS)
+    outcome = run_model_file("onnx", model, spec, half_bright_input, tmp_path / "out", LIMITS)
     assert outcome.status is Status.REJECTED and words in outcome.message
 
 
 def test_time_and_memory_limits(tmp_path: Path, half_bright_input) -> None:
     model = conv_segmenter(tmp_path / "m.onnx")
-    quick = OnnxLimits(wall_seconds=0.05, memory_bytes=LIMITS.memory_bytes, threads=1)
-    outcome = run_onnx(model, SPEC, half_bright_input, tmp_path / "a", quick)
+    quick = ModelLimits(wall_seconds=0.05, memory_bytes=LIMITS.memory_bytes, threads=1)
+    outcome = run_model_file("onnx", model, SPEC, half_bright_input, tmp_path / "a", quick)
     assert outcome.status is Status.TIMEOUT and "0.05 s" in outcome.message
     # A graph that materialises a 16 GB tensor from a tiny file.
     shape = numpy_helper.from_array(np.array([4 * 1024 * 1024, 1, 32, 32], np.int64), "shape")
@@ -141,7 +143,7 @@ def test_time_and_memory_limits(tmp_path: Path, half_bright_input) -> None:
     )
     hog = tmp_path / "hog.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), hog)
-    outcome = run_onnx(hog, SPEC, half_bright_input, tmp_path / "b", LIMITS)
+    outcome = run_model_file("onnx", hog, SPEC, half_bright_input, tmp_path / "b", LIMITS)
     assert outcome.status is Status.OOM, outcome.message
     assert "out of memory (limit 3072 MiB)" in outcome.message
 
@@ -175,7 +177,7 @@ def test_real_hc18_images_keep_their_size(tmp_path: Path) -> None:
     input_dir = prepare_input(cases, tmp_path / "input")
     model = conv_segmenter(tmp_path / "m.onnx")
     spec = {"input_size": [128, 192], "channels": 1, "normalisation": {"mean": 0.2, "std": 0.3}}
-    outcome = run_onnx(model, spec, input_dir, tmp_path / "out", LIMITS)
+    outcome = run_model_file("onnx", model, spec, input_dir, tmp_path / "out", LIMITS)
     assert outcome.ok, outcome.message
     for path in images:
         mask = Image.open(tmp_path / "out" / f"{path.stem}.png")
@@ -186,5 +188,5 @@ def test_external_data_is_refused(tmp_path: Path, half_bright_input) -> None:
     model = onnx.load(conv_segmenter(tmp_path / "m.onnx"))
     external = tmp_path / "ext.onnx"
     onnx.save(model, external, save_as_external_data=True, size_threshold=0, location="w.bin")
-    outcome = run_onnx(external, SPEC, half_bright_input, tmp_path / "out", LIMITS)
+    outcome = run_model_file("onnx", external, SPEC, half_bright_input, tmp_path / "out", LIMITS)
     assert outcome.status is Status.REJECTED and "external data" in outcome.message

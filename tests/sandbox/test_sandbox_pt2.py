@@ -17,8 +17,7 @@ import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
 from sandbox.model_files.onnx_stats import parameter_count
-from sandbox.model_files.process import ModelLimits
-from sandbox.model_files.runners import run_model_file
+from sandbox.model_files.process import ModelLimits, run_model_file
 from sandbox.outcome import Status
 
 pytest.importorskip("onnxruntime")

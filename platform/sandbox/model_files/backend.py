@@ -12,8 +12,7 @@ from pathlib import Path
 
 from sandbox.limits import RunLimits
 from sandbox.model_files.bundle import extract_bundle
-from sandbox.model_files.process import ModelLimits
-from sandbox.model_files.runners import run_model_file
+from sandbox.model_files.process import ModelLimits, run_model_file
 from sandbox.outcome import Outcome
 
 

@@ -1,4 +1,5 @@
-"""The ONNX child process: `python -m sandbox.model_files.onnx_worker JOB.json` (started by `run_onnx`).
+"""The ONNX child process: `python -m sandbox.model_files.onnx_worker JOB.json` (started by
+`run_model_file("onnx", ...)`).
 
 Only what is ONNX-specific: loading the model from bytes (external data files are refused:
 they could name any file on the host), counting parameters and MACs, and running one tensor
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from sandbox.model_files.onnx_stats import count_macs, parameter_count
 from sandbox.model_files.worker import LoadedModel, Rejected, WorkerJob, main, run_failure, short
 
 
@@ -17,8 +19,6 @@ def load(job: WorkerJob) -> LoadedModel:
     """Parse, check and measure the model, then open an onnxruntime session on it."""
     import onnx
     import onnxruntime as ort
-
-    from sandbox.model_files.onnx_stats import count_macs, parameter_count
 
     data = job.model.read_bytes()
     try:

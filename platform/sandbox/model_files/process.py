@@ -1,13 +1,22 @@
-"""Launch an untrusted model file's inference in a separate, limited child process.
+"""Run an untrusted model file on the test images in a separate, limited child process: one
+launcher and one entry point (`run_model_file(fmt, ...)`) for every format, so that limits,
+exit codes and outcome messages cannot drift apart between formats.
 
-ONNX and TorchScript files are untrusted input to their parsers, so neither is ever opened in
-the worker itself: a child (`python -m sandbox.model_files.onnx_worker` or `sandbox.model_files.torchscript_worker`,
-both on `sandbox.model_files.worker`) gets an address-space limit (RLIMIT_AS), a CPU-time limit, a
-wall-clock limit, a clean environment and only the input folder of images + inputs.json. Both
-formats share this launcher so that limits, exit codes and outcome messages cannot drift
-apart.
+A model file is untrusted input to its runtime's parser (onnxruntime, `torch.jit.load`,
+`torch.export.load`), and a TorchScript or `.pt2` file can run code when it is loaded, so it
+is never opened in the worker itself (nor in the web or scoring process): the child
+`python -m <WORKERS[fmt]> JOB.json` (`onnx_worker`, `torchscript_worker`, `pt2_worker`, all on
+`sandbox.model_files.worker`) gets an address-space limit (RLIMIT_AS), a CPU-time limit, a
+wall-clock limit, a clean environment (no database URLs or secrets) and only the input folder
+of images + inputs.json. It measures the parameters, the FLOPs at the spec's input size and
+the median latency per image, and writes `<case_id>.png` masks.
 
-Child exit codes: 0 ok, 2 rejected (bad spec, not a model, wrong shapes), 3 out of memory.
+Not a container: the child runs as the worker's user and could read what that user can read.
+Workers that take model files should run without access to truth sets beyond the scoring
+step (docs/model-container.md, "Model files").
+
+Child exit codes (`sandbox.model_files.worker`): 0 ok, 2 rejected (bad spec, not a model of
+that format, wrong shapes), 3 out of memory.
 """
 
 from __future__ import annotations
@@ -23,16 +32,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaluator.io.archives import MiB
 from sandbox.model_files.spec import ModelSpec, SpecError
+from sandbox.model_files.worker import EXIT_OOM, EXIT_REJECTED
 from sandbox.outcome import Outcome, Status
 
-MiB = 1024 * 1024
-EXIT_REJECTED = 2
-EXIT_OOM = 3
+#: Model-file format (as `sandbox.model_files.bundle` reports it) -> the child's module.
+WORKERS: dict[str, str] = {
+    "onnx": "sandbox.model_files.onnx_worker",
+    "torchscript": "sandbox.model_files.torchscript_worker",
+    "pt2": "sandbox.model_files.pt2_worker",
+}
 
 
 @dataclass(frozen=True)
 class ModelLimits:
+    """Limits one model-file child runs under (`ModelFileBackend` derives them from the site's
+    `RunLimits`)."""
+
     wall_seconds: float = 1800.0
     memory_bytes: int = 8 * 1024 * MiB
     max_model_bytes: int = 1024 * MiB
@@ -40,20 +57,25 @@ class ModelLimits:
     use_gpu: bool = False
 
 
-def run_model_process(
-    worker_module: str,
+def run_model_file(
+    fmt: str,
     model_path: Path,
     spec: ModelSpec | dict[str, Any],
     input_dir: Path,
     output_dir: Path,
     limits: ModelLimits | None = None,
 ) -> Outcome:
-    """Run `python -m worker_module job.json` on every case of `input_dir` under `limits`.
+    """Segment every case of `input_dir` with the model file of format `fmt` (onnx,
+    torchscript, pt2) in its limited child; masks go to `output_dir`.
 
-    The worker (ONNX or TorchScript) writes masks to `output_dir` and a result JSON with a
-    message and `details` (parameters, flops, median latency); its exit code says ok, rejected
-    or out of memory. Never raises for anything about the model or the spec.
+    `details` carries parameters, flops and macs (flops = 2 x macs) at the spec's input size,
+    a note on how they were counted, the input shape and median_latency_ms per image. Never
+    raises for anything about the model or the spec; ValueError for a format no worker runs.
     """
+    try:
+        worker_module = WORKERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown model-file format {fmt!r}; known: {sorted(WORKERS)}") from None
     limits = limits or ModelLimits()
     started = time.monotonic()
     output_dir = Path(output_dir)

@@ -1,12 +1,17 @@
-"""The child process of a model-file run, shared by every runtime (ONNX, TorchScript).
+"""The child process of a model-file run, shared by every runtime (ONNX, TorchScript, pt2).
 
-`sandbox.model_files.process` starts `python -m sandbox.model_files.<runtime>_worker JOB.json` under its limits;
-that module supplies only how to load the model and how to run one input tensor, and hands
-both to `main` here. Everything else is the same for every runtime and lives here once, so the
-runtimes cannot drift apart: reading the job and the input folder, the per-case loop (one
-untimed warm-up, then one timed forward pass per image), turning outputs into label masks,
-writing `<case_id>.png`, and reporting through the result JSON and the exit code (0 ok,
-2 rejected, 3 out of memory, 1 anything else) with a one-line message, never a stack trace.
+`sandbox.model_files.process` starts `python -m sandbox.model_files.<runtime>_worker JOB.json`
+under its limits; that module supplies only how to load the model and how to run one input
+tensor, and hands both to `main` here. Everything else is the same for every runtime and
+lives here once, so the runtimes cannot drift apart: reading the job and the input folder,
+the per-case loop (one untimed warm-up, then one timed forward pass per image), turning
+outputs into label masks, writing `<case_id>.png`, and reporting through the result JSON and
+the exit code (0 ok, 2 rejected, 3 out of memory, 1 anything else) with a one-line message,
+never a stack trace.
+
+Loaded in the child, and by the launcher for the exit codes: it imports the standard
+library, NumPy and the stdlib/NumPy-only `spec` and `pixels`, never the evaluator or the rest
+of the sandbox (the child's PYTHONPATH is `platform/` alone; a test checks what it loads).
 """
 
 from __future__ import annotations
@@ -19,8 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.model_files.process import EXIT_OOM, EXIT_REJECTED
+import numpy as np
+
+from sandbox.model_files import pixels
 from sandbox.model_files.spec import ModelSpec, SpecError
+
+#: The child's exit codes besides 0 (ok) and 1 (anything else), read by the launcher.
+EXIT_REJECTED = 2
+EXIT_OOM = 3
 
 
 class Rejected(Exception):
@@ -75,9 +86,6 @@ def run_failure(exc: Exception, shape: Any) -> Exception:
 def to_labels(output: Any, spec: ModelSpec) -> Any:
     """The model's output as a uint8 label map (`sandbox.model_files.pixels.to_labels`); an
     unreadable output rejects the model."""
-    # numpy (through pixels) is loaded in the child only, where the model runs.
-    from sandbox.model_files import pixels
-
     try:
         return pixels.to_labels(output, spec)
     except pixels.OutputError as exc:
@@ -87,22 +95,20 @@ def to_labels(output: Any, spec: ModelSpec) -> Any:
 def segment_cases(model: LoadedModel, spec: ModelSpec, input_dir: Path, output_dir: Path) -> dict:
     """Run the model on every case of inputs.json and write its masks; the result message and
     details (the runtime's plus the median latency per image)."""
-    import numpy as np
-
-    from sandbox.model_files.pixels import read_image, resize_back, to_model_input, write_mask
-
     cases = json.loads((input_dir / "inputs.json").read_text())["cases"]
     latencies: list[float] = []
     for index, case in enumerate(cases):
-        image = read_image(input_dir / case["file"])
-        tensor = to_model_input(image, spec)
+        image = pixels.read_image(input_dir / case["file"])
+        tensor = pixels.to_model_input(image, spec)
         if index == 0:
             model.run(tensor)  # warm-up, not timed (lazy allocation, TorchScript profiling)
         t0 = time.perf_counter()
         output = model.run(tensor)
         latencies.append((time.perf_counter() - t0) * 1000)
         label = to_labels(output, spec)
-        write_mask(resize_back(label, image.shape[:2]), output_dir / f"{case['case_id']}.png")
+        pixels.write_mask(
+            pixels.resize_back(label, image.shape[:2]), output_dir / f"{case['case_id']}.png"
+        )
     median = float(np.median(latencies)) if latencies else None
     return {
         "message": f"segmented {len(cases)} case(s).",
