@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import accounts, challenges, leaderboards, submissions, teams
+from web.views import accounts, challenges, leaderboards, statistics, submissions, teams
 
 app_name = "web"
 
@@ -28,6 +28,9 @@ urlpatterns = [
         name="leaderboard-recompute",
     ),
     path("phases/<int:pk>/pareto/", leaderboards.pareto, name="pareto"),
+    path("phases/<int:pk>/statistics/", statistics.statistics, name="statistics"),
+    path("phases/<int:pk>/report.html", statistics.report_html, name="report-html"),
+    path("phases/<int:pk>/report.pdf", statistics.report_pdf, name="report-pdf"),
     path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
     path("my/submissions/", submissions.my_submissions, name="my-submissions"),
     path("accounts/signup/", accounts.signup, name="signup"),

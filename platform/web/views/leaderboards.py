@@ -49,7 +49,7 @@ X_AXES = {
 DEFAULT_METRICS = {"dice", "hd", "hd95", "assd", "hc_abs_diff_mm"}
 
 
-def _phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], Scope]:
+def phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], Scope]:
     """The phase, the names of its sites with cases (the page's tabs) and the board the
     query's `site` names (``scope_for``, as the API: all cases or a site of the challenge;
     404 for any other name)."""
@@ -64,14 +64,14 @@ def _phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], S
     return phase, [s.name for s in sites], scope
 
 
-def _all_entries(request: HttpRequest) -> bool:
+def all_entries_param(request: HttpRequest) -> bool:
     try:
         return wants_all_entries(request.GET.get("entries"))
     except EntriesError as exc:
         raise BadRequest(str(exc)) from None
 
 
-def _query(site: str | None, all_entries: bool) -> str:
+def board_query(site: str | None, all_entries: bool) -> str:
     """The query string that keeps the page's site and entries choice across links."""
     params = {"site": site} if site else {}
     if all_entries:
@@ -80,26 +80,26 @@ def _query(site: str | None, all_entries: bool) -> str:
 
 
 def _export_links(phase: Phase, site: str | None, all_entries: bool) -> dict[str, str]:
-    query = _query(site, all_entries)
+    query = board_query(site, all_entries)
     return {
         "csv": reverse("api-leaderboard-csv", args=[phase.pk]) + query,
         "json": reverse("api-leaderboard-json", args=[phase.pk]) + query,
     }
 
 
-def _entries_context(site: str | None, all_entries: bool) -> dict:
+def entries_context(site: str | None, all_entries: bool) -> dict:
     """Links for the site tabs, the cross-page link and the one-row/every-entry toggle."""
     return {
         "all_entries": all_entries,
         "entries_query": "&entries=all" if all_entries else "",
-        "page_query": _query(site, all_entries),
-        "toggle_query": _query(site, not all_entries),
+        "page_query": board_query(site, all_entries),
+        "toggle_query": board_query(site, not all_entries),
     }
 
 
 def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
-    all_entries = _all_entries(request)
-    phase, sites, scope = _phase_and_scope(request, pk)
+    all_entries = all_entries_param(request)
+    phase, sites, scope = phase_and_scope(request, pk)
     site = scope.site_name
     organiser = is_organiser(request.user, phase.challenge)
     table = phase_table(
@@ -117,7 +117,7 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "organiser": organiser,
             "board_columns": board_columns(table, DEFAULT_METRICS),
             "exports": _export_links(phase, site, all_entries),
-            **_entries_context(site, all_entries),
+            **entries_context(site, all_entries),
         },
     )
 
@@ -133,13 +133,13 @@ def recompute(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, f"Leaderboard re-ranked with the current settings ({rows} rows).")
     site = request.POST.get("site") or None
     all_entries = request.POST.get("entries") == ENTRIES_ALL
-    target = reverse("web:leaderboard", args=[phase.pk]) + _query(site, all_entries)
+    target = reverse("web:leaderboard", args=[phase.pk]) + board_query(site, all_entries)
     return HttpResponseRedirect(target)
 
 
 def pareto(request: HttpRequest, pk: int) -> HttpResponse:
-    all_entries = _all_entries(request)
-    phase, sites, scope = _phase_and_scope(request, pk)
+    all_entries = all_entries_param(request)
+    phase, sites, scope = phase_and_scope(request, pk)
     site = scope.site_name
     table = phase_table(phase, scope, all_entries=all_entries)
     data = table.as_dict()
@@ -169,6 +169,6 @@ def pareto(request: HttpRequest, pk: int) -> HttpResponse:
                 "x_axis": x_axis,
                 "x_axes": X_AXES,
             },
-            **_entries_context(site, all_entries),
+            **entries_context(site, all_entries),
         },
     )

@@ -1,0 +1,1 @@
+"""The challenge report and the statistics plots, built from stored board analyses."""

@@ -1,0 +1,189 @@
+"""The challenge report of one phase: one self-contained HTML document from stored data.
+
+``build_report(phase)`` gathers what the report says, all of it stored already: the phase's
+configuration (written out as the assessment method, ``method.py``), every board's stored
+analysis (all cases, then each site: tables and plots, ``boards.py``/``plots.py``), the
+participation counts, the BIAS items covered, and a reproducibility manifest (evaluator and
+library versions, truth-set hash, seeds, bootstrap size, the boards' keys). Nothing is
+computed statistically here; plots are laid out from the stored numbers.
+
+``render_html(report)`` renders it with the package's own template (``templates/``) through
+a standalone Django template engine (autoescaping on): one HTML file with its styles inline,
+the plots inline as SVG and no script, so it opens offline, prints, and can be turned into
+PDF by ``pdf.html_to_pdf``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform as python_platform
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Count
+from django.template import Context, Engine
+from django.utils import timezone
+
+from challenges.models import Case, Phase, Submission
+from challenges.reports.boards import BoardView, phase_views, sites_figure
+from challenges.reports.method import BIAS_ITEMS, BiasItem, Method, assessment_method
+from challenges.reports.plots import Figure
+from evaluator import __version__ as EVALUATOR_VERSION
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Libraries whose versions the manifest lists (the statistics and the site).
+LIBRARIES = ("numpy", "scipy", "Django", "djangorestframework", "celery", "psycopg")
+
+_engine: Engine | None = None
+
+
+def engine() -> Engine:
+    """The report's template engine (built once): the package's templates, autoescaped."""
+    global _engine
+    if _engine is None:
+        _engine = Engine(dirs=[str(TEMPLATES)], autoescape=True, debug=False)
+    return _engine
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@dataclass
+class Report:
+    """What the report shows, in its order."""
+
+    challenge: str
+    phase: str
+    generated_at: datetime
+    selection: str
+    summary: list[tuple[str, str]]
+    sites: list[tuple[str, int]]
+    boards: list[BoardView]
+    sites_figure: Figure | None
+    method: Method
+    bias: list[BiasItem]
+    manifest: list[tuple[str, str]]
+    board_manifest: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.challenge}: {self.phase}"
+
+    @property
+    def all_current(self) -> bool:
+        return bool(self.boards) and all(b.state == "current" for b in self.boards)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "–"
+
+
+def _period(phase: Phase) -> str:
+    if phase.opens_at is None and phase.closes_at is None:
+        return "always (no opening or closing date set)"
+    start = _when(phase.opens_at) if phase.opens_at else "the start"
+    end = _when(phase.closes_at) if phase.closes_at else "no closing date"
+    return f"from {start} to {end}"
+
+
+def _summary(phase: Phase) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
+    """Phase facts and participation (a few counting queries), and cases per site."""
+    submissions = Submission.objects.filter(phase=phase)
+    scored = submissions.filter(status=Submission.Status.DONE, disqualified=False)
+    teams = scored.exclude(team=None).values("team").distinct().count()
+    solo = scored.filter(team=None).values("creator").distinct().count()
+    sites = list(
+        Case.objects.filter(phase=phase)
+        .values_list("site__name")
+        .annotate(n=Count("id"))
+        .order_by("site__name")
+    )
+    facts = [
+        ("Challenge", phase.challenge.title),
+        ("Phase", f"{phase.title} ({phase.challenge.slug}/{phase.slug})"),
+        ("Open", _period(phase)),
+        ("Leaderboard", phase.get_leaderboard_visibility_display()),
+        ("Test cases", f"{sum(n for _, n in sites)} from {len(sites)} acquisition site(s)"),
+        ("Participants with a scored submission", str(teams + solo)),
+        ("Scored submissions", f"{scored.count()} (of {submissions.count()} received)"),
+        ("Disqualified submissions", str(submissions.filter(disqualified=True).count())),
+    ]
+    return facts, [(name or "(no site)", n) for name, n in sites]
+
+
+def _manifest(phase: Phase, boards: list[BoardView]) -> tuple[list[tuple[str, str]], list[dict]]:
+    stored = [b.stored for b in boards if b.stored]
+    evaluators = sorted({s.get("evaluator_version") or "" for s in stored} - {""})
+    truths = sorted({s.get("truth_version") or "" for s in stored} - {""})
+    seeds = sorted({str(s.get("seed")) for s in stored})
+    samples = sorted({str(s.get("n_bootstrap")) for s in stored})
+    schema = sorted({str((s.get("analysis") or {}).get("schema_version")) for s in stored})
+    truth_line = phase.truth_version or "no truth set loaded"
+    if truths and truths != [phase.truth_version]:
+        truth_line += f" (analyses computed against: {', '.join(truths)})"
+    manifest = [
+        ("Platform", "fetalbench (this site), evaluator " + EVALUATOR_VERSION),
+        ("Evaluator version(s) of the analysed evaluations", ", ".join(evaluators) or "–"),
+        ("Truth-set hash (SHA-256 of cases.csv and every label and image)", truth_line),
+        ("Bootstrap seed", ", ".join(seeds) or "–"),
+        ("Bootstrap resamples", ", ".join(samples) or "–"),
+        ("Analysis layout (schema version)", ", ".join(schema) or "–"),
+        (
+            "Python",
+            f"{python_platform.python_version()} ({python_platform.python_implementation()})",
+        ),
+        *((name, _version(name)) for name in LIBRARIES),
+    ]
+    per_board = [
+        {
+            "name": b.name,
+            "state": b.state,
+            "computed_at": _when(b.computed_at),
+            "board_key": (b.stored or {}).get("board_key", ""),
+            "ranking_method": (b.stored or {}).get("ranking_method", ""),
+            "ranking_signature": (b.stored or {}).get("ranking_signature", ""),
+            "seconds": (b.stored or {}).get("seconds"),
+            "entries": len((b.payload or {}).get("entries") or []),
+            "cases": len((b.payload or {}).get("cases") or []),
+        }
+        for b in boards
+    ]
+    return manifest, per_board
+
+
+def build_report(phase: Phase, selection: str | None = None) -> Report:
+    """The report of ``phase`` (the analyses of ``selection``, default the phase's entry
+    selection), from stored data only."""
+    selection = selection or phase.entry_selection
+    boards = phase_views(phase, selection)
+    summary, sites = _summary(phase)
+    first = boards[0].payload if boards and boards[0].site is None else None
+    manifest, per_board = _manifest(phase, boards)
+    return Report(
+        challenge=phase.challenge.title,
+        phase=phase.title,
+        generated_at=timezone.now(),
+        selection=selection,
+        summary=summary,
+        sites=sites,
+        boards=boards,
+        sites_figure=sites_figure(boards) if len(boards) > 1 else None,
+        method=assessment_method(phase, first),
+        bias=list(BIAS_ITEMS),
+        manifest=manifest,
+        board_manifest=per_board,
+    )
+
+
+def render_html(report: Report) -> str:
+    """The report as one HTML document (styles inline, plots inline SVG, no script)."""
+    template = engine().get_template("challenge_report.html")
+    return template.render(
+        Context({"report": report, "generated": _when(report.generated_at)}, autoescape=True)
+    )
