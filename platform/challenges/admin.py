@@ -19,11 +19,14 @@ from django.utils.html import format_html
 
 from challenges import admin_display, leaderboards
 from challenges.admin_forms import LoadTruthForm, PhaseAdminForm
+from challenges.leaderboards import history
 from challenges.models import (
+    BoardAnalysis,
     Case,
     Challenge,
     Evaluation,
     LeaderboardEntry,
+    LeaderboardSnapshot,
     Phase,
     Site,
     Submission,
@@ -127,6 +130,7 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
         "rerun_all",
         "rerun_stale_scores",
         "recompute_leaderboard",
+        "freeze_final_boards",
     ]
     change_form_template = "admin/challenges/phase/change_form.html"
 
@@ -278,6 +282,22 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
         for phase in queryset:
             leaderboards.recompute(phase)
         self.message_user(request, "Leaderboards recomputed.")
+
+    @admin.action(description="Freeze final leaderboards (every board, immutable)")
+    def freeze_final_boards(self, request: HttpRequest, queryset: QuerySet[Phase]) -> None:
+        """Freeze each selected phase's boards (all cases and every site) as they are now:
+        immutable copies with a permalink and a checksum (``leaderboards.history.freeze``)."""
+        for phase in queryset.select_related("challenge"):
+            for scope in leaderboards.board_scopes(phase):
+                try:
+                    frozen = history.freeze(phase, scope, by=request.user.get_username())
+                except history.FreezeRefused as exc:
+                    self.message_user(request, f"{phase} ({scope.key}): {exc}", messages.WARNING)
+                    continue
+                self.message_user(
+                    request,
+                    f"{phase} ({scope.key}) frozen as {frozen.slug}, SHA-256 {frozen.checksum}.",
+                )
 
 
 @admin.register(Case)
@@ -655,3 +675,67 @@ class LeaderboardEntryAdmin(OrganiserScoped, admin.ModelAdmin):
     list_display = ("phase", "site", "rank", "submission", "score", "computed_at")
     list_filter = ("phase", "site")
     list_select_related = ("phase__challenge", "site", "submission")
+
+
+@admin.register(LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(OrganiserScoped, admin.ModelAdmin):
+    """Board history and frozen final boards: read only (snapshots are written by recomputes
+    and the worker's analysis; frozen ones can never change, the model refuses it)."""
+
+    challenge_path = "phase__challenge"
+    list_display = (
+        "phase",
+        "site",
+        "computed_at",
+        "ranking_method",
+        "ranks_pending",
+        "tau_previous",
+        "frozen_at",
+        "slug",
+        "checksum_ok",
+    )
+    list_filter = ("phase", "site", ("frozen_at", admin.EmptyFieldListFilter))
+    list_select_related = ("phase__challenge", "site")
+    exclude = ("rows", "ranks", "analysis")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return obj is None or not obj.is_frozen
+
+    @admin.display(description="checksum verifies", boolean=True)
+    def checksum_ok(self, snapshot: LeaderboardSnapshot) -> bool | None:
+        return history.verify(snapshot) if snapshot.is_frozen else None
+
+
+@admin.register(BoardAnalysis)
+class BoardAnalysisAdmin(OrganiserScoped, admin.ModelAdmin):
+    """The worker's stored board analyses: read only."""
+
+    challenge_path = "phase__challenge"
+    list_display = (
+        "phase",
+        "site",
+        "selection",
+        "computed_at",
+        "ranking_method",
+        "n_bootstrap",
+        "seconds",
+        "note",
+    )
+    list_filter = ("phase", "site")
+    list_select_related = ("phase__challenge", "site")
+    exclude = ("payload",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

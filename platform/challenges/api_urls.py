@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from challenges.api import teams, views
+from challenges.api import history, teams, views
 from challenges.api.token import obtain_auth_token
 
 urlpatterns = [
@@ -47,9 +47,35 @@ urlpatterns = [
         views.LeaderboardJson.as_view(),
         name="api-leaderboard-json",
     ),
+    path(
+        "phases/<int:pk>/leaderboard/analysis/",
+        history.BoardAnalysisView.as_view(),
+        name="api-leaderboard-analysis",
+    ),
+    path(
+        "phases/<int:pk>/leaderboard/snapshots/",
+        history.SnapshotList.as_view(),
+        name="api-leaderboard-snapshots",
+    ),
+    path(
+        "phases/<int:pk>/leaderboard/snapshots/<int:snapshot>/",
+        history.SnapshotDetail.as_view(),
+        name="api-leaderboard-snapshot",
+    ),
+    path(
+        "phases/<int:pk>/leaderboard/frozen/",
+        history.FrozenBoards.as_view(),
+        name="api-leaderboard-frozen",
+    ),
+    path("frozen/<str:ref>/", history.FrozenBoardDetail.as_view(), name="api-frozen-board"),
     path("submissions/", views.SubmissionListCreate.as_view(), name="api-submission-list"),
     path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="api-submission-detail"),
     path(
         "submissions/<int:pk>/cases/", views.SubmissionCases.as_view(), name="api-submission-cases"
+    ),
+    path(
+        "submissions/<int:pk>/rank-history/",
+        history.SubmissionRankHistory.as_view(),
+        name="api-submission-rank-history",
     ),
 ]

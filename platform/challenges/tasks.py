@@ -18,6 +18,7 @@ from sandbox.containers.backend import docker_client
 from sandbox.containers.reaper import reap_orphans
 
 from challenges import leaderboards
+from challenges.leaderboards.analyses import analyse_phase
 from challenges.models import Phase
 from challenges.services.inference import run_inference as run_model
 from challenges.services.scoring import run_scoring
@@ -86,3 +87,13 @@ def recompute_leaderboard(phase_id: int) -> int:
     ``challenges.board_triggers``; scoring queue). A phase deleted meanwhile needs nothing."""
     phase = Phase.objects.filter(pk=phase_id).first()
     return 0 if phase is None else leaderboards.recompute(phase)
+
+
+@shared_task(name="challenges.tasks.analyse_leaderboards", acks_late=True)
+def analyse_leaderboards(phase_id: int) -> dict[str, str]:
+    """Analyse a phase's boards (rank intervals, significance, ties, the per-case ranking
+    methods' ranks) after a recompute, and store the results (queued by name on commit by
+    ``leaderboards.history.queue_analysis``; scoring queue). Its own task, so the recompute
+    that follows every scored submission stays fast; a board whose content was analysed
+    already is not analysed again, so a burst of recomputes costs one analysis each board."""
+    return analyse_phase(phase_id)

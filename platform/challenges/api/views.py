@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenges.api.history import AS_OF_PARAM, as_of_board
 from challenges.api.schema import (
     BAD_REQUEST,
     BOARD,
@@ -261,10 +262,13 @@ class Leaderboard(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        parameters=[_SITE_PARAM, _ENTRIES_PARAM],
+        parameters=[_SITE_PARAM, _ENTRIES_PARAM, AS_OF_PARAM],
         responses={200: BOARD, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def get(self, request: Request, pk: int, site: str | None = None) -> Response:
+        as_of = request.query_params.get("as_of")
+        if as_of is not None:  # the board as it was then, from its stored snapshots
+            return Response(as_of_board(request, pk, site, as_of))
         _, table = _table_for(request, pk, site)
         return Response(table.as_dict())
 

@@ -1,7 +1,7 @@
 """Stored board analyses: computed by the worker after every recompute, read by pages and the API.
 
 The worker's task ``challenges.tasks.analyse_leaderboards`` (queued by name after a recompute
-commits, ``queue_analysis``) runs ``analyse_phase``: for every board of the phase (all cases,
+commits, ``history.queue_analysis``) runs ``analyse_phase``: for every board of the phase (all cases,
 then each site with cases, ``scopes.board_scopes``) and the phase's entry selection it builds
 the entries x cases matrices of the ranking metrics from the current evaluations' per-case
 values (``results["cases"]``, docs/results-schema.md; a case an entry has no value for is NaN,
@@ -50,27 +50,43 @@ plus, added here:
 from __future__ import annotations
 
 import logging
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from django.db import transaction
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+
+from challenges.leaderboards.history import complete_snapshot, fill_taus
 from challenges.leaderboards.keys import (
     board_key,
     criterion_means,
+    is_pending,
+    needs_cases,
+    settled_signature,
 )
-from challenges.leaderboards.materialise import ranking_criteria
+from challenges.leaderboards.materialise import ranking_criteria, ranking_signature
 from challenges.leaderboards.scopes import Scope, board_scopes, scope_for
 from challenges.models import (
     BoardAnalysis,
+    Case,
+    Evaluation,
     LeaderboardEntry,
+    LeaderboardSnapshot,
     Phase,
     Site,
+    Submission,
 )
+from evaluator.metric_spec import MetricSpec
+from evaluator.statistics.analysis import SCHEMA_VERSION, analyse_board
 from evaluator.statistics.methods import ALIASES
 
 log = logging.getLogger(__name__)
 
-#: The registered name of ``challenges.tasks.analyse_leaderboards``.
-ANALYSE_LEADERBOARDS = "challenges.tasks.analyse_leaderboards"
 #: The bootstrap's seed: fixed, so a board's analysis is reproducible from its per-case values
 #: (``evaluator.statistics.analyse_board(..., seed=SEED)`` offline gives the same numbers).
 SEED = 20181206  # Maier-Hein et al., Nat Commun 2018 (published 6 December 2018)
@@ -78,7 +94,7 @@ SEED = 20181206  # Maier-Hein et al., Nat Commun 2018 (published 6 December 2018
 N_BOOTSTRAP = 1000
 #: Boards with more entries are not analysed (all-pairs tests and entries x entries matrices
 #: grow with the square): the board says so in ``note``.
-MAX_ENTRIES = 400
+MAX_ENTRIES = 250
 #: Older analyses of a board kept besides the newest (the newest is read; one more spares a
 #: reader racing the prune).
 KEEP_PREVIOUS = 1
@@ -206,3 +222,314 @@ def entry_rows(payload: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
     if not payload:
         return {}
     return {int(row["entry"]): row for row in payload.get("rows", [])}
+
+
+# --------------------------------------------------------------------------------------------
+# Computing (the worker)
+
+
+@dataclass
+class _BoardRows:
+    """A board's rows as the recompute left them."""
+
+    submission_ids: list[int]
+    signature: str
+    key: str
+
+
+def _board_rows(phase: Phase, scope: Scope, paths: Sequence[str]) -> _BoardRows | None:
+    rows = list(
+        LeaderboardEntry.objects.filter(phase=phase, site=scope.site)
+        .order_by("rank", "submission_id")
+        .values_list("submission_id", "values", "ranking_signature")
+    )
+    if not rows:
+        return None
+    signature = rows[0][2]
+    key = board_key(signature, [(sid, criterion_means(values, paths)) for sid, values, _ in rows])
+    return _BoardRows([sid for sid, _, _ in rows], signature, key)
+
+
+def _case_ids(phase: Phase, scope: Scope) -> tuple[list[str], dict[str, str]]:
+    """The board's case ids (sorted) and each case's site name."""
+    cases = Case.objects.filter(phase=phase).select_related("site").order_by("case_id")
+    if scope.site is not None:
+        cases = cases.filter(site=scope.site)
+    pairs = [(c.case_id, c.site.name) for c in cases]
+    return [case for case, _ in pairs], dict(pairs)
+
+
+def _per_case_matrices(
+    submission_ids: Sequence[int], case_ids: Sequence[str], specs: Sequence[MetricSpec]
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Per ranking metric, the entries x cases matrix of the current evaluations' per-case
+    values (NaN where a case is missing, failed or not a finite number), and the distinct
+    evaluator versions. Reads only the results' ``cases`` list."""
+    column = {case: j for j, case in enumerate(case_ids)}
+    row = {sid: i for i, sid in enumerate(submission_ids)}
+    matrices = {s.path: np.full((len(submission_ids), len(case_ids)), np.nan) for s in specs}
+    versions: set[str] = set()
+    evaluations = (
+        Evaluation.objects.filter(submission_id__in=list(submission_ids), is_current=True)
+        .annotate(case_values=KeyTransform("cases", "results"))
+        .values_list("submission_id", "case_values", "evaluator_version")
+    )
+    for submission_id, cases, version in evaluations:
+        if version:
+            versions.add(version)
+        i = row[submission_id]
+        for case in cases or []:
+            j = column.get(str(case.get("case")))
+            if j is None:
+                continue
+            metrics = case.get("metrics") or {}
+            for spec in specs:
+                value = (metrics.get(spec.group) or {}).get(spec.name)
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if number and math.isfinite(value):
+                    matrices[spec.path][i, j] = float(value)
+    return matrices, sorted(versions)
+
+
+def _entry_info(submission_ids: Sequence[int]) -> dict[str, dict[str, Any]]:
+    subs = Submission.objects.filter(pk__in=list(submission_ids)).select_related("team", "creator")
+    return {
+        str(s.pk): {
+            "submission": s.pk,
+            "team": s.participant_name,
+            "method": s.method_name,
+            "created_at": s.created_at.isoformat(),
+        }
+        for s in subs
+    }
+
+
+@dataclass
+class _Computed:
+    payload: dict[str, Any] | None
+    note: str
+    evaluator_version: str
+    seconds: float
+
+
+def _compute(
+    phase: Phase, scope: Scope, rows: _BoardRows, specs: Sequence[MetricSpec]
+) -> _Computed:
+    """Analyse one board from the per-case values (no lock held: this is the slow part)."""
+    started = time.perf_counter()
+    case_ids, case_sites = _case_ids(phase, scope)
+    ids = rows.submission_ids
+    matrices, versions = _per_case_matrices(ids, case_ids, specs)
+    version = ", ".join(versions)[:200]
+    if not case_ids:
+        note = "This board has no cases to analyse."
+        return _Computed(None, note, version, time.perf_counter() - started)
+    if len(ids) > MAX_ENTRIES:
+        note = (
+            f"This board has {len(ids)} entries; boards of more than {MAX_ENTRIES} are not "
+            "analysed (all-pairs tests grow with the square of the entries)."
+        )
+        return _Computed(None, note, version, time.perf_counter() - started)
+    result = analyse_board(
+        matrices,
+        {s.path: s.higher_first for s in specs},
+        ids,
+        case_ids,
+        method=evaluator_method(phase.ranking_method),
+        seed=SEED,
+        n_bootstrap=N_BOOTSTRAP,
+    )
+    payload = result.to_dict()
+    payload["entry_info"] = _entry_info(ids)
+    payload["case_sites"] = case_sites
+    payload["board"] = {
+        "phase": phase.pk,
+        "site": scope.key,
+        "selection": phase.entry_selection,
+        "ranking_method": phase.ranking_method,
+        "ranking_signature": settled_signature(rows.signature),
+        "board_key": rows.key,
+        "truth_version": phase.truth_version,
+        "evaluator_version": version,
+    }
+    return _Computed(payload, "", version, time.perf_counter() - started)
+
+
+def _final_ranks(payload: dict[str, Any] | None, method: str) -> dict[int, tuple[int, Any]]:
+    """{submission id: (rank, score)} under ``method`` from a stored payload ({} without)."""
+    if not payload:
+        return {}
+    ranking = (payload.get("rankings") or {}).get(evaluator_method(method))
+    if not ranking:
+        return {}
+    return {
+        int(entry): (int(rank), score)
+        for entry, rank, score in zip(
+            payload["entries"], ranking["ranks"], ranking["scores"], strict=True
+        )
+    }
+
+
+def _interval_rows(payload: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    return {
+        sid: {
+            "median_rank": row.get("median_rank"),
+            "rank_low": row.get("rank_low"),
+            "rank_high": row.get("rank_high"),
+            "tied_with": [int(t) for t in row.get("tied_with") or []],
+        }
+        for sid, row in entry_rows(payload).items()
+    }
+
+
+def _apply(
+    phase: Phase, scope: Scope, analysis: BoardAnalysis, rows: _BoardRows
+) -> dict[str, bool]:
+    """Under the phase's lock: give a per-case method's rows their final ranks, and add the
+    analysis to the board's newest snapshot, both only if the board still holds the analysed
+    content. Returns what was done."""
+    done = {"ranked": False, "snapshot": False}
+    method = phase.ranking_method
+    final = _final_ranks(analysis.payload, method) if needs_cases(method) else {}
+    if is_pending(rows.signature) and final:
+        entries = list(LeaderboardEntry.objects.filter(phase=phase, site=scope.site))
+        for entry in entries:
+            entry.rank, entry.score = final[entry.submission_id]
+            entry.ranking_signature = settled_signature(rows.signature)
+        LeaderboardEntry.objects.bulk_update(entries, ["rank", "score", "ranking_signature"])
+        done["ranked"] = True
+    snapshot = (
+        LeaderboardSnapshot.objects.filter(
+            phase=phase, site=scope.site, selection=analysis.selection, frozen_at__isnull=True
+        )
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+    incomplete = snapshot is not None and (snapshot.intervals_at is None or snapshot.ranks_pending)
+    if incomplete and analysis.payload is not None and snapshot.board_key == rows.key:
+        complete_snapshot(
+            snapshot,
+            _interval_rows(analysis.payload),
+            method=(analysis.payload or {}).get("method", ""),
+            n_bootstrap=analysis.n_bootstrap,
+            seed=analysis.seed,
+            final_ranks=(final or None) if snapshot.ranks_pending else None,
+        )
+        done["snapshot"] = True
+    return done
+
+
+def _needs_applying(
+    phase: Phase, scope: Scope, selection: str, rows: _BoardRows, stored: BoardAnalysis
+) -> bool:
+    """Whether the board still needs something the stored analysis gives: final ranks (its
+    rows are pending) or its newest snapshot's intervals (that snapshot is of this
+    content)."""
+    if stored.payload is None:
+        return False  # nothing to give (the note says why)
+    if is_pending(rows.signature):
+        return True
+    newest = (
+        LeaderboardSnapshot.objects.filter(
+            phase=phase, site=scope.site, selection=selection, frozen_at__isnull=True
+        )
+        .order_by("-computed_at", "-id")
+        .only("board_key", "intervals_at", "ranks_pending")
+        .first()
+    )
+    return (
+        newest is not None
+        and newest.board_key == rows.key
+        and (newest.intervals_at is None or newest.ranks_pending)
+    )
+
+
+def analyse_board_scope(phase: Phase, scope: Scope) -> str:
+    """Analyse one board of ``phase`` (unless its newest analysis is of the same content),
+    store it, and apply it (final ranks, snapshot). Returns what happened, for the log.
+
+    The slow part (reading per-case values, the statistics) holds no lock; the analysis is
+    stored in one statement; only giving rows their ranks and the snapshot its intervals
+    takes the recompute's lock on the phase, briefly, and only when there is something to
+    give. A queued run that finds its board analysed and applied already does nothing."""
+    criteria = ranking_criteria(phase)
+    paths = [c.path for c in criteria]
+    rows = _board_rows(phase, scope, paths)
+    if rows is None:
+        return "no rows"
+    selection = phase.entry_selection
+    stored = (
+        BoardAnalysis.objects.filter(
+            phase=phase, site=scope.site, selection=selection, board_key=rows.key
+        )
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+    reused = stored is not None and stored.seed == SEED and stored.n_bootstrap == N_BOOTSTRAP
+    if reused and not _needs_applying(phase, scope, selection, rows, stored):
+        return "up to date"
+    if not reused:
+        computed = _compute(phase, scope, rows, criteria)
+        stored = BoardAnalysis.objects.create(
+            phase=phase,
+            site=scope.site,
+            selection=selection,
+            computed_at=timezone.now(),
+            truth_version=phase.truth_version,
+            evaluator_version=computed.evaluator_version,
+            ranking_method=phase.ranking_method,
+            ranking_signature=settled_signature(rows.signature),
+            board_key=rows.key,
+            seed=SEED,
+            n_bootstrap=N_BOOTSTRAP,
+            seconds=computed.seconds,
+            payload=computed.payload,
+            note=computed.note,
+        )
+        _prune(phase, scope, selection, keep=stored)
+    with transaction.atomic():
+        # The recompute's lock: rows and snapshots change one writer at a time.
+        locked = Phase.objects.select_for_update().select_related("challenge").get(pk=phase.pk)
+        now_rows = _board_rows(locked, scope, paths)
+        if (
+            now_rows is None
+            or now_rows.key != rows.key
+            or locked.ranking_method != phase.ranking_method
+            or ranking_signature(locked) != settled_signature(rows.signature)
+        ):
+            return "stored; board changed meanwhile"
+        done = _apply(locked, scope, stored, now_rows)
+    what = "reused" if reused else f"computed in {computed.seconds:.2f} s"
+    return f"{what}; ranked={done['ranked']} snapshot={done['snapshot']}"
+
+
+def _prune(phase: Phase, scope: Scope, selection: str, keep: BoardAnalysis) -> None:
+    """Delete a board's analyses older than the newest ``KEEP_PREVIOUS`` before ``keep``."""
+    older = (
+        BoardAnalysis.objects.filter(phase=phase, site=scope.site, selection=selection)
+        .exclude(pk=keep.pk)
+        .order_by("-computed_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    stale = list(older[KEEP_PREVIOUS:])
+    if stale:
+        BoardAnalysis.objects.filter(pk__in=stale).delete()
+
+
+def analyse_phase(phase_id: int) -> dict[str, str]:
+    """The worker's step after a recompute: analyse every board of the phase (all cases,
+    then each site). Returns {board: what happened}. A phase deleted meanwhile needs
+    nothing."""
+    phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
+    if phase is None:
+        return {}
+    out = {}
+    for scope in board_scopes(phase):
+        out[scope.key] = analyse_board_scope(phase, scope)
+        log.info("phase %s board %s analysis: %s", phase.pk, scope.key, out[scope.key])
+    fill_taus(phase)
+    return out
+
+
+#: Stored payloads carry this schema (``evaluator.statistics.SCHEMA_VERSION``).
+PAYLOAD_SCHEMA = SCHEMA_VERSION

@@ -2,8 +2,9 @@
 Kendall's tau between consecutive snapshots, and the organiser's frozen final boards.
 
 Writing: ``record_snapshots`` is called by ``materialise.recompute`` inside its transaction,
-with the boards it has just written; it stores ranks and scores only (a few milliseconds at
-1,000 rows: no names, no per-case values). The worker's analysis then completes the newest
+with the boards it has just ranked; it stores ranks and scores only (a few milliseconds at
+1,000 rows: no names, no per-case values), and queues the worker's analysis
+(``queue_analysis``, sent by name once the recompute commits). The analysis completes the newest
 snapshot of each board it analysed (``complete_snapshot``): rank intervals and ties, the final
 ranks of a per-case ranking method, and Kendall's tau-b against the board's previous snapshot.
 
@@ -33,27 +34,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from celery import current_app
+from django.db import connection, transaction
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.text import slugify
 
-from challenges.leaderboards.keys import (
-    board_key,
-    criterion_means,
-    is_pending,
-    settled_signature,
-)
+from challenges.leaderboards.keys import board_key, is_pending, settled_signature
 from challenges.leaderboards.scopes import Scope, scope_for
 from challenges.models import (
     BoardAnalysis,
     Evaluation,
-    LeaderboardEntry,
     LeaderboardSnapshot,
     Phase,
     Site,
@@ -61,8 +58,20 @@ from challenges.models import (
 )
 from evaluator.statistics.agreement import kendall_tau_b
 
+log = logging.getLogger(__name__)
+
 #: Layout version of ``LeaderboardSnapshot.rows`` (and of the frozen content).
 ROWS_VERSION = 1
+
+
+def rank_key(submission_id: int) -> str:
+    """A submission's key in ``LeaderboardSnapshot.ranks``: "s12", not "12", because the
+    database reads a key made of digits as an array index (Django's KeyTransform does)."""
+    return f"s{submission_id}"
+
+
+#: The registered name of ``challenges.tasks.analyse_leaderboards``.
+ANALYSE_LEADERBOARDS = "challenges.tasks.analyse_leaderboards"
 
 
 class NoSnapshot(LookupError):
@@ -71,6 +80,21 @@ class NoSnapshot(LookupError):
 
 # --------------------------------------------------------------------------------------------
 # Writing
+
+
+def queue_analysis(phase_id: int) -> None:
+    """Queue the worker's analysis of the phase's boards (``analyses.analyse_phase``) once the
+    surrounding transaction commits, by the task's registered name (this package never
+    imports the Celery module). A broker that cannot be reached leaves the board's analysis
+    "updating" (logged); it never fails the recompute."""
+
+    def send() -> None:
+        try:
+            current_app.send_task(ANALYSE_LEADERBOARDS, args=(phase_id,))
+        except Exception:  # noqa: BLE001 - the board says its analysis is being updated
+            log.exception("phase %s: leaderboard analysis not queued", phase_id)
+
+    transaction.on_commit(send)
 
 
 def evaluator_versions(phase: Phase) -> str:
@@ -85,37 +109,57 @@ def evaluator_versions(phase: Phase) -> str:
     return ", ".join(sorted(versions))[:200]
 
 
-def _snapshot_rows(entries: Sequence[LeaderboardEntry], paths: Sequence[str]) -> list[dict]:
+#: One ranked row as the recompute has it: submission id, rank, score and the ranking
+#: criteria's means on the board ({criterion path: mean}).
+RankedRow = tuple[int, int, float | None, Mapping[str, float | None]]
+
+
+def _snapshot_rows(rows: Iterable[RankedRow]) -> list[dict[str, Any]]:
     return [
         {
-            "submission": e.submission_id,
-            "rank": e.rank,
-            "score": e.score,
-            "values": criterion_means(e.values, paths),
+            "submission": submission,
+            "rank": rank,
+            "score": score,
+            "values": dict(values),
             "median_rank": None,
             "rank_low": None,
             "rank_high": None,
             "tied_with": None,
         }
-        for e in sorted(entries, key=lambda e: (e.rank, e.submission_id))
+        for submission, rank, score, values in sorted(rows, key=lambda r: (r[1], r[0]))
     ]
 
 
 def record_snapshots(
     phase: Phase,
-    boards: Iterable[tuple[Scope, Sequence[LeaderboardEntry]]],
+    boards: Iterable[tuple[Scope, Iterable[RankedRow]]],
     *,
+    signature: str,
     paths: Sequence[str],
     computed_at: datetime,
 ) -> list[LeaderboardSnapshot]:
-    """Store one snapshot per board just written by a recompute (call it inside the
-    recompute's transaction, so a board and its snapshot appear together). ``paths`` are the
-    ranking criteria; each entry's ``ranking_signature`` says whether its ranks are pending."""
+    """Store a snapshot of each board a recompute has just ranked (call it inside the
+    recompute's transaction, so a board and its snapshot appear together), and queue the
+    worker's analysis of the phase for when that transaction commits. ``signature`` is
+    the one the rows were written with (pending for a per-case method, ``keys``); ``paths``
+    the ranking criteria.
+
+    A board whose content is what its newest snapshot already records (same board key,
+    truth version and evaluator versions: the ranks follow from these) gets no new one, so
+    a recompute that changes nothing, or re-ranks a board it did not change, adds nothing
+    to the history. Three queries whatever the number of boards."""
+    boards = [(scope, _snapshot_rows(rows)) for scope, rows in boards]
+    if not boards:
+        return []
+    queue_analysis(phase.pk)  # even for unchanged boards: per-case ranks must be written again
     versions = evaluator_versions(phase)
+    latest = _latest_keys(phase, phase.entry_selection)
     snapshots = []
-    for scope, entries in boards:
-        signature = entries[0].ranking_signature if entries else ""
-        rows = _snapshot_rows(entries, paths)
+    for scope, rows in boards:
+        key = board_key(signature, [(r["submission"], r["values"]) for r in rows])
+        site_id = scope.site.pk if scope.site else None
+        if latest.get(site_id) == (key, phase.truth_version, versions):
+            continue
         snapshots.append(
             LeaderboardSnapshot(
                 phase=phase,
@@ -127,13 +171,28 @@ def record_snapshots(
                 ranking_method=phase.ranking_method,
                 ranking_signature=settled_signature(signature),
                 ranking_metrics=list(paths),
-                board_key=board_key(signature, [(r["submission"], r["values"]) for r in rows]),
+                board_key=key,
                 ranks_pending=is_pending(signature),
                 rows=rows,
-                ranks={str(r["submission"]): r["rank"] for r in rows},
+                ranks={rank_key(r["submission"]): r["rank"] for r in rows},
             )
         )
     return LeaderboardSnapshot.objects.bulk_create(snapshots)
+
+
+def _latest_keys(phase: Phase, selection: str) -> dict[int | None, tuple[str, str, str]]:
+    """{site id (None: all cases): (board key, truth version, evaluator versions)} of each
+    board's newest snapshot (one query; PostgreSQL's DISTINCT ON where available)."""
+    queryset = _board_history_all(phase.pk, selection).order_by("site_id", "-computed_at", "-id")
+    fields = ("site_id", "board_key", "truth_version", "evaluator_version")
+    out: dict[int | None, tuple[str, str, str]] = {}
+    if connection.vendor == "postgresql":
+        rows = queryset.distinct("site_id").values_list(*fields)
+    else:
+        rows = queryset.values_list(*fields)
+    for site_id, key, truth, versions in rows:
+        out.setdefault(site_id, (key, truth, versions))
+    return out
 
 
 def tau_between(previous: dict[str, Any], current: dict[str, Any]) -> tuple[float | None, int]:
@@ -178,7 +237,7 @@ def complete_snapshot(
         updated.append(row)
     updated.sort(key=lambda r: (r["rank"], r["submission"]))
     snapshot.rows = updated
-    snapshot.ranks = {str(r["submission"]): r["rank"] for r in updated}
+    snapshot.ranks = {rank_key(r["submission"]): r["rank"] for r in updated}
     if final_ranks is not None:
         snapshot.ranks_pending = False
     snapshot.intervals_at = timezone.now()
@@ -186,15 +245,48 @@ def complete_snapshot(
     snapshot.n_bootstrap = n_bootstrap
     snapshot.seed = seed
     previous = previous_snapshot(snapshot)
-    if previous is not None:
+    if previous is None:
+        snapshot.tau_previous, snapshot.n_common_previous = None, 0
+    else:
         snapshot.tau_previous, snapshot.n_common_previous = tau_between(
             previous.ranks, snapshot.ranks
         )
     snapshot.save()
 
 
+def fill_taus(phase: Phase, limit: int = 200) -> int:
+    """Kendall's tau-b against the previous snapshot of the same board for the phase's
+    snapshots that have none yet (the worker, after its analyses: snapshots superseded before
+    their analysis ran are never completed, yet belong to the chain). ``n_common_previous``
+    marks a snapshot done (0 for a board's first). Returns how many were filled."""
+    todo = list(
+        LeaderboardSnapshot.objects.filter(
+            phase=phase, frozen_at__isnull=True, n_common_previous__isnull=True
+        )
+        .order_by("computed_at", "id")
+        .only("id", "phase_id", "site_id", "selection", "computed_at", "ranks")[:limit]
+    )
+    for snapshot in todo:
+        previous = previous_snapshot(snapshot)
+        if previous is None:
+            tau, common = None, 0
+        else:
+            tau, common = tau_between(previous.ranks, snapshot.ranks)
+        LeaderboardSnapshot.objects.filter(pk=snapshot.pk, frozen_at__isnull=True).update(
+            tau_previous=tau, n_common_previous=common
+        )
+    return len(todo)
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
+
+
+def _board_history_all(phase_id: int, selection: str):
+    """Every board's history of a phase (frozen copies are not history)."""
+    return LeaderboardSnapshot.objects.filter(
+        phase_id=phase_id, selection=selection, frozen_at__isnull=True
+    )
 
 
 def _board_history(phase_id: int, site_id: int | None, selection: str):
@@ -273,7 +365,7 @@ def rank_history(
     "tau_previous"}``. Read in the database (one query, the rank by key)."""
     phase = submission.phase
     scope = _scope(phase, site)
-    key = str(submission.pk)
+    key = rank_key(submission.pk)
     queryset = (
         _board_history(phase.pk, scope.site.pk if scope.site else None, phase.entry_selection)
         .filter(ranks__has_key=key)

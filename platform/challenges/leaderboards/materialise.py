@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
+from challenges.leaderboards.history import record_snapshots
+from challenges.leaderboards.keys import needs_cases, pending_signature
 from challenges.leaderboards.ranking import (
     criteria_for,
     criterion_values,
@@ -89,6 +91,9 @@ def recompute(phase: Phase) -> int:
         phase = Phase.objects.select_for_update().select_related("challenge").get(pk=phase.pk)
         criteria = ranking_criteria(phase)
         signature = ranking_signature(phase)
+        if needs_cases(phase.ranking_method):
+            # Provisional ranks until the worker's analysis gives them (leaderboards.keys).
+            signature = pending_signature(signature)
         evaluations = (
             Evaluation.objects.filter(
                 is_current=True,
@@ -102,6 +107,10 @@ def recompute(phase: Phase) -> int:
         )
         candidates = [_Candidate(e.submission, e.aggregates or {}) for e in evaluations]
         now = timezone.now()
+        ranked = [
+            (scope, _select_and_rank(candidates, scope.key, criteria, phase))
+            for scope in board_scopes(phase)
+        ]
         entries = [
             LeaderboardEntry(
                 phase=phase,
@@ -113,11 +122,23 @@ def recompute(phase: Phase) -> int:
                 computed_at=now,
                 ranking_signature=signature,
             )
-            for scope in board_scopes(phase)
-            for cand, rank, score, values in _select_and_rank(
-                candidates, scope.key, criteria, phase
-            )
+            for scope, rows in ranked
+            for cand, rank, score, values in rows
         ]
         LeaderboardEntry.objects.filter(phase=phase).delete()
         LeaderboardEntry.objects.bulk_create(entries, batch_size=500)
+        # History: a snapshot of each board ranked (and the worker's analysis queued).
+        record_snapshots(
+            phase,
+            [
+                (
+                    scope,
+                    [(c.submission.pk, r, s, criterion_values(v, criteria)) for c, r, s, v in rows],
+                )
+                for scope, rows in ranked
+            ],
+            signature=signature,
+            paths=[c.path for c in criteria],
+            computed_at=now,
+        )
     return len(entries)

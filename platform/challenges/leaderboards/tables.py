@@ -25,6 +25,8 @@ from typing import Any
 from django.db.models.fields.json import KeyTransform
 from hardening.csv_cells import neutralise
 
+from challenges.leaderboards.analyses import board_analysis
+from challenges.leaderboards.keys import board_key, is_pending, needs_cases
 from challenges.leaderboards.materialise import ranking_criteria, ranking_signature
 from challenges.leaderboards.ranking import (
     ALL,
@@ -139,6 +141,18 @@ class Row:
     flops: int | None = None
     latency_ms: float | None = None
     disqualified: bool = False
+    #: From the board's stored analysis (``leaderboards.analyses``) when it is of exactly
+    #: these rows; None while it is pending (being computed, or none for this board): never
+    #: another board's numbers. ``tied_with``: submission ids of the statistically tied rows.
+    median_rank: float | None = None
+    rank_low: float | None = None
+    rank_high: float | None = None
+    tied_with: list[int] | None = None
+
+    @property
+    def statistically_tied(self) -> bool | None:
+        """Whether the data cannot put this row in order with another (None: pending)."""
+        return None if self.tied_with is None else bool(self.tied_with)
 
 
 @dataclass
@@ -153,6 +167,8 @@ class LeaderboardTable:
     #: or no worker ran it); pages say so and offer organisers a recompute.
     stale: bool = False
     computed_at: datetime | None = None
+    #: The stored analysis behind the rows' intervals and ties (``analysis_status``).
+    analysis: dict[str, Any] = field(default_factory=lambda: dict(NO_ANALYSIS))
 
     @property
     def scope_key(self) -> str:
@@ -173,7 +189,15 @@ class LeaderboardTable:
             "stale": self.stale,
             "computed_at": self.computed_at.isoformat() if self.computed_at else None,
             "columns": [c.as_dict() for c in self.columns],
-            "rows": [asdict(r) | {"created_at": r.created_at.isoformat()} for r in self.rows],
+            "analysis": self.analysis,
+            "rows": [
+                asdict(r)
+                | {
+                    "created_at": r.created_at.isoformat(),
+                    "statistically_tied": r.statistically_tied,
+                }
+                for r in self.rows
+            ],
         }
 
     def to_csv(self) -> str:
@@ -183,17 +207,84 @@ class LeaderboardTable:
         fixed = ["rank", "score", "submission_id", "participant", "method_name", "backbone"]
         fixed += ["fine_tuning_strategy", "params_total", "params_trainable", "flops"]
         fixed += ["latency_ms", "created_at"]
+        # From the stored analysis; empty while it is pending (interval_status says why).
+        intervals = ["median_rank", "rank_low", "rank_high", "tied_with", "interval_status"]
         stats = ("mean", "ci95_low", "ci95_high")
-        writer.writerow(fixed + [f"{c.key}.{s}" for c in self.columns for s in stats])
+        header = fixed + intervals + [f"{c.key}.{s}" for c in self.columns for s in stats]
+        writer.writerow(header)
         for row in self.rows:
             # Participants' text (method, backbone, team names) never starts a formula.
             cells = [neutralise(getattr(row, name)) for name in fixed]
             cells[fixed.index("created_at")] = row.created_at.isoformat()
+            cells += [_csv_number(row.median_rank), _csv_number(row.rank_low)]
+            cells += [_csv_number(row.rank_high)]
+            cells += [" ".join(str(t) for t in row.tied_with or []), self.analysis["status"]]
             for column in self.columns:
                 value = row.values.get(column.key) or {}
                 cells += [_csv_number(value.get(s)) for s in stats]
             writer.writerow(["" if c is None else c for c in cells])
         return out.getvalue()
+
+
+#: Why the every-entry board has no intervals (and, for a per-case ranking method, is
+#: ranked by the primary metric's mean instead).
+EVERY_ENTRY_NOTE = (
+    "Rank intervals, ties and the per-case ranking methods are computed for the phase's board "
+    "(one entry per participant); this every-entry view ranks by the primary metric's mean "
+    "when the phase ranks by a per-case method."
+)
+#: The phase's ranking method that ranks by the primary metric's mean.
+PRIMARY = "primary"
+#: ``LeaderboardTable.analysis`` of a board without a stored analysis of its rows.
+NO_ANALYSIS: dict[str, Any] = {"status": "none", "computed_at": None, "note": ""}
+
+
+def attach_analysis(
+    table: LeaderboardTable, phase: Phase, scope: Scope, signatures: Iterable[str]
+) -> LeaderboardTable:
+    """Give the rows their median rank, 95% rank interval and ties from the board's stored
+    analysis when it was computed on exactly these rows (same submission ids, ranking values
+    and ranking signature: ``keys.board_key``); otherwise leave them None and say why in
+    ``table.analysis["status"]``: "pending" (none stored yet), "updating" (the stored one is
+    of an earlier board, or the ranks themselves await it), "current", or "none" (a board
+    that is not analysed: no rows). One query for the analysis, nothing computed."""
+    signatures = list(signatures)
+    if not table.rows or not signatures:
+        return table
+    paths = [c.key for c in table.columns if c.ranking]
+    means = [
+        (r.submission_id, {p: (r.values.get(p) or {}).get("mean") for p in paths})
+        for r in table.rows
+    ]
+    key = board_key(signatures[0], means)
+    found = board_analysis(phase, scope, key=key)
+    if found is None:
+        table.analysis = {**NO_ANALYSIS, "status": "pending"}
+        return table
+    row = found.row
+    pending = any(is_pending(s) for s in signatures)
+    current = found.current and not pending and len(set(signatures)) == 1
+    table.analysis = {
+        "status": "current" if current else "updating",
+        "computed_at": row.computed_at.isoformat(),
+        "note": row.note,
+        "method": (row.payload or {}).get("method"),
+        "n_bootstrap": row.n_bootstrap,
+        "seed": row.seed,
+        "alpha": (row.payload or {}).get("alpha"),
+    }
+    if not current or row.payload is None:
+        return table
+    by_entry = {int(r["entry"]): r for r in row.payload.get("rows", [])}
+    for board_row in table.rows:
+        found_row = by_entry.get(board_row.submission_id)
+        if found_row is None:  # cannot happen with equal keys; never guess
+            continue
+        board_row.median_rank = found_row.get("median_rank")
+        board_row.rank_low = found_row.get("rank_low")
+        board_row.rank_high = found_row.get("rank_high")
+        board_row.tied_with = [int(t) for t in found_row.get("tied_with") or []]
+    return table
 
 
 def _csv_number(value: float | None) -> str:
@@ -309,7 +400,7 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
     entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
     signature = ranking_signature(phase)
     rows = [row_for(e.submission, e.values, e.rank, e.score) for e in entries]
-    return _table(
+    table = _table(
         phase,
         scope,
         phase.entry_selection,
@@ -318,6 +409,7 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
         stale=any(e.ranking_signature != signature for e in entries),
         computed_at=min((e.computed_at for e in entries), default=None),
     )
+    return attach_analysis(table, phase, scope, (e.ranking_signature for e in entries))
 
 
 @dataclass
@@ -372,7 +464,13 @@ def all_entries_table(
     rows = [row_for(kept[i].submission, kept[i].values, *ranked[i]) for i in order]
     rows += [row_for(s.submission, s.values, None, None, disqualified=True) for s in removed]
     shown = [kept[i] for i in order] + removed
-    return _table(phase, scope, ENTRIES_ALL, shown, rows)
+    table = _table(phase, scope, ENTRIES_ALL, shown, rows)
+    table.analysis = {**NO_ANALYSIS, "note": EVERY_ENTRY_NOTE}
+    if needs_cases(phase.ranking_method):
+        # Ranking every entry by a per-case method would need the worker's analysis of
+        # this every-entry board, which it does not compute: say what ranks these rows.
+        table.ranking_method = PRIMARY
+    return table
 
 
 def phase_table(
