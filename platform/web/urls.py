@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import accounts, challenges, leaderboards, statistics, submissions, teams
+from web.views import accounts, challenges, frozen, leaderboards, statistics, submissions, teams
 
 app_name = "web"
 
@@ -31,6 +31,7 @@ urlpatterns = [
     path("phases/<int:pk>/statistics/", statistics.statistics, name="statistics"),
     path("phases/<int:pk>/report.html", statistics.report_html, name="report-html"),
     path("phases/<int:pk>/report.pdf", statistics.report_pdf, name="report-pdf"),
+    path("boards/<str:ref>/", frozen.frozen, name="frozen-board"),
     path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
     path("my/submissions/", submissions.my_submissions, name="my-submissions"),
     path("accounts/signup/", accounts.signup, name="signup"),

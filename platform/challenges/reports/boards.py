@@ -21,10 +21,18 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from challenges.leaderboards.analyses import phase_analyses, stored_analysis
+from challenges.leaderboards.history import rank_history
 from challenges.leaderboards.ranking import ALL
-from challenges.leaderboards.scopes import Scope
-from challenges.models import Phase
-from challenges.reports.plots import LIMIT, Figure, board_figures, rank_order, site_plot
+from challenges.leaderboards.scopes import Scope, board_scopes
+from challenges.models import Phase, Submission
+from challenges.reports.plots import (
+    LIMIT,
+    Figure,
+    board_figures,
+    history_plot,
+    rank_order,
+    site_plot,
+)
 
 CURRENT = "current"
 UPDATING = "updating"
@@ -208,3 +216,21 @@ def sites_figure(views: Sequence[BoardView], limit: int = LIMIT) -> Figure:
         for entry, label in zip(view.payload.get("entries") or [], view.labels, strict=False):
             labels.setdefault(entry, label)
     return site_plot(boards, labels, limit)
+
+
+def entry_history(submission: Submission) -> Figure:
+    """A submission's rank over time on each board of its phase (all cases, then each site),
+    from the boards' snapshots (one query per board). Snapshots whose ranks still await the
+    worker's analysis (a per-case ranking method) are left out: the analysis completes them."""
+    series = []
+    for scope in board_scopes(submission.phase):
+        points = [
+            (parse_datetime(h["computed_at"]), h["rank"], None, None)
+            for h in rank_history(submission, scope)
+            if not h.get("ranks_pending")
+        ]
+        series.append((scope.site_name or "All cases", points))
+    label = entry_label(
+        {"team": submission.participant_name, "method": submission.method_name}, submission.pk
+    )
+    return history_plot(series, label)

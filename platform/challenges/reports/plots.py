@@ -704,28 +704,29 @@ def rank_heatmap(analysis: Mapping, labels: Sequence[str], limit: int = LIMIT) -
 # One entry's rank over time
 
 
-def history_plot(
-    points: Sequence[tuple[datetime, float | None, float | None, float | None]],
-    label: str,
-    board: str = "all cases",
-) -> Figure:
-    """``points``: (snapshot time, rank, 95% interval low, high), oldest first."""
+#: A point of a rank history: (snapshot time, rank, 95% interval low, high).
+HistoryPoint = tuple[datetime, float | None, float | None, float | None]
+
+
+def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: str) -> Figure:
+    """One entry's rank over time on each board: ``series`` is (board name, points oldest
+    first), the all-cases board first. Ranks hold between snapshots (step lines)."""
     title = "Rank over time"
     caption = (
-        f"The entry's rank on the {board} board at each recompute (1 = best; a step is a new "
-        f"snapshot), with its 95% bootstrap rank interval as a vertical bar where one was "
-        f"computed."
+        "The entry's rank at each recompute of the board (1 = best; each step is a new "
+        "snapshot), one line per board (all cases, each site), with the 95% bootstrap rank "
+        "interval as a vertical bar where one was computed."
     )
-    ranked = [p for p in points if p[1] is not None]
-    if not ranked:
-        return Figure(
-            "history", title, caption, "", "No snapshots of this board with this entry yet."
-        )
-    times = [p[0].timestamp() for p in ranked]
-    worst = max(max(p[1], p[3] or 0) for p in ranked)
+    lines = [(name, [p for p in points if p[1] is not None]) for name, points in series]
+    lines = [(name, points) for name, points in lines if points]
+    if not lines:
+        return Figure("history", title, caption, "", "No snapshot of a board holds this entry yet.")
+    times = [p[0].timestamp() for _, points in lines for p in points]
+    worst = max(max(p[1], p[3] or 0) for _, points in lines for p in points)
     top_rank = max(2, math.ceil(worst))
-    left, top, plot_w, plot_h = 44.0, 16.0, 640.0, 200.0
-    width, height = left + plot_w + 24, top + plot_h + 48
+    left, top, plot_w, plot_h = 44.0, 16.0, 640.0, max(120.0, min(260.0, 26.0 * top_rank))
+    legend_w = max(text_width(shorten(name, 24), 10) * 1.12 for name, _ in lines) + 40
+    width, height = left + plot_w + 16 + legend_w, top + plot_h + 48
     svg = Svg(width, height, f"{title}: {label}")
     t0, t1 = min(times), max(times)
     span = t1 - t0 or 1.0
@@ -742,42 +743,49 @@ def history_plot(
             svg.line(left, y_of(rank), left + plot_w, y_of(rank), GRID)
             svg.text(left - 6, y_of(rank) + 4, str(rank), size=10, anchor="end", fill=MUTED)
     svg.text(8, top - 4, "rank", size=10, fill=MUTED)
-    ticks = sorted({0, len(ranked) - 1, *range(0, len(ranked), max(1, len(ranked) // 5))})
+    moments = sorted({p[0] for _, points in lines for p in points})
     last_x = -math.inf
-    for k in ticks:
-        x = x_of(times[k])
+    for when in moments:
+        x = x_of(when.timestamp())
         if x - last_x < 90:
             continue
         last_x = x
         svg.text(
             x,
             top + plot_h + 18,
-            ranked[k][0].strftime("%-d %b %H:%M"),
+            when.strftime("%-d %b %H:%M"),
             size=10,
             anchor="middle",
             fill=MUTED,
         )
-    d = ""
-    for k, (_when, rank, _low, _high) in enumerate(ranked):
-        x, y = x_of(times[k]), y_of(rank)
-        d += f"M{x:.1f},{y:.1f}" if k == 0 else f" H{x:.1f} V{y:.1f}"
-    svg.path(d, fill="none", stroke="#2f6fdb", stroke_width=2, class_="history-line")
-    for k, (when, rank, low, high) in enumerate(ranked):
-        x = x_of(times[k])
-        tip = f"{when:%Y-%m-%d %H:%M:%S}: rank {_number(rank)}"
-        if low is not None and high is not None:
-            tip += f", 95% interval [{_number(low)}, {_number(high)}]"
-            svg.line(x, y_of(low), x, y_of(high), "#1f4fa3", stroke_width=1.2, stroke_opacity=0.5)
-        svg.circle(
-            x,
-            y_of(rank),
-            4,
-            "#2f6fdb",
-            stroke="#ffffff",
-            stroke_width=1,
-            title=tip,
-            class_="history-point",
-        )
+    for index, (name, points) in enumerate(lines):
+        colour = entry_colour(index)
+        d = ""
+        for k, (when, rank, _low, _high) in enumerate(points):
+            x, y = x_of(when.timestamp()), y_of(rank)
+            d += f"M{x:.1f},{y:.1f}" if k == 0 else f" H{x:.1f} V{y:.1f}"
+        svg.path(d, fill="none", stroke=colour, stroke_width=2, class_="history-line", title=name)
+        for when, rank, low, high in points:
+            x = x_of(when.timestamp())
+            tip = f"{name}, {when:%Y-%m-%d %H:%M:%S}: rank {_number(rank)}"
+            if low is not None and high is not None:
+                tip += f", 95% interval [{_number(low)}, {_number(high)}]"
+                svg.line(x, y_of(low), x, y_of(high), colour, stroke_width=1.2, stroke_opacity=0.5)
+            svg.circle(
+                x,
+                y_of(rank),
+                4,
+                colour,
+                stroke="#ffffff",
+                stroke_width=1,
+                title=tip,
+                class_="history-point",
+                data_board=name,
+                data_rank=_number(rank),
+            )
+        legend_y = top + 8 + index * 16
+        svg.rect(left + plot_w + 16, legend_y - 7, 10, 4, colour)
+        svg.text(left + plot_w + 30, legend_y, shorten(name, 24), size=10, title=name)
     svg.text(
         left + plot_w / 2,
         top + plot_h + 38,

@@ -26,6 +26,7 @@ from challenges.leaderboards import (
     scope_for,
     wants_all_entries,
 )
+from challenges.leaderboards.history import frozen_boards
 from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard, is_organiser
 from django.contrib import messages
@@ -117,6 +118,7 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "organiser": organiser,
             "board_columns": board_columns(table, DEFAULT_METRICS),
             "exports": _export_links(phase, site, all_entries),
+            "frozen": frozen_boards(phase),
             **entries_context(site, all_entries),
         },
     )

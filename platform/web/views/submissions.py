@@ -10,6 +10,7 @@ from challenges.permissions import (
     is_organiser,
     user_team,
 )
+from challenges.reports.boards import entry_history
 from challenges.services.quota import daily_quota
 from challenges.services.run_log import run_summary
 from challenges.services.scores import score_rows, submission_scores
@@ -83,6 +84,14 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_view_submission(request.user, submission):
         raise Http404
     scores = submission_scores(submission)
+    leaderboard_visible = can_view_leaderboard(request.user, submission.phase)
+    # Rank over time only where the board may be seen (a hidden board's ranks are not shown
+    # to participants) and once the submission could be on it.
+    history = (
+        entry_history(submission)
+        if leaderboard_visible and submission.status == Submission.Status.DONE
+        else None
+    )
     return render(
         request,
         "web/submission.html",
@@ -91,8 +100,11 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "scores": scores,
             "score_rows": score_rows(scores),
             "run": run_summary(submission),
-            "leaderboard_public": submission.phase.leaderboard_visibility == Phase.Visibility.PUBLIC,
-            "leaderboard_visible": can_view_leaderboard(request.user, submission.phase),
+            "leaderboard_public": (
+                submission.phase.leaderboard_visibility == Phase.Visibility.PUBLIC
+            ),
+            "leaderboard_visible": leaderboard_visible,
+            "history": history,
             "phase": submission.phase,
             "challenge": submission.phase.challenge,
             "show_cases": can_view_case_results(request.user, submission),
