@@ -18,9 +18,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from challenges.board_values import board_means
+from challenges.board_values import board_values as compact_board_values
 from challenges.ranking_metrics import ranking_metrics_problem
 from evaluator.metric_spec import MetricSpec
 from evaluator.tasks import Task, get_task, parse_ranking
@@ -526,6 +528,14 @@ class Evaluation(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     is_current = models.BooleanField(default=True)
+    board_values = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="What the leaderboards read, {scope: {class: {metric: {mean, ci95_low, "
+        "ci95_high}}}}, taken from the results' aggregates on save (challenges.board_values): "
+        "a few kB, where the results hold every case.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -534,12 +544,70 @@ class Evaluation(models.Model):
     def __str__(self) -> str:
         return f"Evaluation {self.pk} of submission {self.submission_id}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Keep ``board_values`` and the ``aggregate_means`` rows in step with ``results``
+        whenever a save writes the results (not a save of other fields only)."""
+        update_fields = kwargs.get("update_fields")
+        writes_results = "results" not in self.get_deferred_fields() and (
+            update_fields is None or "results" in update_fields
+        )
+        if not writes_results:
+            super().save(*args, **kwargs)
+            return
+        self.board_values = compact_board_values(self.results)
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "board_values"}
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            AggregateMean.objects.filter(evaluation=self).delete()
+            AggregateMean.objects.bulk_create(AggregateMean.rows_for(self))
+
     @property
     def truth_is_stale(self) -> bool:
         """Scored against a truth set other than the phase's current one (or an unknown one
         while the phase has a known version): the score may no longer be right."""
         current = self.submission.phase.truth_version
         return bool(current) and self.truth_version != current
+
+
+class AggregateMean(models.Model):
+    """One mean of an evaluation's aggregates (a scope, a metric): what ranking reads.
+
+    A recompute ranks every current evaluation of the phase after each scored submission,
+    by a few metrics in each scope. It reads these narrow rows (one float each) rather than
+    JSON: PostgreSQL would decompress, often fetch out of line, and walk a JSON document once
+    per metric and scope for every evaluation. Written with the evaluation
+    (``Evaluation.save``), from its ``board_values``; backfilled by migration 0010.
+    """
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="aggregate_means"
+    )
+    #: "all" or a site's name, as in the aggregates.
+    scope = models.CharField(max_length=100)
+    #: "class.metric", as ranking names it ("head.dice").
+    metric = models.CharField(max_length=200)
+    mean = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "metric", "scope"], name="aggregate_mean_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} in {self.scope} of evaluation {self.evaluation_id}: {self.mean}"
+
+    @classmethod
+    def rows_for(cls, evaluation: Evaluation) -> list[AggregateMean]:
+        """The rows of ``evaluation``'s ``board_values`` (unsaved); a scope or metric name
+        longer than its column has no board to rank on and is left out."""
+        return [
+            cls(evaluation=evaluation, scope=scope, metric=path, mean=mean)
+            for scope, path, mean in board_means(evaluation.board_values)
+            if len(scope) <= 100 and len(path) <= 200
+        ]
 
 
 class LeaderboardEntry(models.Model):
@@ -557,6 +625,15 @@ class LeaderboardEntry(models.Model):
         null=True, blank=True, help_text="Primary metric value or mean rank, as ranked."
     )
     values = models.JSONField(default=dict)
+    evaluation = models.ForeignKey(
+        Evaluation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The evaluation ``values`` were copied from: a recompute copies them again "
+        "only when the submission's current evaluation is another one.",
+    )
     computed_at = models.DateTimeField(default=timezone.now)
     ranking_signature = models.CharField(
         max_length=64,

@@ -4,6 +4,20 @@
 ranking), never on page views. Each row also records which ranking built it
 (``ranking_signature``: method, metrics and entry selection), so a board whose phase was
 re-ranked while no worker ran can say it is stale (``tables.LeaderboardTable.stale``).
+
+It runs after every scored submission, so it stays cheap as boards grow (issue 12, "Speed";
+``benchmarks/leaderboard.py``):
+
+- it reads who submitted what and when, and the ranking criteria's means in every scope as
+  floats (``AggregateMean`` rows): never an evaluation's ``results`` (every case) nor even its
+  ``board_values``;
+- ranks are counted by sorting (``ranking.competition_ranks``), O(n log n);
+- after a scored submission only the boards it can have changed are ranked (the all-cases
+  board and its sites'; every board in the cases ``_boards_to_rank`` lists);
+- the ranked rows are compared with the stored ones and only the difference is written (ranks
+  in one plain UPDATE per 500 rows); a row's ``values`` are copied from ``board_values``, by
+  the database, only for a submission new on the board or scored again
+  (``LeaderboardEntry.evaluation`` says which evaluation they came from).
 """
 
 from __future__ import annotations
@@ -11,23 +25,25 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField, OuterRef, Subquery, Value
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from challenges.leaderboards.history import record_snapshots
 from challenges.leaderboards.keys import needs_cases, pending_signature
 from challenges.leaderboards.ranking import (
+    ALL,
+    LATEST,
     criteria_for,
-    criterion_values,
     rank_rows,
-    scope_values,
     select,
 )
-from challenges.leaderboards.scopes import board_scopes
-from challenges.models import Evaluation, LeaderboardEntry, Phase, Submission
+from challenges.leaderboards.scopes import Scope, board_scopes
+from challenges.models import AggregateMean, Evaluation, LeaderboardEntry, Phase, Submission
 from evaluator.metric_spec import MetricSpec
 
 
@@ -57,34 +73,146 @@ def ranking_signature(phase: Phase) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Candidate:
-    submission: Submission
-    aggregates: dict[str, Any]
+    """One current evaluation on the boards: who, when, and its ranking criteria's means in
+    every scope (``{scope key: {criterion path: mean}}``); never its values or results."""
+
+    evaluation_id: int
+    submission_id: int
+    participant: str
+    created_at: datetime
+    means: dict[str, dict[str, float | None]]
 
 
-def _select_and_rank(
-    candidates: list[_Candidate], scope: str, criteria: list[MetricSpec], phase: Phase
-) -> list[tuple[_Candidate, int, float | None, dict]]:
-    values = [scope_values(c.aggregates, scope) for c in candidates]
-    flats = [criterion_values(v, criteria) for v in values]
+@dataclass(frozen=True)
+class _Stored:
+    """One ``LeaderboardEntry`` as the database has it, without its values."""
+
+    pk: int
+    site_id: int | None
+    submission_id: int
+    evaluation_id: int | None
+    rank: int
+    score: float | None
+    ranking_signature: str
+
+
+def _candidates(phase: Phase, scopes: list[Scope], criteria: list[MetricSpec]) -> list[_Candidate]:
+    """Every current evaluation of a scored, non-disqualified submission, with its criteria's
+    means in every board's scope (two queries: who and when, then the means as floats from
+    ``AggregateMean``; a mean not stored is None and ranks last)."""
+    current = Evaluation.objects.filter(
+        is_current=True,
+        submission__phase=phase,
+        submission__status=Submission.Status.DONE,
+        submission__disqualified=False,
+    ).order_by()
+    rows = current.values_list(
+        "pk",
+        "submission_id",
+        "submission__team_id",
+        "submission__creator_id",
+        "submission__created_at",
+    )
+    keys = [scope.key for scope in scopes]
+    paths = [spec.path for spec in criteria]
+    means: dict[int, dict[str, dict[str, float | None]]] = {}
+    for evaluation_id, scope, metric, mean in AggregateMean.objects.filter(
+        evaluation__in=current.values("pk"), scope__in=keys, metric__in=paths
+    ).values_list("evaluation_id", "scope", "metric", "mean"):
+        means.setdefault(evaluation_id, {}).setdefault(scope, {})[metric] = mean
+    empty: dict[str, float | None] = {}
+    return [
+        _Candidate(
+            evaluation_id=pk,
+            submission_id=submission_id,
+            participant=f"team:{team_id}" if team_id else f"user:{creator_id}",
+            created_at=created_at,
+            means={
+                key: {path: found.get(path) for path in paths}
+                for key in keys
+                for found in [means.get(pk, {}).get(key, empty)]
+            },
+        )
+        for pk, submission_id, team_id, creator_id, created_at in rows
+    ]
+
+
+def _rank_board(
+    candidates: list[_Candidate], scope: Scope, criteria: list[MetricSpec], phase: Phase
+) -> list[tuple[_Candidate, int, float | None]]:
+    """The board of ``scope``: the kept candidates with their rank and score, in board order
+    (rank, then submission time and id)."""
+    flats = [c.means[scope.key] for c in candidates]
     order = sorted(
         range(len(candidates)),
-        key=lambda i: (candidates[i].submission.created_at, candidates[i].submission.pk),
+        key=lambda i: (candidates[i].created_at, candidates[i].submission_id),
     )
-    participants = [c.submission.participant_key for c in candidates]
+    participants = [c.participant for c in candidates]
     keep = select(phase.entry_selection, participants, order, flats, criteria, phase.ranking_method)
     final = rank_rows([flats[i] for i in keep], criteria, phase.ranking_method)
-    rows = [
-        (candidates[i], rank, score, values[i])
-        for i, (rank, score) in zip(keep, final, strict=True)
-    ]
-    rows.sort(key=lambda r: (r[1], r[0].submission.created_at, r[0].submission.pk))
+    rows = [(candidates[i], rank, score) for i, (rank, score) in zip(keep, final, strict=True)]
+    rows.sort(key=lambda r: (r[1], r[0].created_at, r[0].submission_id))
     return rows
 
 
-def recompute(phase: Phase) -> int:
-    """Rebuild the phase's leaderboard rows (overall and per site); returns rows written."""
+def _boards_to_rank(
+    phase: Phase,
+    scopes: list[Scope],
+    candidates: list[_Candidate],
+    stored: list[_Stored],
+    signature: str,
+    scored: Submission | None,
+) -> list[Scope]:
+    """Which boards a recompute must rank: all of them, unless ``scored`` (the submission
+    whose new evaluation triggered it) can only have changed some.
+
+    A new submission changes the all-cases board and the boards of the sites its cases are
+    in (the scopes of its aggregates) and no other, as long as it is its participant's
+    newest candidate (it loses every tie) under best-entry selection and its participant
+    was already on the boards: in a scope where it has no values it ranks after every entry
+    with one, so it neither displaces its participant's row there nor moves anyone else.
+    Anything else ranks every board: a latest-entry phase (the new entry replaces its
+    participant's row everywhere), a new participant (a row on every board), a rescored
+    older submission, rows built by another ranking (a ranking change re-ranks everything).
+    Boards holding a submission no longer eligible (disqualified, queued again) are ranked
+    as well.
+    """
+    if scored is None or phase.entry_selection == LATEST:
+        return scopes
+    if any(row.ranking_signature != signature for row in stored):
+        return scopes
+    own = [c for c in candidates if c.submission_id == scored.pk]
+    if own:
+        mine = own[0]
+        team = [c for c in candidates if c.participant == mine.participant]
+        if len(team) == 1:
+            return scopes
+        if max(team, key=lambda c: (c.created_at, c.submission_id)) is not mine:
+            return scopes
+    touched = {ALL}
+    touched.update(
+        AggregateMean.objects.filter(
+            evaluation__submission_id=scored.pk, evaluation__is_current=True
+        ).values_list("scope", flat=True)
+    )
+    eligible = {c.submission_id for c in candidates}
+    site_keys = {s.site.pk: s.key for s in scopes if s.site is not None}
+    for row in stored:
+        if row.submission_id == scored.pk or row.submission_id not in eligible:
+            touched.add(ALL if row.site_id is None else site_keys.get(row.site_id, ALL))
+    return [s for s in scopes if s.key in touched]
+
+
+def recompute(phase: Phase, *, scored: Submission | None = None) -> int:
+    """Bring the phase's leaderboard rows (overall and per site) up to date; returns the
+    number of rows the ranked boards hold.
+
+    ``scored`` is the submission whose new evaluation triggered this (the scoring worker
+    passes it): then only the boards it can have changed are ranked (``_boards_to_rank``).
+    Without it every board is. Either way only rows that changed are written.
+    """
     with transaction.atomic():
         # One recompute at a time, on the phase as it is now (a queued recompute may run
         # after further edits; it must rank by the latest settings, not its caller's copy).
@@ -94,51 +222,134 @@ def recompute(phase: Phase) -> int:
         if needs_cases(phase.ranking_method):
             # Provisional ranks until the worker's analysis gives them (leaderboards.keys).
             signature = pending_signature(signature)
-        evaluations = (
-            Evaluation.objects.filter(
-                is_current=True,
-                submission__phase=phase,
-                submission__status=Submission.Status.DONE,
-                submission__disqualified=False,
+        scopes = board_scopes(phase)
+        candidates = _candidates(phase, scopes, criteria)
+        stored = [
+            _Stored(*row)
+            for row in LeaderboardEntry.objects.filter(phase=phase)
+            .order_by()
+            .values_list(
+                "pk",
+                "site_id",
+                "submission_id",
+                "evaluation_id",
+                "rank",
+                "score",
+                "ranking_signature",
             )
-            .select_related("submission")
-            .annotate(aggregates=KeyTransform("aggregates", "results"))
-            .defer("results")
-        )
-        candidates = [_Candidate(e.submission, e.aggregates or {}) for e in evaluations]
-        now = timezone.now()
-        ranked = [
-            (scope, _select_and_rank(candidates, scope.key, criteria, phase))
-            for scope in board_scopes(phase)
         ]
-        entries = [
-            LeaderboardEntry(
-                phase=phase,
-                site=scope.site,
-                submission=cand.submission,
-                rank=rank,
-                score=score,
-                values=values,
-                computed_at=now,
-                ranking_signature=signature,
-            )
-            for scope, rows in ranked
-            for cand, rank, score, values in rows
-        ]
-        LeaderboardEntry.objects.filter(phase=phase).delete()
-        LeaderboardEntry.objects.bulk_create(entries, batch_size=500)
-        # History: a snapshot of each board ranked (and the worker's analysis queued).
-        record_snapshots(
-            phase,
-            [
-                (
-                    scope,
-                    [(c.submission.pk, r, s, criterion_values(v, criteria)) for c, r, s, v in rows],
+        boards = _boards_to_rank(phase, scopes, candidates, stored, signature, scored)
+        return _write(phase, scopes, boards, candidates, criteria, stored, signature)
+
+
+def _write(
+    phase: Phase,
+    scopes: list[Scope],
+    boards: list[Scope],
+    candidates: list[_Candidate],
+    criteria: list[MetricSpec],
+    stored: list[_Stored],
+    signature: str,
+) -> int:
+    """Rank ``boards`` and write the difference to the stored rows: new rows created, rows
+    gone deleted, rows whose rank, score, ranking or evaluation changed updated (values
+    copied again only when the evaluation changed); rows of boards not ranked stay as they
+    are, and rows of a site no longer in the phase go."""
+    now = timezone.now()
+    ranked_sites = {None if s.site is None else s.site.pk for s in boards}
+    known_sites = {None if s.site is None else s.site.pk for s in scopes}
+    old = {(r.site_id, r.submission_id): r for r in stored if r.site_id in ranked_sites}
+    gone = [r.pk for r in stored if r.site_id not in known_sites]
+    create: list[LeaderboardEntry] = []
+    changed: list[tuple[int, int, float | None, int]] = []
+    #: Per board, the submissions whose row needs its values copied (new or rescored).
+    copy: dict[Scope, list[int]] = {}
+    written = 0
+    ranked = []  # for the history: (scope, [(submission, rank, score, ranking values)])
+    for scope in boards:
+        site_id = None if scope.site is None else scope.site.pk
+        board = _rank_board(candidates, scope, criteria, phase)
+        ranked.append((scope, [(c.submission_id, r, s, c.means[scope.key]) for c, r, s in board]))
+        for cand, rank, score in board:
+            written += 1
+            row = old.pop((site_id, cand.submission_id), None)
+            if row is None:
+                create.append(
+                    LeaderboardEntry(
+                        phase=phase,
+                        site=scope.site,
+                        submission_id=cand.submission_id,
+                        evaluation_id=cand.evaluation_id,
+                        rank=rank,
+                        score=score,
+                        computed_at=now,
+                        ranking_signature=signature,
+                    )
                 )
-                for scope, rows in ranked
-            ],
-            signature=signature,
-            paths=[c.path for c in criteria],
-            computed_at=now,
+                copy.setdefault(scope, []).append(cand.submission_id)
+                continue
+            if row.evaluation_id != cand.evaluation_id:
+                copy.setdefault(scope, []).append(cand.submission_id)
+            elif (row.rank, row.score, row.ranking_signature) == (rank, score, signature):
+                continue
+            changed.append((row.pk, rank, score, cand.evaluation_id))
+    gone += [r.pk for r in old.values()]
+    if gone:
+        LeaderboardEntry.objects.filter(pk__in=gone).delete()
+    _update_ranks(changed, signature, now)
+    if create:
+        LeaderboardEntry.objects.bulk_create(create, batch_size=BATCH)
+    for scope, submissions in copy.items():
+        _copy_values(phase, scope, submissions)
+    # History: a snapshot of each board ranked (and the worker's analysis queued).
+    paths = [c.path for c in criteria]
+    record_snapshots(phase, ranked, signature=signature, paths=paths, computed_at=now)
+    return written
+
+
+#: Rows per INSERT or UPDATE statement.
+BATCH = 500
+
+
+def _update_ranks(
+    changed: list[tuple[int, int, float | None, int]], signature: str, now: datetime
+) -> None:
+    """Set rank, score and evaluation of each ``(pk, rank, score, evaluation id)`` row, and
+    this ranking's signature and time, in one UPDATE per ``BATCH`` rows. Plain SQL that
+    PostgreSQL and SQLite (3.33+) both run: ``bulk_update`` builds a CASE expression per row
+    and field in Python, which cost ~1 ms a row, more than the rest of a recompute."""
+    if not changed:
+        return
+    meta = LeaderboardEntry._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    column = {
+        name: quote(meta.get_field(name).column)
+        for name in ("id", "rank", "score", "evaluation", "ranking_signature", "computed_at")
+    }
+    stamp = meta.get_field("computed_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), BATCH):
+            batch = changed[start : start + BATCH]
+            rows = ", ".join(["(%s, %s, CAST(%s AS DOUBLE PRECISION), %s)"] * len(batch))
+            cursor.execute(
+                f"UPDATE {table} SET {column['rank']} = v.column2, {column['score']} = v.column3,"
+                f" {column['evaluation']} = v.column4, {column['ranking_signature']} = %s,"
+                f" {column['computed_at']} = %s FROM (VALUES {rows}) AS v"
+                f" WHERE {table}.{column['id']} = v.column1",
+                [signature, stamp, *(value for row in batch for value in row)],
+            )
+
+
+def _copy_values(phase: Phase, scope: Scope, submissions: list[int]) -> None:
+    """Copy each row's values from its evaluation's ``board_values``, this board's scope of
+    them, inside the database (one UPDATE per board: nothing is decoded in Python)."""
+    source = Evaluation.objects.filter(pk=OuterRef("evaluation_id")).values("board_values")[:1]
+    LeaderboardEntry.objects.filter(
+        phase=phase, site=scope.site, submission_id__in=submissions
+    ).update(
+        values=Coalesce(
+            KeyTransform(scope.key, Subquery(source, output_field=JSONField())),
+            Value({}, output_field=JSONField()),
         )
-    return len(entries)
+    )

@@ -4,10 +4,12 @@ Ranking follows grand-challenge.org: either the primary metric, or the mean of p
 ranks; competition ranking (ties share a rank and the next rank is skipped: 1, 1, 3); missing
 values always rank after every present value.
 
-A candidate's stored aggregates (``{scope: {class: {metric: stats}}}``) become per-scope
-values (``scope_values``) and then one number per criterion (``criterion_values``); the three
-entry selections (``select_best``, ``select_latest``, ``select_all``) say which candidates a
-board keeps, and ``rank_rows`` ranks the kept ones.
+A candidate's values in one scope (``{class: {metric: stats}}``, one scope of the evaluation's
+``board_values``, see ``challenges.board_values``) give one number per criterion
+(``criterion_values``); the three entry selections (``select_best``, ``select_latest``,
+``select_all``) say which candidates a board keeps, and ``rank_rows`` ranks the kept ones.
+Every rank is counted by sorting (``competition_ranks``), so a board of n candidates costs
+O(n log n), not O(n^2).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from evaluator.metric_spec import MetricSpec
+from evaluator.statistics.ranks import competition_ranks as sorted_competition_ranks
 from evaluator.tasks import Task, parse_ranking
 
 #: The scope of every case (the per-site scopes are the sites' names).
@@ -42,30 +45,6 @@ def criteria_for(ranking_metrics: Sequence[dict] | None, task: Task | None) -> l
     return [MetricSpec.of(FALLBACK_CRITERION)]
 
 
-def number(value: Any) -> float | None:
-    """A finite float from a stored value (a number, or stats with a "mean"), else None."""
-    if isinstance(value, dict):
-        value = value.get("mean")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return None if math.isnan(value) or math.isinf(value) else float(value)
-
-
-def scope_values(aggregates: dict[str, Any], scope: str) -> dict[str, dict[str, dict]]:
-    """``{class: {metric: {mean, ci95_low, ci95_high}}}`` of one scope of the aggregates."""
-    out: dict[str, dict[str, dict]] = {}
-    for cls, metrics in (aggregates.get(scope) or {}).items():
-        if not isinstance(metrics, dict):
-            continue
-        for metric, stats in metrics.items():
-            if isinstance(stats, dict):
-                entry = {k: number(stats.get(k)) for k in ("mean", "ci95_low", "ci95_high")}
-            else:
-                entry = {"mean": number(stats), "ci95_low": None, "ci95_high": None}
-            out.setdefault(str(cls), {})[str(metric)] = entry
-    return out
-
-
 def criterion_values(
     values: dict[str, dict[str, dict]], criteria: list[MetricSpec]
 ) -> dict[str, Any]:
@@ -73,19 +52,15 @@ def criterion_values(
     return {c.path: (values.get(c.group, {}).get(c.name) or {}).get("mean") for c in criteria}
 
 
-def competition_ranks(values: list[float | None], higher_first: bool) -> list[int]:
+def competition_ranks(values: Sequence[float | None], higher_first: bool) -> list[int]:
     """1 + number of strictly better values (higher ones when ``higher_first``, else lower
-    ones); missing values share the rank after all others."""
-    present = [v for v in values if v is not None]
-    ranks = []
-    for value in values:
-        if value is None:
-            ranks.append(len(present) + 1)
-        elif higher_first:
-            ranks.append(1 + sum(1 for other in present if other > value))
-        else:
-            ranks.append(1 + sum(1 for other in present if other < value))
-    return ranks
+    ones); missing values share the rank after all others.
+
+    By sorting (``evaluator.statistics.ranks``, O(n log n)): a board ranks every candidate of
+    every scope after each scored submission, and comparing each value with every other cost
+    23 ms per 1,000 values. None goes in as NaN, which that function ranks exactly so."""
+    array = [math.nan if value is None else value for value in values]
+    return sorted_competition_ranks(array, higher_is_better=higher_first).tolist()
 
 
 def rank_rows(

@@ -5,8 +5,10 @@ or latest entry, as the phase says; the same few queries whatever the number of 
 ``all_entries_table`` (``?entries=all``) shows every scored submission as its own row instead:
 comparing strategies needs every entry (one team, e.g. ``reference_models reproduce`` with one
 token, submits one model per fine-tuning strategy, and only its best would show). It ranks all
-current, non-disqualified scored submissions among each other, read straight from their
-evaluations' aggregates (one query, no materialised rows to keep in step). Organisers may also
+current, non-disqualified scored submissions among each other, read straight from the scope's
+part of their evaluations' compact ``board_values`` (one query, no materialised rows to keep
+in step, never the results documents; only the submission columns a row shows, see
+``ROW_SUBMISSION_FIELDS``). Organisers may also
 ask for the disqualified ones, listed after the ranked rows without a rank and marked. Both
 boards go through one builder (``_table``, rows from ``row_for``), so pages, plots, the API and
 the exports render them alike; ``phase_table`` picks one.
@@ -33,7 +35,6 @@ from challenges.leaderboards.ranking import (
     MEAN_RANK,
     criterion_values,
     rank_rows,
-    scope_values,
     select_all,
 )
 from challenges.leaderboards.scopes import Scope, scope_for
@@ -332,6 +333,34 @@ def _task_paths(phase: Phase) -> list[str]:
         return []
 
 
+#: The submission columns ``row_for`` reads (with the team's and creator's names): board
+#: queries load these and nothing else of a submission (``.only``), so a row never drags in
+#: its inference report or log. A field ``row_for`` starts to read must be added here, or
+#: each row would fetch it with a query of its own.
+ROW_SUBMISSION_FIELDS = (
+    "id",
+    "team_id",
+    "creator_id",
+    "team__name",
+    "creator__username",
+    "method_name",
+    "backbone",
+    "fine_tuning_strategy",
+    "params_total",
+    "params_trainable",
+    "params_source",
+    "created_at",
+    "flops",
+    "latency_ms",
+    "disqualified",
+)
+
+
+def _submission_fields(prefix: str) -> list[str]:
+    """``ROW_SUBMISSION_FIELDS`` as seen from a model that points at the submission."""
+    return [f"{prefix}__{name}" for name in ROW_SUBMISSION_FIELDS]
+
+
 def row_for(
     submission: Submission,
     values: dict[str, Any],
@@ -394,8 +423,18 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
     site (see ``scope_for``): each participant's best or latest entry, as ``recompute``
     selected them."""
     scope = scope_for(phase, site)
-    entries = LeaderboardEntry.objects.filter(phase=phase, site=scope.site).select_related(
-        "submission__team", "submission__creator"
+    entries = (
+        LeaderboardEntry.objects.filter(phase=phase, site=scope.site)
+        .select_related("submission__team", "submission__creator")
+        .only(
+            "rank",
+            "score",
+            "values",
+            "computed_at",
+            "ranking_signature",
+            "submission_id",
+            *_submission_fields("submission"),
+        )
     )
     entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
     signature = ranking_signature(phase)
@@ -439,15 +478,13 @@ def all_entries_table(
             submission__status=Submission.Status.DONE,
         )
         .select_related("submission__team", "submission__creator")
-        .annotate(scope_values=KeyTransform(scope.key, KeyTransform("aggregates", "results")))
-        .defer("results")
+        # Only this scope of the compact board values: never the results document.
+        .annotate(scope_values=KeyTransform(scope.key, "board_values"))
+        .only("submission_id", *_submission_fields("submission"))
     )
     if not include_disqualified:
         evaluations = evaluations.filter(submission__disqualified=False)
-    every = [
-        _Scored(e.submission, scope_values({scope.key: e.scope_values or {}}, scope.key))
-        for e in evaluations
-    ]
+    every = [_Scored(e.submission, e.scope_values or {}) for e in evaluations]
     scored = [s for s in every if not s.submission.disqualified]
     removed = sorted(
         (s for s in every if s.submission.disqualified),

@@ -171,7 +171,7 @@ def _store_evaluation(submission: Submission, results: dict) -> None:
     log.info("Submission %s scored", submission.pk)
     for attempt in range(3):
         try:
-            leaderboards.recompute(submission.phase)
+            leaderboards.recompute(submission.phase, scored=submission)
             return
         except OperationalError:  # busy database: the scores are safe, only the board waits
             time.sleep(1 + attempt)
