@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -37,27 +39,33 @@ class ResultsError(ValueError):
     """A results document that does not follow the schema."""
 
 
-def json_safe(value: Any) -> Any:
+def json_safe(value: Any, text: Callable[[Any], str] | None = None) -> Any:
     """Plain JSON types: numpy scalars/arrays unwrapped, NaN and +-inf turned into None, and
     -0.0 written as 0.0.
 
     Negative zero is a valid float but not a meaningful result (a distance of "-0.0" between
     identical masks reads as a bug, and sorts oddly in some clients); IEEE 754 makes
     `-0.0 == 0.0`, so the test `value == 0` catches it and nothing else changes.
+
+    `text`, when given, rewrites every string and turns any other value JSON does not know
+    into a string: the platform stores a run's details with its participant-safe text
+    (`challenges.services.messages.participant_text`), so one walk serves both.
     """
     kind = type(value)  # exact-type fast paths: results hold thousands of plain floats
     if kind is float:
         if value == 0.0:
             return 0.0
         return value if math.isfinite(value) else None
-    if kind is str or kind is int or value is None:
+    if kind is str:
+        return value if text is None else text(value)
+    if kind is int or value is None:
         return value
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v, text) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, text) for v in value]
     if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
+        return [json_safe(v, text) for v in value.tolist()]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -67,6 +75,8 @@ def json_safe(value: Any) -> Any:
         if f == 0.0:
             return 0.0
         return f if math.isfinite(f) else None
+    if text is not None:
+        return text(value)
     if isinstance(value, Path):
         return str(value)
     return value
@@ -85,11 +95,17 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
     tmp.replace(path)  # readers never see half a file
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(source: Path | str | BinaryIO) -> str:
+    """sha256 of a file, streamed in 1 MiB blocks: `source` is a path, or a binary file object
+    read from where it stands to its end (an upload the caller has rewound). The project's one
+    file hash: results, submissions (`challenges.services.submissions`) and the pretrained
+    weights' check (`reference_models.nets.pretrained`) use it."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as fh:
+            return sha256_file(fh)
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: source.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

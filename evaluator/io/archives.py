@@ -32,11 +32,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from evaluator.io import scratch
 from evaluator.io.names import printable, quoted, shortened
 
+#: Byte units, here for the whole project (the sandbox's limits count in them too).
 GiB = 1024**3
 MiB = 1024**2
 _CHUNK = 1 * MiB
@@ -518,7 +519,7 @@ class _GuardedStream(io.RawIOBase):
     """
 
     def __init__(self, raw: BinaryIO, kind: str, name: str, limits: ArchiveLimits) -> None:
-        self._counted = _CountingReader(raw)
+        self._counted = CountingReader(raw)
         self._inner: BinaryIO
         if kind == "gz":
             self._inner = gzip.GzipFile(fileobj=self._counted, mode="rb")  # type: ignore[arg-type]
@@ -582,19 +583,46 @@ class _GuardedStream(io.RawIOBase):
         return n
 
 
-class _CountingReader(io.RawIOBase):
-    def __init__(self, raw: BinaryIO) -> None:
+class ReadLimitExceeded(Exception):
+    """A `CountingReader` went past its limit. Neither an OSError nor a ValueError, so the
+    readers in between (tarfile, gzip) let it through to whoever set the limit."""
+
+
+class CountingReader(io.RawIOBase):
+    """Reads through `raw`, counting the bytes (`count`) and feeding them to `hasher` when one
+    is given; raises `ReadLimitExceeded` once more than `limit` bytes went by.
+
+    Here it measures what a decompressor consumed (the compression ratio of a tar member);
+    `sandbox.containers.images` caps and hashes a container image archive with it as it
+    streams.
+    """
+
+    def __init__(self, raw: BinaryIO, limit: int | None = None, hasher: Any = None) -> None:
         self._raw = raw
+        self.limit = limit
+        self.hasher = hasher
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._seen(data)
+        return data
+
     def readinto(self, buffer) -> int:  # type: ignore[override]
         data = self._raw.read(len(buffer))
         buffer[: len(data)] = data
-        self.count += len(data)
+        self._seen(data)
         return len(data)
+
+    def _seen(self, data: bytes) -> None:
+        self.count += len(data)
+        if self.hasher is not None:
+            self.hasher.update(data)
+        if self.limit is not None and self.count > self.limit:
+            raise ReadLimitExceeded()
 
 
 def _extract_tar(

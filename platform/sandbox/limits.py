@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MiB = 1024 * 1024
-GiB = 1024 * MiB
+from evaluator.io.archives import GiB, MiB
 
 #: Docker label put on every container and image-tag the sandbox creates, so that
 #: `reap_orphans` can find what a crashed worker left behind.

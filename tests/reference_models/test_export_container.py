@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 from PIL import Image
 from sandbox.inputs import Case, prepare_input
-from sandbox.limits import GiB, MiB, SandboxLimits
+from sandbox.limits import SandboxLimits
 from sandbox.model_files import pixels
 from sandbox.model_files.process import run_model_file
 from sandbox.model_files.spec import ModelSpec
 from sandbox.model_files.worker import to_labels as platform_to_labels
 from sandbox.outcome import Status
 
+from evaluator.io.archives import GiB, MiB
 from reference_models.cli import main
 from reference_models.export.platform_spec import CONTAINER_MODULES
 from reference_models.export.wheels import CONTAINER_PACKAGES

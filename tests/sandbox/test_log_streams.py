@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sandbox.containers.backend import run_submission
 from sandbox.inputs import prepare_input
-from sandbox.limits import MiB, SandboxLimits
+from sandbox.limits import SandboxLimits
 from sandbox.log_streams import excerpt, merge_streams
 from sandbox.outcome import Status
+
+from evaluator.io.archives import MiB
 
 LIMITS = SandboxLimits(
     wall_seconds=20, memory_bytes=64 * MiB, nano_cpus=1_000_000_000, pids=32,

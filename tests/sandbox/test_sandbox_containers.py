@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sandbox.containers.backend import run_submission
 from sandbox.inputs import prepare_input
-from sandbox.limits import IMAGE_REPOSITORY, SANDBOX_LABEL, MiB, SandboxLimits
+from sandbox.limits import IMAGE_REPOSITORY, SANDBOX_LABEL, SandboxLimits
 from sandbox.outcome import Status
+
+from evaluator.io.archives import MiB
 
 SMALL = SandboxLimits(
     wall_seconds=20,

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from sandbox.containers.images import ImageRejected, load_image, remove_image, validate_archive
-from sandbox.limits import ArchiveLimits, MiB
+from sandbox.limits import ArchiveLimits
+
+from evaluator.io.archives import MiB
 
 
 def test_valid_archive_is_accepted_and_digest_recorded(image_archive, tmp_path: Path) -> None:

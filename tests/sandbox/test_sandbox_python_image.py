@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 from sandbox.containers.backend import run_submission
 from sandbox.inputs import Case, prepare_input
-from sandbox.limits import GiB, MiB, SandboxLimits
+from sandbox.limits import SandboxLimits
 from sandbox.outcome import Status
+
+from evaluator.io.archives import GiB, MiB
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

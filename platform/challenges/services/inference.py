@@ -10,7 +10,6 @@ every temporary folder is removed whatever happens.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import tempfile
 import traceback
@@ -20,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from sandbox.backends import backend_for
+from sandbox.inputs import OUTPUT_SUFFIXES, Case, prepare_input
 from sandbox.limits import RunLimits
 from sandbox.model_files.bundle import BundleError
 from sandbox.outcome import BackendUnavailable, Outcome
@@ -36,6 +36,8 @@ from challenges.services.states import (
     owned_rows,
     set_state,
 )
+from evaluator.results import json_safe
+from evaluator.truth import TruthSet
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +110,6 @@ def _run_and_score(submission: Submission) -> str:
 
 def prepare_test_input(phase: Phase, dest: Path) -> Path:
     """The runner's /input: the phase's test images and inputs.json, never a label."""
-    from sandbox.inputs import Case, prepare_input
-
-    from evaluator.truth import TruthSet
-
     truth = TruthSet.load(truth_dir(phase.pk))
     missing = [c.case for c in truth.cases if c.image_path is None]
     if missing:
@@ -161,7 +159,7 @@ def _record_outcome(submission: Submission, outcome: Outcome) -> None:
         **kept_log(list(outcome.log_tail), list(getattr(outcome, "log_streams", []))),
         "wall_seconds": round(outcome.wall_seconds, 3),
         "exit_code": outcome.exit_code,
-        "details": _json_safe(details),
+        "details": json_safe(details, text=participant_text),  # jsonb refuses NUL like text
     }
     fields: dict[str, Any] = {"inference": summary}
     if submission.kind == Submission.Kind.MODEL and outcome.details.get("parameters") is not None:
@@ -186,8 +184,6 @@ def explain_invalid_output(report: str, outcome: Outcome) -> str:
     its file names, nor why nothing was written; add both (the rule and the log tail).
     Only for an invalid output: `score_predictions` calls it, and an internal scoring error
     keeps its own message."""
-    from sandbox.inputs import OUTPUT_SUFFIXES
-
     lines = [
         "The model ran to the end, but what it wrote to /output is not a valid submission "
         f"(one label map per case, named <case_id>{OUTPUT_SUFFIXES[0]} or "
@@ -221,16 +217,3 @@ def _shown(outcome: Outcome) -> list[str]:
     """The log lines a message quotes: the last ones, the last stderr lines always included."""
     return shown_log(list(outcome.log_tail), list(getattr(outcome, "log_streams", [])))
 
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, str):
-        return participant_text(value)  # jsonb refuses NUL like text does
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN
-    if isinstance(value, int | float | bool) or value is None:
-        return value
-    return participant_text(value)

@@ -7,7 +7,6 @@ database yet (or that a rolled-back request never created).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -18,11 +17,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from sandbox.model_files.bundle import BundleError, check_bundle
 
 from challenges.models import Phase, Submission, Team
 from challenges.permissions import is_organiser, user_team
 from challenges.services.dispatch import queue_scoring
 from challenges.services.quota import daily_quota
+from evaluator.results import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,8 @@ def create_submission(
     check_upload_type(kind, uploaded_file)
     fields = clean_metadata(metadata)
 
-    sha = hashlib.sha256()
-    for chunk in uploaded_file.chunks():
-        sha.update(chunk)
+    uploaded_file.seek(0)
+    sha256 = sha256_file(uploaded_file)
     uploaded_file.seek(0)
     name = printable_name(uploaded_file.name or "") or "upload.zip"
     submission = Submission(
@@ -83,7 +83,7 @@ def create_submission(
         team=team,
         kind=kind,
         original_filename=name[-255:],
-        sha256=sha.hexdigest(),
+        sha256=sha256,
         size_bytes=uploaded_file.size,
         **fields,
     )
@@ -194,8 +194,6 @@ def _check_daily_limit(phase: Phase, user, team: Team | None) -> None:
 def check_upload_type(kind: str, uploaded_file: UploadedFile) -> None:
     """Cheap checks at upload (name, magic bytes, the model bundle's table of contents) so an
     obviously wrong file is refused now rather than after a wait in the inference queue."""
-    from sandbox.model_files.bundle import BundleError, check_bundle
-
     name = (uploaded_file.name or "").lower()
     if kind == Submission.Kind.CONTAINER:
         if not name.endswith((".tar", ".tar.gz", ".tgz")):

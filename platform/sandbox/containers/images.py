@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from evaluator.io.archives import CountingReader, ReadLimitExceeded
 from sandbox.limits import IMAGE_REPOSITORY, ArchiveLimits
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -71,37 +72,6 @@ class ValidatedImage:
         }
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _CountingReader(io.RawIOBase):
-    """Reads through `inner`, hashing and counting bytes; raises once past `limit`."""
-
-    def __init__(self, inner: IO[bytes], limit: int | None, hasher: Any = None) -> None:
-        self.inner = inner
-        self.limit = limit
-        self.count = 0
-        self.hasher = hasher
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.inner.read(size)
-        self.count += len(data)
-        if self.hasher is not None:
-            self.hasher.update(data)
-        if self.limit is not None and self.count > self.limit:
-            raise _TooLarge()
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _check_member_name(member: tarfile.TarInfo) -> str:
     """The member's normalised name; rejects paths that could escape or confuse a reader."""
     name = member.name
@@ -133,15 +103,15 @@ def _kind(member: tarfile.TarInfo) -> str:
     return "special file"
 
 
-def _open_stream(raw: IO[bytes], limits: ArchiveLimits) -> tuple[_CountingReader, Any]:
+def _open_stream(raw: IO[bytes], limits: ArchiveLimits) -> tuple[CountingReader, Any]:
     """Reader over the uncompressed tar bytes, counting them against the limit."""
     hasher = hashlib.sha256()
-    compressed = _CountingReader(raw, None, hasher)
+    compressed = CountingReader(raw, None, hasher)
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     inner: IO[bytes] = compressed  # type: ignore[assignment]
     if head == b"\x1f\x8b":
         inner = gzip.GzipFile(fileobj=compressed, mode="rb")  # type: ignore[assignment]
-    return _CountingReader(inner, limits.max_uncompressed_bytes), (compressed, hasher)
+    return CountingReader(inner, limits.max_uncompressed_bytes), (compressed, hasher)
 
 
 def validate_archive(
@@ -220,7 +190,7 @@ def _validate(archive: Path, sanitized: Path, size: int, limits: ArchiveLimits) 
             # Read to the very end: checks the gzip CRC and counts anything after the tar.
             while reader.read(1 << 20):
                 pass
-        except _TooLarge:
+        except ReadLimitExceeded:
             raise ImageRejected(
                 "image archive is larger than "
                 f"{limits.max_uncompressed_bytes / 1e6:.0f} MB uncompressed"
@@ -441,19 +411,9 @@ def remove_image(client: Any, reference: str) -> bool:
     return True
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, streamed (for recording what was submitted)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 __all__ = [
     "ImageRejected",
     "ValidatedImage",
-    "file_sha256",
     "load_image",
     "remove_image",
     "validate_archive",

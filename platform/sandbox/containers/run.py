@@ -17,6 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from evaluator.io.archives import MiB
 from sandbox.containers.outputs import DEFAULT_SCRATCH, OutputArea
 from sandbox.limits import RUN_ID_LABEL, SANDBOX_LABEL, SandboxLimits
 from sandbox.log_streams import merge_streams
@@ -271,13 +272,13 @@ def _classify(
     if state.get("OOMKilled"):
         return Outcome(
             Status.OOM,
-            f"the model ran out of memory (limit {limits.memory_bytes // (1024 * 1024)} MiB).",
+            f"the model ran out of memory (limit {limits.memory_bytes // MiB} MiB).",
             exit_code=exit_code,
         )
     if watch["too_large"] or area.is_full():
         return Outcome(
             Status.OUTPUT_TOO_LARGE,
-            f"the model wrote more than the /output limit ({limits.output_bytes // (1024 * 1024)}"
+            f"the model wrote more than the /output limit ({limits.output_bytes // MiB}"
             f" MiB, {limits.output_files} files).",
             exit_code=exit_code,
         )
