@@ -12,8 +12,10 @@ A snapshot's ``rows`` (list, in rank order; layout version ``ROWS_VERSION``)::
 
     {"submission": 12, "rank": 1, "score": 0.93,
      "values": {"head.dice": 0.93, ...},       # the ranking criteria's means on this board
-     "median_rank": 1.0, "rank_low": 1.0, "rank_high": 2.0,   # None until the analysis ran
-     "tied_with": [15]}                         # submission ids; None until the analysis ran
+     "median_rank": 1.0, "rank_low": 1.0, "rank_high": 2.0,   # added by the analysis
+     "tied_with": [15]}                         # submission ids; added by the analysis
+
+(the last four are absent until the analysis completed the snapshot; readers get None)
 
 A frozen snapshot's rows also carry ``participant`` and ``method_name`` as they were when it
 was frozen, so the final board reads the same whatever is renamed later.
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: Layout version of ``LeaderboardSnapshot.rows`` (and of the frozen content).
 ROWS_VERSION = 1
+#: What a snapshot's row says before the analysis completed it.
+INTERVAL_FIELDS = {"median_rank": None, "rank_low": None, "rank_high": None, "tied_with": None}
 
 
 def rank_key(submission_id: int) -> str:
@@ -116,16 +120,7 @@ RankedRow = tuple[int, int, float | None, Mapping[str, float | None]]
 
 def _snapshot_rows(rows: Iterable[RankedRow]) -> list[dict[str, Any]]:
     return [
-        {
-            "submission": submission,
-            "rank": rank,
-            "score": score,
-            "values": dict(values),
-            "median_rank": None,
-            "rank_low": None,
-            "rank_high": None,
-            "tied_with": None,
-        }
+        {"submission": submission, "rank": rank, "score": score, "values": dict(values)}
         for submission, rank, score, values in sorted(rows, key=lambda r: (r[1], r[0]))
     ]
 
@@ -430,7 +425,7 @@ def _names(submission_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
 def snapshot_board(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
     """A snapshot in the board API's shape: metadata, then ``rows`` (the stored ones, with
     ``participant`` and ``method_name``: frozen boards keep theirs, others are read now)."""
-    rows = [dict(r) for r in snapshot.rows]
+    rows = [dict(INTERVAL_FIELDS) | r for r in snapshot.rows]
     if not snapshot.is_frozen:
         names = _names(r["submission"] for r in rows)
         for row in rows:
@@ -577,7 +572,7 @@ def freeze(
                 "This board's ranks are still being computed by the worker; freeze it once "
                 "the analysis is stored."
             )
-        rows = [dict(r) for r in latest.rows]
+        rows = [dict(INTERVAL_FIELDS) | r for r in latest.rows]
         names = _names(r["submission"] for r in rows)
         for row in rows:
             row["participant"], row["method_name"] = names.get(row["submission"], ("", ""))

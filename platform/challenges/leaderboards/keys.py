@@ -19,7 +19,8 @@ stale ("being updated") until then.
 from __future__ import annotations
 
 import hashlib
-import json
+import math
+from array import array
 from collections.abc import Iterable, Mapping
 
 #: Ranking methods whose ranks come from per-case values (the worker's analysis), not from
@@ -50,16 +51,27 @@ def settled_signature(signature: str) -> str:
 
 def board_key(signature: str, rows: Iterable[tuple[int, Mapping[str, float | None]]]) -> str:
     """SHA-256 (hex) of a board: the settled ranking signature and, per row, the submission
-    id and its ranking values ``{criterion path: mean}``; the rows' order does not matter."""
-    content = {
-        "signature": settled_signature(signature),
-        "rows": sorted(
-            [int(submission), sorted((str(k), v) for k, v in values.items())]
-            for submission, values in rows
-        ),
-    }
-    text = json.dumps(content, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    id and its ranking values ``{criterion path: mean}``; the rows' order does not matter.
+    Ids and values are hashed as 64-bit binary numbers (a missing value as NaN), so 1 and 1.0
+    from different readers agree; ~1 ms for 1,000 rows (every recompute and board read)."""
+    ordered = sorted(rows, key=_first_as_int)
+    paths = sorted({path for _, values in ordered for path in values})
+    ids = array("q", (int(submission) for submission, _ in ordered))
+    numbers = array("d", (_float(values.get(path)) for _, values in ordered for path in paths))
+    digest = hashlib.sha256()
+    digest.update("\n".join([settled_signature(signature), *paths, ""]).encode())
+    digest.update(ids.tobytes())
+    digest.update(numbers.tobytes())
+    return digest.hexdigest()
+
+
+def _first_as_int(row: tuple[int, object]) -> int:
+    return int(row[0])
+
+
+def _float(value: object) -> float:
+    number = _number(value)
+    return math.nan if number is None else number
 
 
 def criterion_means(
