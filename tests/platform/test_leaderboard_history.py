@@ -574,3 +574,31 @@ def test_the_worker_stores_analyses_and_history_and_frozen_boards_survive_a_reru
     ).json()
     assert then["truth_version"] == first_version
     _drain(celery_worker)
+
+
+@pytest.mark.django_db
+def test_the_admin_freezes_every_board_and_lists_them_read_only(board, client, make_user) -> None:
+    phase, submit, _ = board
+    submit("red", 0.9, noise_seed=1)
+    submit("blue", 0.8, noise_seed=2)
+    recompute(phase)
+    analyse_phase(phase.pk)
+    admin = make_user("history-admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    answer = client.post(
+        "/admin/challenges/phase/",
+        {"action": "freeze_final_boards", "_selected_action": [phase.pk]},
+        follow=True,
+    )
+    assert answer.status_code == 200
+    frozen = LeaderboardSnapshot.objects.filter(phase=phase, frozen_at__isnull=False)
+    assert sorted(s.site.name if s.site else "all" for s in frozen) == ["all", "north", "south"]
+    assert all(verify(s) and s.frozen_by == "history-admin" for s in frozen)
+    assert "SHA-256" in answer.content.decode()
+    listing = client.get("/admin/challenges/leaderboardsnapshot/")
+    assert listing.status_code == 200
+    one = frozen.first()
+    page = client.get(f"/admin/challenges/leaderboardsnapshot/{one.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get(f"/admin/challenges/leaderboardsnapshot/{one.pk}/delete/").status_code == 403
+    assert client.get("/admin/challenges/boardanalysis/").status_code == 200
