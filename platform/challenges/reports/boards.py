@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models.fields.json import KeyTransform
 from django.utils.dateparse import parse_datetime
 
 from challenges.leaderboards.analyses import phase_analyses, stored_analysis
 from challenges.leaderboards.history import rank_history
 from challenges.leaderboards.ranking import ALL
 from challenges.leaderboards.scopes import Scope, board_scopes
-from challenges.models import Phase, Submission
+from challenges.models import BoardAnalysis, Phase, Submission
 from challenges.reports.plots import (
     LIMIT,
     Figure,
@@ -216,6 +217,38 @@ def sites_figure(views: Sequence[BoardView], limit: int = LIMIT) -> Figure:
         for entry, label in zip(view.payload.get("entries") or [], view.labels, strict=False):
             labels.setdefault(entry, label)
     return site_plot(boards, labels, limit)
+
+
+def phase_sites_figure(
+    phase: Phase, selection: str | None = None, limit: int = LIMIT
+) -> Figure | None:
+    """The per-site rank comparison read straight from the database: only each board's
+    newest analysis's rows and names (``payload -> rows``, ``payload -> entry_info``), not
+    its matrices, so a page showing one board does not decode every board's analysis. None
+    for a phase with a single board."""
+    scopes = board_scopes(phase)
+    if len(scopes) < 2:
+        return None
+    views = []
+    for scope in scopes:
+        found = (
+            BoardAnalysis.objects.filter(
+                phase=phase, site=scope.site, selection=selection or phase.entry_selection
+            )
+            .order_by("-computed_at", "-id")
+            .annotate(
+                rows=KeyTransform("rows", "payload"),
+                entries=KeyTransform("entries", "payload"),
+                entry_info=KeyTransform("entry_info", "payload"),
+            )
+            .values("rows", "entries", "entry_info")
+            .first()
+        )
+        if found and found["rows"] is not None:
+            view = BoardView(scope.site_name or "All cases", scope.site_name, {"analysis": found})
+            view.labels = entry_labels(found)
+            views.append(view)
+    return sites_figure(views, limit) if len(views) > 1 else None
 
 
 def entry_history(submission: Submission) -> Figure:

@@ -712,13 +712,15 @@ def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: st
     """One entry's rank over time on each board: ``series`` is (board name, points oldest
     first), the all-cases board first. Ranks hold between snapshots (step lines)."""
     title = "Rank over time"
-    caption = (
-        "The entry's rank at each recompute of the board (1 = best; each step is a new "
-        "snapshot), one line per board (all cases, each site), with the 95% bootstrap rank "
-        "interval as a vertical bar where one was computed."
-    )
     lines = [(name, [p for p in points if p[1] is not None]) for name, points in series]
     lines = [(name, points) for name, points in lines if points]
+    bars = any(p[2] is not None for _, points in lines for p in points)
+    caption = (
+        "The entry's rank at each recompute of the board (1 = best; each step is a new "
+        "snapshot), one line per board (all cases, each site; lines on the same rank are "
+        "drawn side by side)"
+        + (", with its 95% bootstrap rank interval as a vertical bar." if bars else ".")
+    )
     if not lines:
         return Figure("history", title, caption, "", "No snapshot of a board holds this entry yet.")
     times = [p[0].timestamp() for _, points in lines for p in points]
@@ -744,6 +746,8 @@ def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: st
             svg.text(left - 6, y_of(rank) + 4, str(rank), size=10, anchor="end", fill=MUTED)
     svg.text(8, top - 4, "rank", size=10, fill=MUTED)
     moments = sorted({p[0] for _, points in lines for p in points})
+    # Time labels as fine as the span needs: days, then minutes, then seconds.
+    pattern = "%-d %b" if span > 2 * 86400 else "%-d %b %H:%M" if span > 3600 else "%H:%M:%S"
     last_x = -math.inf
     for when in moments:
         x = x_of(when.timestamp())
@@ -753,16 +757,18 @@ def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: st
         svg.text(
             x,
             top + plot_h + 18,
-            when.strftime("%-d %b %H:%M"),
+            when.strftime(pattern),
             size=10,
             anchor="middle",
             fill=MUTED,
         )
     for index, (name, points) in enumerate(lines):
         colour = entry_colour(index)
+        # Boards often agree on a rank: each line is nudged a little so none hides another.
+        nudge = (index - (len(lines) - 1) / 2) * 3.0
         d = ""
         for k, (when, rank, _low, _high) in enumerate(points):
-            x, y = x_of(when.timestamp()), y_of(rank)
+            x, y = x_of(when.timestamp()), y_of(rank) + nudge
             d += f"M{x:.1f},{y:.1f}" if k == 0 else f" H{x:.1f} V{y:.1f}"
         svg.path(d, fill="none", stroke=colour, stroke_width=2, class_="history-line", title=name)
         for when, rank, low, high in points:
@@ -773,7 +779,7 @@ def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: st
                 svg.line(x, y_of(low), x, y_of(high), colour, stroke_width=1.2, stroke_opacity=0.5)
             svg.circle(
                 x,
-                y_of(rank),
+                y_of(rank) + nudge,
                 4,
                 colour,
                 stroke="#ffffff",

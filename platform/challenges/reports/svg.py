@@ -13,6 +13,7 @@ choose them) is shown as text, never read as markup.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Sequence
@@ -47,6 +48,13 @@ def fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if math.isfinite(value) else "0"
 
 
+@functools.lru_cache(maxsize=256)
+def _attribute(key: str) -> str:
+    """A keyword argument's attribute name: ``class_`` -> class, ``stroke_width`` ->
+    stroke-width."""
+    return key.rstrip("_").replace("_", "-")
+
+
 def text_width(text: str, size: float = 11.0) -> float:
     """Rough width of ``text`` in pixels (about 0.58 em per character in a sans-serif)."""
     return len(text) * size * 0.58
@@ -73,14 +81,19 @@ def blend(low: str, high: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
 
 
+@functools.lru_cache(maxsize=4096)
+def _scale(stops: tuple[str, ...], t: float) -> str:
+    position = t * (len(stops) - 1)
+    index = min(int(position), len(stops) - 2)
+    return blend(stops[index], stops[index + 1], position - index)
+
+
 def scale(stops: Sequence[str], t: float) -> str:
     """A colour on a scale through ``stops`` at ``t`` (0..1)."""
     t = min(1.0, max(0.0, t))
     if len(stops) == 1:
         return stops[0]
-    position = t * (len(stops) - 1)
-    index = min(int(position), len(stops) - 2)
-    return blend(stops[index], stops[index + 1], position - index)
+    return _scale(tuple(stops), round(t, 3))
 
 
 #: Sequential scale (white to dark blue) for counts and frequencies.
@@ -111,10 +124,13 @@ class Svg:
         for key, value in attrs.items():
             if value is None:
                 continue
-            name = key.rstrip("_").replace("_", "-")
             if isinstance(value, float):
-                value = fmt(value)
-            out.append(f' {name}="{escape(value)}"')
+                text = fmt(value)
+            elif isinstance(value, int):
+                text = str(value)
+            else:
+                text = escape(value)
+            out.append(f' {_attribute(key)}="{text}"')
         return "".join(out)
 
     def _element(

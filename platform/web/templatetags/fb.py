@@ -43,3 +43,11 @@ def halfwidth(stats: dict | None) -> float | None:
     if not isinstance(lo, int | float) or not isinstance(hi, int | float):
         return None
     return (hi - lo) / 2
+
+
+@register.filter
+def rank(value: float | None) -> str:
+    """A rank or a rank percentile: 2 -> "2", 2.5 -> "2.5"; "–" for none."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+        return "–"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"

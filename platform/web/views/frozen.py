@@ -6,6 +6,7 @@ its analysis; a frozen row is never written again)."""
 from __future__ import annotations
 
 from challenges.leaderboards.history import NoSnapshot, frozen_board, verify
+from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard
 from challenges.reports.boards import entry_label, rank_text, score_text, view_of
 from django.http import Http404, HttpRequest, HttpResponse
@@ -58,6 +59,13 @@ def frozen(request: HttpRequest, ref: str) -> HttpResponse:
             "challenge": phase.challenge,
             "rows": rows,
             "verified": verify(snapshot),
+            "ranking_method": dict(Phase.RankingMethod.choices).get(
+                snapshot.ranking_method, snapshot.ranking_method
+            ),
+            # Distinct versions (the stored text may repeat one).
+            "evaluator_versions": ", ".join(
+                sorted({v.strip() for v in snapshot.evaluator_version.split(",") if v.strip()})
+            ),
             "api_url": request.build_absolute_uri(api),
             "analysis": analysis,
         },

@@ -19,6 +19,7 @@ from challenges import leaderboards as boards
 from challenges.leaderboards import (
     ENTRIES_ALL,
     EntriesError,
+    LeaderboardTable,
     Scope,
     UnknownSite,
     phase_sites,
@@ -98,6 +99,23 @@ def entries_context(site: str | None, all_entries: bool) -> dict:
     }
 
 
+def tie_words(table: LeaderboardTable) -> dict[int, str]:
+    """Per row (submission id) that is statistically tied with others, the tooltip naming
+    them ("team · method"), from the rows' stored ``tied_with``: rendered, never computed."""
+    names = {r.submission_id: entry_label(r.participant, r.method_name) for r in table.rows}
+    return {
+        row.submission_id: "Statistically tied with "
+        + "; ".join(names.get(t, f"submission {t}") for t in row.tied_with)
+        + ": their 95% rank intervals overlap and no test separates them."
+        for row in table.rows
+        if row.tied_with
+    }
+
+
+def entry_label(participant: str, method: str) -> str:
+    return f"{participant} · {method}" if method else participant
+
+
 def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
     all_entries = all_entries_param(request)
     phase, sites, scope = phase_and_scope(request, pk)
@@ -119,6 +137,7 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "board_columns": board_columns(table, DEFAULT_METRICS),
             "exports": _export_links(phase, site, all_entries),
             "frozen": frozen_boards(phase),
+            "ties": tie_words(table),
             **entries_context(site, all_entries),
         },
     )

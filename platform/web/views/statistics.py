@@ -12,6 +12,7 @@ embeds; see that package for why no charting library runs in the browser.
 
 from __future__ import annotations
 
+from challenges.leaderboards.analyses import stored_analysis
 from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard, is_organiser
 from challenges.reports.boards import (
@@ -19,8 +20,7 @@ from challenges.reports.boards import (
     MISSING,
     NOT_ANALYSED,
     UPDATING,
-    phase_views,
-    sites_figure,
+    phase_sites_figure,
     view_of,
 )
 from challenges.reports.document import build_report, render_html
@@ -38,9 +38,7 @@ def statistics(request: HttpRequest, pk: int) -> HttpResponse:
     as the phase selects them (the worker analyses that board, not the every-entry view)."""
     phase, sites, scope = phase_and_scope(request, pk)
     selection = phase.entry_selection
-    boards = phase_views(phase, selection, figures=False)
-    stored = next((b.stored for b in boards if b.site == scope.site_name), None)
-    view = view_of(stored, scope.site_name)
+    view = view_of(stored_analysis(phase, scope, selection), scope.site_name)
     return render(
         request,
         "web/statistics.html",
@@ -50,7 +48,7 @@ def statistics(request: HttpRequest, pk: int) -> HttpResponse:
             "sites": sites,
             "site": scope.site_name,
             "board": view,
-            "sites_figure": sites_figure(boards) if len(boards) > 1 else None,
+            "sites_figure": phase_sites_figure(phase, selection),
             "states": {
                 "current": CURRENT,
                 "updating": UPDATING,
