@@ -7,8 +7,8 @@ document for every evaluation on every recompute and every-entry page (190 ms of
 700 cases x 1,000 submissions). So each evaluation also stores ``board_values`` (a few kB),
 computed here from its results when it is saved (``Evaluation.save``) and backfilled for older
 rows by migration 0010; the boards, the every-entry page and the board API read only that.
-The means alone also go into narrow ``AggregateMean`` rows (``board_means``), one float per
-scope and metric, which is all a recompute reads to rank.
+The means alone also go into ``BoardMeans`` rows (``board_means``), one small flat JSON
+object per scope, which is all a recompute reads to rank.
 
 Pure: no Django, no database (models and the migration import it, so it imports neither).
 """
@@ -57,16 +57,18 @@ def board_values(results: Any) -> dict[str, dict[str, dict[str, dict]]]:
     return {str(scope): scope_values(aggregates, scope) for scope in aggregates}
 
 
-def board_means(values: Any) -> list[tuple[str, str, float | None]]:
-    """``(scope, "class.metric", mean)`` for every metric of every scope of ``board_values``:
-    the rows of ``AggregateMean``, the only numbers a recompute reads."""
+def board_means(values: Any) -> dict[str, dict[str, float | None]]:
+    """``{scope: {"class.metric": mean}}`` of ``board_values``: the ``BoardMeans`` rows, one
+    per scope, the only numbers a recompute reads."""
     if not isinstance(values, dict):
-        return []
-    return [
-        (str(scope), f"{cls}.{metric}", number(stats))
+        return {}
+    return {
+        str(scope): {
+            f"{cls}.{metric}": number(stats)
+            for cls, metrics in classes.items()
+            if isinstance(metrics, dict)
+            for metric, stats in metrics.items()
+        }
         for scope, classes in values.items()
         if isinstance(classes, dict)
-        for cls, metrics in classes.items()
-        if isinstance(metrics, dict)
-        for metric, stats in metrics.items()
-    ]
+    }

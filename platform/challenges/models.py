@@ -545,7 +545,7 @@ class Evaluation(models.Model):
         return f"Evaluation {self.pk} of submission {self.submission_id}"
 
     def save(self, *args, **kwargs) -> None:
-        """Keep ``board_values`` and the ``aggregate_means`` rows in step with ``results``
+        """Keep ``board_values`` and the ``board_means`` rows in step with ``results``
         whenever a save writes the results (not a save of other fields only)."""
         update_fields = kwargs.get("update_fields")
         writes_results = "results" not in self.get_deferred_fields() and (
@@ -559,8 +559,8 @@ class Evaluation(models.Model):
             kwargs["update_fields"] = {*update_fields, "board_values"}
         with transaction.atomic():
             super().save(*args, **kwargs)
-            AggregateMean.objects.filter(evaluation=self).delete()
-            AggregateMean.objects.bulk_create(AggregateMean.rows_for(self))
+            BoardMeans.objects.filter(evaluation=self).delete()
+            BoardMeans.objects.bulk_create(BoardMeans.rows_for(self))
 
     @property
     def truth_is_stale(self) -> bool:
@@ -570,43 +570,41 @@ class Evaluation(models.Model):
         return bool(current) and self.truth_version != current
 
 
-class AggregateMean(models.Model):
-    """One mean of an evaluation's aggregates (a scope, a metric): what ranking reads.
+class BoardMeans(models.Model):
+    """An evaluation's means in one scope (all cases or a site): what ranking reads.
 
     A recompute ranks every current evaluation of the phase after each scored submission,
-    by a few metrics in each scope. It reads these narrow rows (one float each) rather than
-    JSON: PostgreSQL would decompress, often fetch out of line, and walk a JSON document once
-    per metric and scope for every evaluation. Written with the evaluation
-    (``Evaluation.save``), from its ``board_values``; backfilled by migration 0010.
+    by a few metrics in each scope. It reads them from these rows, one per evaluation and
+    scope with a small flat ``means`` object (``{"head.dice": 0.91, ...}``, a few hundred
+    bytes, stored inline), rather than from ``board_values`` or ``results``, which PostgreSQL
+    would decompress, often fetch out of line, and walk once per metric and scope for every
+    evaluation. Written with the evaluation (``Evaluation.save``), from its
+    ``board_values``; backfilled by migration 0010.
     """
 
-    evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="aggregate_means"
-    )
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="board_means")
     #: "all" or a site's name, as in the aggregates.
     scope = models.CharField(max_length=100)
-    #: "class.metric", as ranking names it ("head.dice").
-    metric = models.CharField(max_length=200)
-    mean = models.FloatField(null=True, blank=True)
+    #: {"class.metric": mean or None} (``challenges.board_values.board_means``).
+    means = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name_plural = "board means"
         constraints = [
-            models.UniqueConstraint(
-                fields=["evaluation", "metric", "scope"], name="aggregate_mean_unique"
-            )
+            models.UniqueConstraint(fields=["evaluation", "scope"], name="board_means_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric} in {self.scope} of evaluation {self.evaluation_id}: {self.mean}"
+        return f"Means of evaluation {self.evaluation_id} in {self.scope}"
 
     @classmethod
-    def rows_for(cls, evaluation: Evaluation) -> list[AggregateMean]:
-        """The rows of ``evaluation``'s ``board_values`` (unsaved); a scope or metric name
-        longer than its column has no board to rank on and is left out."""
+    def rows_for(cls, evaluation: Evaluation) -> list[BoardMeans]:
+        """The rows of ``evaluation``'s ``board_values`` (unsaved); a scope whose name is
+        longer than any site's has no board and is left out."""
         return [
-            cls(evaluation=evaluation, scope=scope, metric=path, mean=mean)
-            for scope, path, mean in board_means(evaluation.board_values)
-            if len(scope) <= 100 and len(path) <= 200
+            cls(evaluation=evaluation, scope=scope, means=means)
+            for scope, means in board_means(evaluation.board_values).items()
+            if len(scope) <= 100
         ]
 
 

@@ -8,9 +8,9 @@ re-ranked while no worker ran can say it is stale (``tables.LeaderboardTable.sta
 It runs after every scored submission, so it stays cheap as boards grow (issue 12, "Speed";
 ``benchmarks/leaderboard.py``):
 
-- it reads who submitted what and when, and the ranking criteria's means in every scope as
-  floats (``AggregateMean`` rows): never an evaluation's ``results`` (every case) nor even its
-  ``board_values``;
+- it reads who submitted what, in submission order, and the ranking criteria's means in
+  every scope as floats, which the database takes out of the small ``BoardMeans`` rows: never
+  an evaluation's ``results`` (every case) nor even its ``board_values``;
 - ranks are counted by sorting (``ranking.competition_ranks``), O(n log n);
 - after a scored submission only the boards it can have changed are ranked (the all-cases
   board and its sites'; every board in the cases ``_boards_to_rank`` lists);
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import JSONField, OuterRef, Subquery, Value
-from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import Coalesce
+from django.db.models import FloatField, JSONField, OuterRef, Subquery, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from challenges.leaderboards.history import record_snapshots
@@ -43,7 +43,7 @@ from challenges.leaderboards.ranking import (
     select,
 )
 from challenges.leaderboards.scopes import Scope, board_scopes
-from challenges.models import AggregateMean, Evaluation, LeaderboardEntry, Phase, Submission
+from challenges.models import BoardMeans, Evaluation, LeaderboardEntry, Phase, Submission
 from evaluator.metric_spec import MetricSpec
 
 
@@ -75,13 +75,14 @@ def ranking_signature(phase: Phase) -> str:
 
 @dataclass(frozen=True)
 class _Candidate:
-    """One current evaluation on the boards: who, when, and its ranking criteria's means in
-    every scope (``{scope key: {criterion path: mean}}``); never its values or results."""
+    """One current evaluation on the boards: who, and its ranking criteria's means in every
+    scope (``{scope key: {criterion path: mean}}``); never its values or results.
+    ``position`` is its place in submission order (time, then id), which breaks ties."""
 
+    position: int
     evaluation_id: int
     submission_id: int
     participant: str
-    created_at: datetime
     means: dict[str, dict[str, float | None]]
 
 
@@ -99,43 +100,43 @@ class _Stored:
 
 
 def _candidates(phase: Phase, scopes: list[Scope], criteria: list[MetricSpec]) -> list[_Candidate]:
-    """Every current evaluation of a scored, non-disqualified submission, with its criteria's
-    means in every board's scope (two queries: who and when, then the means as floats from
-    ``AggregateMean``; a mean not stored is None and ranks last)."""
+    """Every current evaluation of a scored, non-disqualified submission, in submission
+    order, with its criteria's means in every board's scope. Two queries: who, then the
+    means as floats, which the database takes out of the small ``BoardMeans`` rows (a mean
+    not stored is None and ranks last)."""
     current = Evaluation.objects.filter(
         is_current=True,
         submission__phase=phase,
         submission__status=Submission.Status.DONE,
         submission__disqualified=False,
-    ).order_by()
-    rows = current.values_list(
-        "pk",
-        "submission_id",
-        "submission__team_id",
-        "submission__creator_id",
-        "submission__created_at",
+    )
+    who = current.order_by("submission__created_at", "submission_id").values_list(
+        "pk", "submission_id", "submission__team_id", "submission__creator_id"
     )
     keys = [scope.key for scope in scopes]
     paths = [spec.path for spec in criteria]
-    means: dict[int, dict[str, dict[str, float | None]]] = {}
-    for evaluation_id, scope, metric, mean in AggregateMean.objects.filter(
-        evaluation__in=current.values("pk"), scope__in=keys, metric__in=paths
-    ).values_list("evaluation_id", "scope", "metric", "mean"):
-        means.setdefault(evaluation_id, {}).setdefault(scope, {})[metric] = mean
-    empty: dict[str, float | None] = {}
+    columns = {
+        f"c{j}": Cast(KeyTextTransform(path, "means"), FloatField())
+        for j, path in enumerate(paths)
+    }
+    found = {
+        (evaluation_id, scope): dict(zip(paths, means, strict=True))
+        for evaluation_id, scope, *means in BoardMeans.objects.filter(
+            evaluation__in=current.order_by().values("pk"), scope__in=keys
+        )
+        .annotate(**columns)
+        .values_list("evaluation_id", "scope", *columns)
+    }
+    missing = dict.fromkeys(paths)
     return [
         _Candidate(
+            position=position,
             evaluation_id=pk,
             submission_id=submission_id,
             participant=f"team:{team_id}" if team_id else f"user:{creator_id}",
-            created_at=created_at,
-            means={
-                key: {path: found.get(path) for path in paths}
-                for key in keys
-                for found in [means.get(pk, {}).get(key, empty)]
-            },
+            means={key: found.get((pk, key), missing) for key in keys},
         )
-        for pk, submission_id, team_id, creator_id, created_at in rows
+        for position, (pk, submission_id, team_id, creator_id) in enumerate(who)
     ]
 
 
@@ -143,17 +144,14 @@ def _rank_board(
     candidates: list[_Candidate], scope: Scope, criteria: list[MetricSpec], phase: Phase
 ) -> list[tuple[_Candidate, int, float | None]]:
     """The board of ``scope``: the kept candidates with their rank and score, in board order
-    (rank, then submission time and id)."""
+    (rank, then submission order). ``candidates`` are in submission order."""
     flats = [c.means[scope.key] for c in candidates]
-    order = sorted(
-        range(len(candidates)),
-        key=lambda i: (candidates[i].created_at, candidates[i].submission_id),
-    )
     participants = [c.participant for c in candidates]
+    order = range(len(candidates))
     keep = select(phase.entry_selection, participants, order, flats, criteria, phase.ranking_method)
     final = rank_rows([flats[i] for i in keep], criteria, phase.ranking_method)
     rows = [(candidates[i], rank, score) for i, (rank, score) in zip(keep, final, strict=True)]
-    rows.sort(key=lambda r: (r[1], r[0].created_at, r[0].submission_id))
+    rows.sort(key=lambda r: (r[1], r[0].position))
     return rows
 
 
@@ -189,11 +187,11 @@ def _boards_to_rank(
         team = [c for c in candidates if c.participant == mine.participant]
         if len(team) == 1:
             return scopes
-        if max(team, key=lambda c: (c.created_at, c.submission_id)) is not mine:
+        if max(team, key=lambda c: c.position) is not mine:
             return scopes
     touched = {ALL}
     touched.update(
-        AggregateMean.objects.filter(
+        BoardMeans.objects.filter(
             evaluation__submission_id=scored.pk, evaluation__is_current=True
         ).values_list("scope", flat=True)
     )

@@ -1,8 +1,8 @@
 """Compact board values beside each results document (issue 12, "Speed").
 
 ``Evaluation.board_values`` holds what leaderboards show of an evaluation (per scope, class and
-metric: mean and 95 % interval; ``challenges.board_values``), and ``AggregateMean`` rows hold
-the means alone, one float per scope and metric, which is all a recompute reads to rank. So
+metric: mean and 95 % interval; ``challenges.board_values``), and ``BoardMeans`` rows hold the
+means alone, one small flat object per scope, which is all a recompute reads to rank. So
 boards, the every-entry page and the board API no longer decode whole results documents
 (every case's values). Existing evaluations are backfilled here from their results'
 aggregates with the functions ``Evaluation.save`` uses for new ones (the database hands over
@@ -26,7 +26,7 @@ BATCH = 200
 
 def backfill(apps, schema_editor) -> None:
     evaluation_model = apps.get_model("challenges", "Evaluation")
-    mean_model = apps.get_model("challenges", "AggregateMean")
+    means_model = apps.get_model("challenges", "BoardMeans")
     rows = (
         evaluation_model.objects.annotate(aggregates=KeyTransform("aggregates", "results"))
         .values_list("pk", "aggregates")
@@ -36,11 +36,11 @@ def backfill(apps, schema_editor) -> None:
 
     def flush() -> None:
         evaluation_model.objects.bulk_update(batch, ["board_values"])
-        mean_model.objects.bulk_create(
-            mean_model(evaluation_id=e.pk, scope=scope, metric=path, mean=mean)
+        means_model.objects.bulk_create(
+            means_model(evaluation_id=e.pk, scope=scope, means=means)
             for e in batch
-            for scope, path, mean in board_means(e.board_values)
-            if len(scope) <= 100 and len(path) <= 200
+            for scope, means in board_means(e.board_values).items()
+            if len(scope) <= 100
         )
         batch.clear()
 
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.CreateModel(
-            name="AggregateMean",
+            name="BoardMeans",
             fields=[
                 (
                     "id",
@@ -93,21 +93,21 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("scope", models.CharField(max_length=100)),
-                ("metric", models.CharField(max_length=200)),
-                ("mean", models.FloatField(blank=True, null=True)),
+                ("means", models.JSONField(default=dict)),
                 (
                     "evaluation",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
-                        related_name="aggregate_means",
+                        related_name="board_means",
                         to="challenges.evaluation",
                     ),
                 ),
             ],
             options={
+                "verbose_name_plural": "board means",
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("evaluation", "metric", "scope"), name="aggregate_mean_unique"
+                        fields=("evaluation", "scope"), name="board_means_unique"
                     )
                 ],
             },
