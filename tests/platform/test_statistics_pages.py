@@ -153,6 +153,9 @@ def test_report_is_self_contained_and_follows_the_configuration(make_user) -> No
     assert f"<code>{stored['seed']}</code>" in html
     assert f"<code>{stored['n_bootstrap']}</code>" in html
     assert "numpy" in html and "scipy" in html
+    # The participating entries, as their teams described them.
+    entries = re.search(r'<table id="entries">(.*?)</table>', html, re.S).group(1)
+    assert all(f'<tr data-entry="{sub.pk}">' in entries for sub in subs)
     # The BIAS items: covered ones name a section, the rest say they belong in the paper.
     assert "Handling of missing data" in html and "not on the platform" in html
 

@@ -70,6 +70,7 @@ class Report:
     bias: list[BiasItem]
     manifest: list[tuple[str, str]]
     board_manifest: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -157,6 +158,48 @@ def _manifest(phase: Phase, boards: list[BoardView]) -> tuple[list[tuple[str, st
     return manifest, per_board
 
 
+def _count(value: int | None) -> str:
+    """24436369 -> "24.4M" (parameter counts compare by order of magnitude)."""
+    if value is None:
+        return "–"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return str(value)
+
+
+def _entries(boards: list[BoardView]) -> list[dict[str, Any]]:
+    """The all-cases board's entries as their teams described them (one query), in rank
+    order: what the report can say of the participating methods."""
+    first = next((b for b in boards if b.site is None and b.payload), None)
+    if first is None:
+        return []
+    ids = [row.entry for row in first.rows]
+    subs = Submission.objects.filter(pk__in=ids).select_related("team", "creator")
+    by_id = {s.pk: s for s in subs}
+    out = []
+    for row in first.rows:
+        sub = by_id.get(row.entry)
+        if sub is None:
+            continue
+        out.append(
+            {
+                "rank": row.rank,
+                "submission": sub.pk,
+                "team": sub.participant_name,
+                "method": sub.method_name or "–",
+                "kind": sub.get_kind_display(),
+                "backbone": sub.backbone or "–",
+                "strategy": sub.get_fine_tuning_strategy_display() or "–",
+                "params": _count(sub.params_total),
+                "submitted": _when(sub.created_at),
+                "paper_url": sub.paper_url,
+                "code_url": sub.code_url,
+            }
+        )
+    return out
+
+
 def build_report(phase: Phase, selection: str | None = None) -> Report:
     """The report of ``phase`` (the analyses of ``selection``, default the phase's entry
     selection), from stored data only."""
@@ -178,6 +221,7 @@ def build_report(phase: Phase, selection: str | None = None) -> Report:
         bias=list(BIAS_ITEMS),
         manifest=manifest,
         board_manifest=per_board,
+        entries=_entries(boards),
     )
 
 

@@ -234,10 +234,15 @@ BIAS_ITEMS: Sequence[BiasItem] = (
         "Results: plots per board",
     ),
     BiasItem("Results", "Results per acquisition site", "Results: site boards; ranks per site"),
-    BiasItem("Results", "Description of the participating methods", ""),
+    BiasItem(
+        "Results",
+        "Description of the participating methods",
+        "Summary: entries (method, backbone, fine-tuning, size, paper and code links); "
+        "describe the methods themselves in the paper",
+    ),
     BiasItem(
         "Reproducibility",
         "Software versions, seeds, code availability",
-        "Manifest (the platform's code; participants' code links where given)",
+        "Manifest; Summary: the entries' code links where their teams gave them",
     ),
 )
