@@ -74,14 +74,21 @@ def _figure(page, key: str):
 
 def test_statistics_page_and_report(browser, live_server, make_user) -> None:
     phase, subs = make_board(make_user, slug="stats-browser", n_entries=6, hostile=True)
+    watched = Watched(browser)
+    page = watched.page
+    base = live_server.url
+    # Before the worker's analysis the page says so, and draws nothing.
+    watched.visit(f"{base}/phases/{phase.pk}/statistics/")
+    assert page.locator("#analysis-state").get_attribute("data-state") == "missing"
+    assert "Not yet computed" in page.locator("#analysis-state").inner_text()
+    assert page.locator("svg").count() == 0
+    watched.shot("statistics-not-computed.png")
+
     analyse(phase)
     stored = stored_analysis(phase)
     payload = stored["analysis"]
     labels = entry_labels(payload)
     n = len(payload["entries"])
-    watched = Watched(browser)
-    page = watched.page
-    base = live_server.url
 
     # The board page links to the statistics next to "Score vs size".
     watched.visit(f"{base}/phases/{phase.pk}/leaderboard/")

@@ -726,7 +726,7 @@ def history_plot(series: Sequence[tuple[str, Sequence[HistoryPoint]]], label: st
     times = [p[0].timestamp() for _, points in lines for p in points]
     worst = max(max(p[1], p[3] or 0) for _, points in lines for p in points)
     top_rank = max(2, math.ceil(worst))
-    left, top, plot_w, plot_h = 44.0, 16.0, 640.0, max(120.0, min(260.0, 26.0 * top_rank))
+    left, top, plot_w, plot_h = 44.0, 26.0, 640.0, max(120.0, min(260.0, 26.0 * top_rank))
     legend_w = max(text_width(shorten(name, 24), 10) * 1.12 for name, _ in lines) + 40
     width, height = left + plot_w + 16 + legend_w, top + plot_h + 48
     svg = Svg(width, height, f"{title}: {label}")
