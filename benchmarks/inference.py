@@ -50,7 +50,7 @@ def bench_containers(work: Path, cases: list, compute: float) -> None:
     from sandbox.inputs import prepare_input
     from sandbox.limits import SandboxLimits
 
-    from tests.sandbox.conftest import write_image_archive
+    from tests.docker_fixtures import write_image_archive
 
     client = docker_client()
     input_dir = prepare_input(cases, work / "container-input")

@@ -103,8 +103,8 @@ def _zip(path: Path, members: dict) -> Path:
 
 
 def container_archive(path: Path, script: str, masks: dict[str, bytes], monkeypatch) -> Path:
-    """A busybox image (tests/sandbox fixtures) whose layer also carries /masks/<case>.png."""
-    import tests.sandbox.conftest as images
+    """A busybox image (tests/docker_fixtures.py) whose layer also carries /masks/<case>.png."""
+    import tests.docker_fixtures as images
 
     plain_layer = images.busybox_layer
 
@@ -179,9 +179,9 @@ def test_models_and_containers_run_score_and_rank(
     celery_worker, truth_with_images, make_user, make_challenge, live_server, tmp_path, monkeypatch
 ) -> None:
     pytest.importorskip("docker")
-    from tests.sandbox.conftest import _docker_client
+    from tests.docker_fixtures import docker_client_or_skip
 
-    _docker_client()  # skips with a clear message when no daemon runs here
+    docker_client_or_skip()  # skips with a clear message when no daemon runs here
     _, phase = make_challenge(
         slug="fetal-head",
         daily_limit=0,

@@ -244,9 +244,9 @@ def _leaked_paths(text: str, platform_var: Path) -> list[str]:
 def _sandbox_leftovers() -> tuple[list, list]:
     from sandbox.limits import IMAGE_REPOSITORY, SANDBOX_LABEL
 
-    from tests.sandbox.conftest import _docker_client
+    from tests.docker_fixtures import docker_client_or_skip
 
-    client = _docker_client()
+    client = docker_client_or_skip()
     containers = client.containers.list(all=True, filters={"label": f"{SANDBOX_LABEL}=1"})
     images = client.images.list(name=IMAGE_REPOSITORY)
     images += client.images.list(filters={"label": SANDBOX_LABEL})
@@ -261,9 +261,9 @@ def test_each_hostile_container_fails_clearly_and_the_next_one_runs(
 ) -> None:
     pytest.importorskip("docker")
     from evaluator.truth import TruthSet
-    from tests.sandbox.conftest import _docker_client
+    from tests.docker_fixtures import docker_client_or_skip
 
-    _docker_client()  # skips with a clear message when no daemon runs here
+    docker_client_or_skip()  # skips with a clear message when no daemon runs here
     assert _sandbox_leftovers() == ([], []), "sandbox leftovers from before this test"
     _, phase = make_challenge(
         slug="fetal-head",
@@ -331,7 +331,7 @@ def test_each_hostile_container_fails_clearly_and_the_next_one_runs(
 
 def _archive(path: Path, case: Hostile, masks: dict[str, bytes], monkeypatch) -> Path:
     """A `docker save` archive of the case's busybox model (masks baked in where it needs)."""
-    from tests.sandbox.conftest import write_image_archive
+    from tests.docker_fixtures import write_image_archive
 
     if masks:
         return container_archive(path, case.script, masks, monkeypatch)

@@ -9,7 +9,6 @@ import importlib.metadata
 import importlib.util
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -17,30 +16,28 @@ from types import ModuleType
 import numpy as np
 import pytest
 from PIL import Image
+from sandbox.containers.backend import run_submission
 from sandbox.inputs import Case, prepare_input
-from sandbox.limits import SandboxLimits
 from sandbox.model_files import pixels
 from sandbox.model_files.process import run_model_file
 from sandbox.model_files.spec import ModelSpec
 from sandbox.model_files.worker import to_labels as platform_to_labels
 from sandbox.outcome import Status
 
-from evaluator.io.archives import GiB, MiB
+from evaluator.io.archives import GiB
 from reference_models.cli import main
 from reference_models.export.platform_spec import CONTAINER_MODULES
 from reference_models.export.wheels import CONTAINER_PACKAGES
+from tests.docker_fixtures import (
+    build_offline_image,
+    docker_client_or_skip,
+    python_container_limits,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 RUNNER = ROOT / "reference_models" / "export" / "container_context" / "run_model.py"
 BASE_SCRIPT = ROOT / "scripts" / "debian-python-base.sh"
-#: As tests/sandbox/test_sandbox_python_image.py: a mirror problem skips, anything else fails.
-MIRROR_TROUBLE = (
-    "Failed getting release file",
-    "Couldn't download",
-    "Temporary failure",
-    "resolve",
-)
 
 
 def _runner(tmp_path: Path) -> ModuleType:
@@ -166,37 +163,18 @@ def test_export_writes_a_complete_build_context(exported: dict[str, Path]) -> No
         assert any(w.startswith(pin) for w in wheels), (pin, wheels)
 
 
-def _docker_client():
-    try:
-        import docker
-
-        client = docker.from_env(timeout=300)
-        client.ping()
-        return client
-    except Exception as exc:  # noqa: BLE001 - any failure means "no daemon here"
-        pytest.skip(f"Docker daemon not reachable ({exc}); run `bash scripts/docker.sh`")
-
-
 @pytest.fixture(scope="module")
 def container_archive(exported: dict[str, Path]):
     """`bash build.sh` of the generated context: the saved image, removed afterwards."""
-    client = _docker_client()
+    client = docker_client_or_skip(timeout=300)
     archive = exported["out"] / "model-container.tar"
-    proc = subprocess.run(
-        ["bash", str(exported["container"] / "build.sh"), str(archive)],
-        capture_output=True,
-        text=True,
+    printed = build_offline_image(
+        exported["container"] / "build.sh",
+        archive,
+        what="the reference-model container",
         timeout=1800,
-        check=False,
     )
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout)[-600:]
-        if "debootstrap" in tail.lower() and any(s in tail for s in MIRROR_TROUBLE):
-            pytest.skip(f"debootstrap could not reach a Debian mirror:\n{tail}")
-        if "debootstrap: command not found" in tail or "Permission denied" in tail:
-            pytest.skip(f"cannot debootstrap here (needs root + debootstrap):\n{tail}")
-        pytest.fail(f"building the reference-model container failed:\n{tail}")
-    path, tag = proc.stdout.split()
+    path, tag = printed.split()
     assert Path(path) == archive
     config = client.images.get(tag).attrs["Config"]
     assert config["User"] == "1000:1000" and not config.get("Volumes")
@@ -208,20 +186,15 @@ def container_archive(exported: dict[str, Path]):
 def test_container_masks_equal_the_model_file_masks(
     exported: dict[str, Path], container_archive: Path, tmp_path: Path
 ) -> None:
-    from sandbox.containers.backend import run_submission
-
     cases = _real_cases(3, 1)
     input_dir = prepare_input(cases, tmp_path / "input")
-    limits = SandboxLimits(
-        wall_seconds=300,
-        memory_bytes=2 * GiB,
-        nano_cpus=2_000_000_000,
-        pids=64,
-        tmp_bytes=64 * MiB,
-        output_bytes=64 * MiB,
-    )
+    limits = python_container_limits(wall_seconds=300, memory_bytes=2 * GiB, cpus=2)
     outcome = run_submission(
-        container_archive, input_dir, tmp_path / "container", limits=limits, client=_docker_client()
+        container_archive,
+        input_dir,
+        tmp_path / "container",
+        limits=limits,
+        client=docker_client_or_skip(timeout=300),
     )
     assert outcome.status is Status.OK, (outcome.message, outcome.log_tail)
     assert len(outcome.log_tail) == len(cases)  # one line per case, no warnings

@@ -32,7 +32,7 @@ def test_the_runtime_error_line_is_quoted_after_a_late_stdout_flush(
         "echo '  File \"/model/predict.py\", line 9, in <module>' >&2\n"
         "echo 'RuntimeError: CUDA is not available' >&2\n"
         "sleep 0.3\n"
-        "i=0; while [ $i -lt 40 ]; do echo \"case $i done\"; i=$((i+1)); done\n"
+        'i=0; while [ $i -lt 40 ]; do echo "case $i done"; i=$((i+1)); done\n'
         "exit 1\n"
     )
     outcome = run_submission(
@@ -53,11 +53,18 @@ def test_the_runtime_error_line_is_quoted_after_a_late_stdout_flush(
 def test_excerpt_and_merge_rules() -> None:
     lines = [f"l{i}" for i in range(10)]
     streams = ["stderr"] + ["stdout"] * 9
-    assert [t for t, _ in excerpt(lines, streams, 4)] == ["l0", "[… 6 line(s) left out …]", "l7", "l8", "l9"]
+    assert [t for t, _ in excerpt(lines, streams, 4)] == [
+        "l0",
+        "[… 6 line(s) left out …]",
+        "l7",
+        "l8",
+        "l9",
+    ]
     assert [t for t, _ in excerpt(lines, [], 3)] == ["l7", "l8", "l9"]  # streams unknown
     out = b"2024-01-01T00:00:00.5Z late out\n2024-01-01T00:00:00.05Z early out\n"
     err = b"2024-01-01T00:00:00.123456789Z err\n"
     # Fractions without trailing zeros still sort by time (.05 < .123456789 < .5).
     assert merge_streams(out, err, 10, 1000) == (
-        ["early out", "err", "late out"], ["stdout", "stderr", "stdout"]
+        ["early out", "err", "late out"],
+        ["stdout", "stderr", "stdout"],
     )

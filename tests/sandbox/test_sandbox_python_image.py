@@ -4,7 +4,6 @@ real HC18 and PSFHS images and writes one mask per case of the right size."""
 from __future__ import annotations
 
 import csv
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,35 +11,20 @@ import pytest
 from PIL import Image
 from sandbox.containers.backend import run_submission
 from sandbox.inputs import Case, prepare_input
-from sandbox.limits import SandboxLimits
 from sandbox.outcome import Status
 
-from evaluator.io.archives import GiB, MiB
+from evaluator.io.archives import GiB
+from tests.docker_fixtures import build_offline_image, python_container_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 BUILD = ROOT / "examples" / "model-container" / "build.sh"
-MIRROR_TROUBLE = (
-    "Failed getting release file",
-    "Couldn't download",
-    "Temporary failure",
-    "resolve",
-)
 
 
 @pytest.fixture(scope="session")
 def example_archive(tmp_path_factory, docker_client) -> Path:
     out = tmp_path_factory.mktemp("example") / "model.tar"
-    proc = subprocess.run(
-        ["bash", str(BUILD), str(out)], capture_output=True, text=True, timeout=1500, check=False
-    )
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout)[-600:]
-        if "debootstrap" in tail.lower() and any(s in tail for s in MIRROR_TROUBLE):
-            pytest.skip(f"debootstrap could not reach a Debian mirror:\n{tail}")
-        if "debootstrap: command not found" in tail or "Permission denied" in tail:
-            pytest.skip(f"cannot debootstrap here (needs root + debootstrap):\n{tail}")
-        pytest.fail(f"building the example model container failed:\n{tail}")
+    build_offline_image(BUILD, out, what="the example model container", timeout=1500)
     return out
 
 
@@ -67,14 +51,7 @@ def test_example_python_container_segments_real_images(
 ) -> None:
     cases = _real_cases()
     input_dir = prepare_input(cases, tmp_path / "input")
-    limits = SandboxLimits(
-        wall_seconds=120,
-        memory_bytes=1 * GiB,
-        nano_cpus=1_000_000_000,
-        pids=64,
-        tmp_bytes=64 * MiB,
-        output_bytes=64 * MiB,
-    )
+    limits = python_container_limits(wall_seconds=120, memory_bytes=1 * GiB, cpus=1)
     outcome = run_submission(
         example_archive, input_dir, tmp_path / "out", limits=limits, client=docker_client
     )
