@@ -127,7 +127,7 @@ def _snapshot_rows(rows: Iterable[RankedRow]) -> list[dict[str, Any]]:
 
 def record_snapshots(
     phase: Phase,
-    boards: Iterable[tuple[Scope, Iterable[RankedRow]]],
+    boards: Iterable[tuple[Scope, Sequence[RankedRow]]],
     *,
     signature: str,
     paths: Sequence[str],
@@ -139,54 +139,56 @@ def record_snapshots(
     the one the rows were written with (pending for a per-case method, ``keys``); ``paths``
     the ranking criteria.
 
-    A board whose content is what its newest snapshot already records (same board key,
-    truth version and evaluator versions: the ranks follow from these) gets no new one, so
-    a recompute that changes nothing, or re-ranks a board it did not change, adds nothing
-    to the history. Three queries whatever the number of boards."""
-    boards = [(scope, _snapshot_rows(rows)) for scope, rows in boards]
+    A board whose content is what its newest snapshot already records (same board key and
+    truth version: the ranks follow from these) gets no new one, so a recompute that changes
+    nothing, or re-ranks a board it did not change, adds nothing to the history: then this
+    costs one query and the boards' keys (~1.5 ms per 1,000 rows); each new snapshot adds
+    the evaluator versions' query and its share of one insert."""
+    boards = list(boards)
     if not boards:
         return []
     queue_analysis(phase.pk)  # even for unchanged boards: per-case ranks must be written again
-    versions = evaluator_versions(phase)
     latest = _latest_keys(phase, phase.entry_selection)
-    snapshots = []
+    changed = []
     for scope, rows in boards:
-        key = board_key(signature, [(r["submission"], r["values"]) for r in rows])
-        site_id = scope.site.pk if scope.site else None
-        if latest.get(site_id) == (key, phase.truth_version, versions):
-            continue
-        snapshots.append(
-            LeaderboardSnapshot(
-                phase=phase,
-                site=scope.site,
-                selection=phase.entry_selection,
-                computed_at=computed_at,
-                truth_version=phase.truth_version,
-                evaluator_version=versions,
-                ranking_method=phase.ranking_method,
-                ranking_signature=settled_signature(signature),
-                ranking_metrics=list(paths),
-                board_key=key,
-                ranks_pending=is_pending(signature),
-                rows=rows,
-                ranks={rank_key(r["submission"]): r["rank"] for r in rows},
-            )
+        key = board_key(signature, [(submission, values) for submission, _, _, values in rows])
+        if latest.get(scope.site.pk if scope.site else None) != (key, phase.truth_version):
+            changed.append((scope, key, _snapshot_rows(rows)))
+    if not changed:
+        return []
+    versions = evaluator_versions(phase)
+    return LeaderboardSnapshot.objects.bulk_create(
+        LeaderboardSnapshot(
+            phase=phase,
+            site=scope.site,
+            selection=phase.entry_selection,
+            computed_at=computed_at,
+            truth_version=phase.truth_version,
+            evaluator_version=versions,
+            ranking_method=phase.ranking_method,
+            ranking_signature=settled_signature(signature),
+            ranking_metrics=list(paths),
+            board_key=key,
+            ranks_pending=is_pending(signature),
+            rows=rows,
+            ranks={rank_key(r["submission"]): r["rank"] for r in rows},
         )
-    return LeaderboardSnapshot.objects.bulk_create(snapshots)
+        for scope, key, rows in changed
+    )
 
 
-def _latest_keys(phase: Phase, selection: str) -> dict[int | None, tuple[str, str, str]]:
-    """{site id (None: all cases): (board key, truth version, evaluator versions)} of each
-    board's newest snapshot (one query; PostgreSQL's DISTINCT ON where available)."""
+def _latest_keys(phase: Phase, selection: str) -> dict[int | None, tuple[str, str]]:
+    """{site id (None: all cases): (board key, truth version)} of each board's newest
+    snapshot (one query; PostgreSQL's DISTINCT ON where available)."""
     queryset = _board_history_all(phase.pk, selection).order_by("site_id", "-computed_at", "-id")
-    fields = ("site_id", "board_key", "truth_version", "evaluator_version")
-    out: dict[int | None, tuple[str, str, str]] = {}
+    fields = ("site_id", "board_key", "truth_version")
     if connection.vendor == "postgresql":
         rows = queryset.distinct("site_id").values_list(*fields)
     else:
         rows = queryset.values_list(*fields)
-    for site_id, key, truth, versions in rows:
-        out.setdefault(site_id, (key, truth, versions))
+    out: dict[int | None, tuple[str, str]] = {}
+    for site_id, key, truth in rows:
+        out.setdefault(site_id, (key, truth))
     return out
 
 

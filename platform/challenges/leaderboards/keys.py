@@ -70,8 +70,14 @@ def _first_as_int(row: tuple[int, object]) -> int:
 
 
 def _float(value: object) -> float:
-    number = _number(value)
-    return math.nan if number is None else number
+    """A ranking value as a float, NaN for a missing one (values reach here as numbers or
+    None: the recompute's means, ``criterion_means`` and the tables' stored means)."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # not a number at all: as good as missing
+        return math.nan
 
 
 def criterion_means(
