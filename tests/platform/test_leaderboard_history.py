@@ -276,13 +276,14 @@ def test_per_case_methods_are_ranked_by_the_worker(board, method) -> None:
     phase.save()
     recompute(phase)
     pending = leaderboard_table(phase)
-    assert pending.stale is True
+    assert pending.stale is True and pending.analysis["ranks_pending"] is True
     snapshot = snapshots(phase)[0]
     assert snapshot.ranks_pending is True
 
     analyse_phase(phase.pk)
     table = leaderboard_table(phase)
     assert table.stale is False and table.ranking_method == method
+    assert table.analysis["ranks_pending"] is False and table.analysis["status"] == "current"
     payload = stored_analysis(phase)["analysis"]
     ranking = payload["rankings"][method]
     expected = dict(zip(payload["entries"], ranking["ranks"], strict=True))

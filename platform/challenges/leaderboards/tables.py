@@ -237,7 +237,12 @@ EVERY_ENTRY_NOTE = (
 #: The phase's ranking method that ranks by the primary metric's mean.
 PRIMARY = "primary"
 #: ``LeaderboardTable.analysis`` of a board without a stored analysis of its rows.
-NO_ANALYSIS: dict[str, Any] = {"status": "none", "computed_at": None, "note": ""}
+NO_ANALYSIS: dict[str, Any] = {
+    "status": "none",
+    "computed_at": None,
+    "note": "",
+    "ranks_pending": False,
+}
 
 
 def attach_analysis(
@@ -248,10 +253,14 @@ def attach_analysis(
     and ranking signature: ``keys.board_key``); otherwise leave them None and say why in
     ``table.analysis["status"]``: "pending" (none stored yet), "updating" (the stored one is
     of an earlier board, or the ranks themselves await it), "current", or "none" (a board
-    that is not analysed: no rows). One query for the analysis, nothing computed."""
+    that is not analysed: no rows). ``ranks_pending``: the rows are ranked provisionally
+    (by the primary metric's mean) until the worker's analysis ranks them by the phase's
+    per-case method (the table is ``stale`` meanwhile). One query for the analysis, nothing
+    computed."""
     signatures = list(signatures)
     if not table.rows or not signatures:
         return table
+    pending = any(is_pending(s) for s in signatures)
     paths = [c.key for c in table.columns if c.ranking]
     means = [
         (r.submission_id, {p: (r.values.get(p) or {}).get("mean") for p in paths})
@@ -260,10 +269,9 @@ def attach_analysis(
     key = board_key(signatures[0], means)
     found = board_analysis(phase, scope, key=key)
     if found is None:
-        table.analysis = {**NO_ANALYSIS, "status": "pending"}
+        table.analysis = {**NO_ANALYSIS, "status": "pending", "ranks_pending": pending}
         return table
     row = found.row
-    pending = any(is_pending(s) for s in signatures)
     current = found.current and not pending and len(set(signatures)) == 1
     table.analysis = {
         "status": "current" if current else "updating",
@@ -273,6 +281,7 @@ def attach_analysis(
         "n_bootstrap": row.n_bootstrap,
         "seed": row.seed,
         "alpha": (row.payload or {}).get("alpha"),
+        "ranks_pending": pending,
     }
     if not current or row.payload is None:
         return table
