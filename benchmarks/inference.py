@@ -8,10 +8,12 @@
     remove the container), remove the image. Platform overhead = everything but the sleep; the
     same is printed for a zero-compute container as the anchor.
 (2) Model files on CPU (GPU with --gpu where torch/onnxruntime see one): a small conv net
-    (3 conv layers, 16 channels) at `--size`, as TorchScript and ONNX, through the platform's
-    runners on `--cases` synthetic images. Reports images/s end to end (child process start,
-    model load, measurement, resizing, PNG writing) and images/s of the forward pass alone
-    (1000 / median latency), and their ratio.
+    (3 conv layers, 16 channels) at `--size`, as a torch.export program (pt2), ONNX and
+    TorchScript, through the platform's one runner (`run_model_file`) on `--cases` synthetic
+    images. Reports images/s end to end (child process start, model load, measurement,
+    resizing, PNG writing) and images/s of the forward pass alone (1000 / median latency), and
+    their ratio; the last column is each format's end-to-end speed relative to ONNX (the
+    anchor) in the same run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Not this script's own folder: benchmarks/statistics.py would shadow the standard library's
+# `statistics` (torch.export imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 
@@ -96,13 +101,17 @@ def _models(work: Path, size: int) -> dict[str, Path]:
         torch.nn.ReLU(),
         torch.nn.Conv2d(16, 1, 1),
     ).eval()
-    ts = work / "net.pt"
-    torch.jit.save(torch.jit.script(net), str(ts))
+    example = torch.zeros(1, 1, size, size)
     onnx_path = work / "net.onnx"
     buffer = io.BytesIO()
-    torch.onnx.export(net, torch.zeros(1, 1, size, size), buffer, dynamo=False, opset_version=17)
+    torch.onnx.export(net, example, buffer, dynamo=False, opset_version=17)
     onnx_path.write_bytes(buffer.getvalue())
-    return {"torchscript": ts, "onnx": onnx_path}
+    pt2 = work / "net.pt2"
+    with torch.no_grad():
+        torch.export.save(torch.export.export(net, (example,)), str(pt2))
+    ts = work / "net.pt"
+    torch.jit.save(torch.jit.script(net), str(ts))
+    return {"onnx": onnx_path, "pt2": pt2, "torchscript": ts}
 
 
 def bench_model_files(work: Path, cases: list, size: int, threads: int, gpu: bool) -> None:
@@ -114,17 +123,20 @@ def bench_model_files(work: Path, cases: list, size: int, threads: int, gpu: boo
     limits = ModelLimits(wall_seconds=600, threads=threads, use_gpu=gpu)
     print(f"\n(2) model files, {len(cases)} cases at {size}x{size}, {threads} thread(s)")
     print(
-        f"{'format':>12} {'params':>8} {'GFLOPs':>7} {'img/s e2e':>10} {'img/s fwd':>10} {'ratio':>6}"
+        f"{'format':>12} {'params':>8} {'GFLOPs':>7} {'img/s e2e':>10} {'img/s fwd':>10} "
+        f"{'fwd/e2e':>8} {'e2e/onnx':>9}"
     )
+    anchor = None
     for name, path in _models(work, size).items():
         outcome = run_model_file(name, path, spec, input_dir, work / f"out-{name}", limits)
         assert outcome.ok, outcome.to_dict()
         d = outcome.details
         e2e = len(cases) / outcome.wall_seconds
         fwd = 1000 / d["median_latency_ms"]
+        anchor = anchor or e2e  # ONNX comes first
         print(
             f"{name:>12} {d['parameters']:>8} {(d['flops'] or 0) / 1e9:>7.2f} {e2e:>10.1f} "
-            f"{fwd:>10.1f} {fwd / e2e:>6.1f}"
+            f"{fwd:>10.1f} {fwd / e2e:>8.1f} {e2e / anchor:>9.2f}"
         )
     print(json.dumps({"device": "cuda" if gpu else "cpu"}))
 
