@@ -129,6 +129,9 @@ _DISTANCES = {
 _OTHERS = {
     "dice": ("Dice", ""),
     "iou": ("IoU", ""),
+    # Without their width, which is a task's (``Task.metric`` labels "NSD @ 2 mm").
+    "nsd": ("NSD", ""),
+    "boundary_iou": ("Boundary IoU", ""),
     "aop_pred": ("AoP predicted", "°"),
     "aop_ref": ("AoP reference", "°"),
     "aop_abs_diff": ("AoP abs. diff", "°"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,18 @@ from evaluator.scorers.registry import (
 #: probabilities. Each scorer says which metrics a task may list, with their directions
 #: (read through `evaluator.metric_spec.MetricSpec`).
 SCORERS = scorer_names()
+
+#: The width in mm each boundary metric is computed at, by the task field that sets it, and
+#: its default (docs/metrics.md, "Suggested task settings"). A task file may give the field
+#: only when its "metrics" list the metric; `Task.to_dict` writes it exactly then.
+METRIC_WIDTHS: dict[str, str] = {
+    "nsd": "nsd_tolerance_mm",
+    "boundary_iou": "boundary_iou_distance_mm",
+}
+DEFAULT_WIDTH_MM = 2.0
+
+#: What a label says for each (`Task.metric`): "NSD @ 2 mm", "Boundary IoU @ 2 mm".
+_WIDTH_WORDS = {"nsd": "NSD", "boundary_iou": "Boundary IoU"}
 
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -63,6 +76,10 @@ class Task:
     ranking: tuple[MetricSpec, ...] = ()
     scorer: str = "standard"
     description: str = ""
+    #: NSD's tolerance (mm): boundary within this distance of the other boundary counts.
+    nsd_tolerance_mm: float = DEFAULT_WIDTH_MM
+    #: Boundary IoU's band width (mm): each mask's pixels within this of its outside.
+    boundary_iou_distance_mm: float = DEFAULT_WIDTH_MM
 
     @property
     def binary(self) -> bool:
@@ -83,16 +100,35 @@ class Task:
         a measurement with no better side)."""
         return {path: self.metric(path).higher_is_better for path in metric_paths(self)}
 
+    @property
+    def metric_widths(self) -> dict[str, float]:
+        """{field: mm} of the boundary metrics this task lists ("nsd_tolerance_mm": 2.0)."""
+        return {
+            name: getattr(self, name)
+            for metric, name in METRIC_WIDTHS.items()
+            if metric in self.metrics
+        }
+
     def metric(self, metric_path: str) -> MetricSpec:
         """One of this task's metric paths with its direction and words; TaskError naming
         the choices if the task's results never carry it (a typo must not silently rank by
-        nothing)."""
+        nothing). A boundary metric's label gives this task's width ("NSD @ 2 mm"), which
+        `MetricSpec.of` ("NSD"), knowing no task, cannot."""
         if metric_path not in metric_paths(self):
             raise TaskError(
                 f"{metric_path!r} is not a metric of task {self.name!r}; "
                 f"choose from {metric_paths(self)}"
             )
-        return MetricSpec.of(metric_path, self.scorer)
+        return self._with_width(MetricSpec.of(metric_path, self.scorer))
+
+    def _with_width(self, spec: MetricSpec) -> MetricSpec:
+        """``spec`` with the task's width in its label where it is a boundary metric."""
+        field_name = METRIC_WIDTHS.get(spec.name)
+        if field_name is None:
+            return spec
+        unit = get_scorer(self.scorer).distance_unit
+        width = getattr(self, field_name)
+        return dataclasses.replace(spec, label=f"{_WIDTH_WORDS[spec.name]} @ {width:g} {unit}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +143,7 @@ class Task:
             "biometry": dict(self.biometry),
             "primary_metric": self.primary_metric,
             "ranking": [ranking_entry(spec) for spec in self.ranking],
+            **self.metric_widths,
         }
 
     @classmethod
@@ -138,6 +175,7 @@ def _parse_task(data: Any, source: str) -> Task:
         "biometry",
         "primary_metric",
         "ranking",
+        *METRIC_WIDTHS.values(),
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -170,15 +208,19 @@ def _parse_task(data: Any, source: str) -> Task:
     if "binary" in data and data["binary"] != (len(classes) == 1):
         raise _fail(source, "'binary' must be true exactly when there is one class")
 
-    allowed_metrics = tuple(scorer.metrics)
-    metrics = data.get("metrics", list(allowed_metrics))
+    allowed_metrics = scorer.allowed_metrics()
+    metrics = data.get("metrics", list(scorer.metrics))
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise _fail(source, "'metrics' must be a non-empty list of metric names")
     bad = [m for m in metrics if m not in allowed_metrics]
     if bad:
-        raise _fail(source, f"unknown metric(s) {bad}; allowed: {list(allowed_metrics)}")
+        raise _fail(
+            source,
+            f"unknown metric(s) {bad} for scorer {scorer_name!r}; allowed: {list(allowed_metrics)}",
+        )
     if len(set(metrics)) != len(metrics):
         raise _fail(source, "'metrics' lists a metric twice")
+    widths = _parse_widths(data, metrics, source)
 
     biometry = data.get("biometry", {})
     if not isinstance(biometry, dict):
@@ -203,6 +245,7 @@ def _parse_task(data: Any, source: str) -> Task:
         biometry=dict(biometry),
         scorer=scorer_name,
         description=description,
+        **widths,
     )
     valid_paths = scorer.metric_paths(draft)
     ranking_raw = data.get("ranking", [])
@@ -220,8 +263,40 @@ def _parse_task(data: Any, source: str) -> Task:
         )
     if not ranking:
         ranking = (MetricSpec.of(primary, scorer_name),)
+    ranking = tuple(draft._with_width(spec) for spec in ranking)
 
     return dataclasses.replace(draft, primary_metric=primary, ranking=ranking)
+
+
+def _parse_widths(data: dict[str, Any], metrics: list[str], source: str) -> dict[str, float]:
+    """The task's boundary-metric widths in mm ({field: mm}, defaults where left out).
+
+    A width must be a positive, finite number of mm, and may be given only where "metrics"
+    lists its metric: a width without its metric is most likely a metric left out or misspelt,
+    and would otherwise be ignored without a word.
+    """
+    widths: dict[str, float] = {}
+    for metric, name in METRIC_WIDTHS.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if metric not in metrics:
+            raise _fail(
+                source,
+                f"{name!r} is given but 'metrics' does not list {metric!r}; "
+                f"add {metric!r} to 'metrics' or leave {name!r} out",
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise _fail(
+                source, f"{name!r} must be a positive number of mm (e.g. 2.0), not {value!r}"
+            )
+        widths[name] = float(value)
+    return widths
 
 
 def _parse_classes(raw: Any, kind: str, source: str) -> list[TaskClass]:

@@ -41,6 +41,9 @@ class TaskSpec(Protocol):
     classes: Sequence[TaskClassSpec]
     metrics: Sequence[str]
     biometry: Mapping[str, str]
+    #: NSD's tolerance and Boundary IoU's band width (mm), read when `metrics` lists them.
+    nsd_tolerance_mm: float
+    boundary_iou_distance_mm: float
 
     @property
     def binary(self) -> bool: ...
@@ -63,6 +66,9 @@ class Scorer:
     #: better side (a value or a signed difference; boards sort those ascending). Read
     #: through `evaluator.metric_spec.MetricSpec`.
     metrics: Mapping[str, bool | None] = {}
+    #: Metrics a task may also list, with their directions, that are not in the default list
+    #: (they cost more per case, so a task that does not ask for them does not pay for them).
+    optional_metrics: Mapping[str, bool | None] = {}
     #: Other metric names its results carry, with their directions.
     extra_metrics: Mapping[str, bool | None] = {}
     #: Measurements a task may ask of a class (its "biometry"): key -> human name.
@@ -71,8 +77,12 @@ class Scorer:
     distance_unit: str = "mm"
 
     def directions(self) -> dict[str, bool | None]:
-        """Every metric name its results carry (after the group), with its direction."""
-        return {**self.metrics, **self.extra_metrics}
+        """Every metric name its results may carry (after the group), with its direction."""
+        return {**self.metrics, **self.optional_metrics, **self.extra_metrics}
+
+    def allowed_metrics(self) -> tuple[str, ...]:
+        """What a task may list in "metrics": the default list, then the optional ones."""
+        return (*self.metrics, *self.optional_metrics)
 
     def check(self, task: TaskSpec) -> str | None:
         """What is wrong with a task for this scorer beyond the generic checks, or None."""

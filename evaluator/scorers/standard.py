@@ -4,8 +4,9 @@
 prediction and label exactly once inside the process that scores them (value and shape
 checks happen in that same decode), score cases in chunks across the process pool
 (evaluator.parallel), and build the results document. `StandardScorer` scores each class with
-`evaluator.metrics.segmentation.score_class` plus the task's biometric measurements; the
-psfhs2023 scorer reuses the pipeline with its own per-case formulas.
+`evaluator.metrics.segmentation.score_class` (plus NSD and Boundary IoU where the task lists
+them) and the task's biometric measurements; the psfhs2023 scorer reuses the pipeline with
+its own per-case formulas.
 
 A submission with any problem is rejected as a whole (`InvalidSubmission`) with every problem
 listed, so a participant fixes everything in one go and no partial leaderboard entry exists.
@@ -52,6 +53,11 @@ SEGMENTATION_METRICS: dict[str, bool] = {
     "assd": False,
     "masd": False,
 }
+
+#: Boundary metrics from Metrics Reloaded a task may add to its list (not in the default
+#: list, so default tasks pay nothing for them), with their direction; each is computed at
+#: the task's own width in mm (`nsd_tolerance_mm`, `boundary_iou_distance_mm`), docs/metrics.md.
+BOUNDARY_METRICS: dict[str, bool] = {"nsd": True, "boundary_iou": True}
 
 #: Biometric measurements a class can carry: key -> human name. Each adds four metrics to its
 #: class: <key>_pred_mm, <key>_ref_mm, <key>_abs_diff_mm and <key>_diff_mm (pred - ref).
@@ -152,7 +158,11 @@ def standard_case_metrics(
             p, r = pred == cls.value, ref == cls.value
         masks[cls.name] = (p, r)
         result = score_class(p, r, spacing)
-        metrics[cls.name] = {m: float(result.metrics[m]) for m in task.metrics}
+        values = result.metrics
+        metrics[cls.name] = {
+            m: float(values[m]) if m in values else _boundary_metric(m, p, r, spacing, task)
+            for m in task.metrics
+        }
         flags += [f"{cls.name}:{f}" for f in result.flags]
     for key, cls_name in task.biometry.items():
         p, r = masks[cls_name]
@@ -172,6 +182,22 @@ def standard_case_metrics(
             }
         )
     return metrics, sorted(set(flags))
+
+
+def _boundary_metric(
+    metric: str, pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, float], task: TaskSpec
+) -> float:
+    """One of `BOUNDARY_METRICS` of one class, at the task's width in mm."""
+    # Deferred, as biometry in `_measure`: these load numba and their compiled kernels, which
+    # only scoring a case of a task that lists them needs (loading a task imports this module).
+    from evaluator.metrics.boundary_iou import boundary_iou
+    from evaluator.metrics.surface_dice import surface_dice
+
+    if metric == "nsd":
+        return surface_dice(pred, ref, spacing, task.nsd_tolerance_mm)
+    if metric == "boundary_iou":
+        return boundary_iou(pred, ref, spacing, task.boundary_iou_distance_mm)
+    raise KeyError(f"the standard scorer has no metric {metric!r}")
 
 
 def allowed_values(task: TaskSpec) -> list[int]:
@@ -330,6 +356,7 @@ class StandardScorer(SegmentationScorer):
 
     name = "standard"
     metrics = SEGMENTATION_METRICS
+    optional_metrics = BOUNDARY_METRICS
     #: Each measurement's absolute error is lower-is-better; the predicted and reference
     #: values and the signed difference are measurements with no better side.
     extra_metrics = {
