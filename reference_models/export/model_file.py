@@ -130,7 +130,7 @@ def write_bundle(model_file: Path, spec_file: Path, out_zip: Path) -> Path:
 
 def _export_pt2(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     """torch.export with a dynamic batch axis; the program holds plain tensors only (what
-    the platform's sandbox accepts, see platform/sandbox/pt2_archive.py)."""
+    the platform's sandbox accepts, see platform/sandbox/model_files/pt2_archive.py)."""
     batch = torch.export.Dim("batch", min=1, max=1024)
     with torch.no_grad():
         program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})

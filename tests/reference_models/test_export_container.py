@@ -95,7 +95,7 @@ def _mask(path: Path) -> np.ndarray:
         {"input_size": [80, 72], "output": "logits", "class_values": [0, 1, 2]},  # defaults
     ],
 )
-def test_runner_pixels_equal_the_platform_onnx_runner(spec: dict, tmp_path: Path) -> None:
+def test_runner_pixels_equal_the_platform_model_file_runner(spec: dict, tmp_path: Path) -> None:
     """Reading, resizing, normalising, labelling and resizing back are the platform's, bit for
     bit, on a real HC18 PNG and a real PSFHS MetaImage (3 identical planes)."""
     runner = _runner(tmp_path)

@@ -1,7 +1,7 @@
 """Running a model or container submission on the phase's test images (the `inference` queue).
 
 queued -> running inference -> (validating -> scoring -> done) | failed. The runner only ever
-gets a fresh folder of the phase's test *images* plus inputs.json (`sandbox.prepare_input`);
+gets a fresh folder of the phase's test *images* plus inputs.json (`sandbox.inputs.prepare_input`);
 labels stay in the truth set, which only `score_predictions` reads afterwards. The run's
 summary (status, message, log tail, wall time, measured counts) is kept on the submission;
 every temporary folder is removed whatever happens.

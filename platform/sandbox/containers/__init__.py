@@ -10,7 +10,8 @@ and run with no network under `SandboxLimits`.
 - `reaper`: removes what crashed workers left behind (Celery beat).
 
 May import the standard library, the Docker SDK (inside functions: the web and scoring
-processes never need it), the shared `sandbox` modules (`limits`, `outcome`, `log_streams`)
-and its own modules; never `sandbox.model_files`, Django or the site
+processes never need it), the shared `sandbox` modules (`limits`, `outcome`, `log_streams`),
+`evaluator.io.archives` (byte units, `CountingReader`) and its own modules; never
+`sandbox.model_files` (tests/sandbox/test_sandbox_layout.py), Django or the site
 (tests/test_import_cycles.py).
 """
