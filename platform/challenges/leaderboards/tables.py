@@ -20,10 +20,12 @@ import csv
 import io
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
+from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 from hardening.csv_cells import neutralise
 
@@ -156,6 +158,15 @@ class Row:
         return None if self.tied_with is None else bool(self.tied_with)
 
 
+def _row_fields(row: Row) -> dict[str, Any]:
+    """A row's fields as a dict, sharing its values (``dataclasses.asdict`` deep-copies every
+    number of every row: two thirds of a 250-row board API request)."""
+    return {name: getattr(row, name) for name in _ROW_FIELDS}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(Row))
+
+
 @dataclass
 class LeaderboardTable:
     phase_id: int
@@ -192,7 +203,7 @@ class LeaderboardTable:
             "columns": [c.as_dict() for c in self.columns],
             "analysis": self.analysis,
             "rows": [
-                asdict(r)
+                _row_fields(r)
                 | {
                     "created_at": r.created_at.isoformat(),
                     "statistically_tied": r.statistically_tied,
@@ -370,6 +381,44 @@ def _submission_fields(prefix: str) -> list[str]:
     return [f"{prefix}__{name}" for name in ROW_SUBMISSION_FIELDS]
 
 
+class _SubmissionColumns(SimpleNamespace):
+    """What ``row_for`` reads of a submission, straight from a board query's columns
+    (``ROW_SUBMISSION_FIELDS``): building model instances (with team and creator) cost more
+    than the rest of an every-entry board."""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def participant_name(self) -> str:
+        """As ``Submission.participant_name``: the team's name, else the creator's."""
+        return self.team__name if self.team_id else self.creator__username
+
+
+@dataclass
+class _Stored:
+    """A board row as ``leaderboard_table`` reads it (the parts of a ``LeaderboardEntry``)."""
+
+    submission: _SubmissionColumns
+    values: dict[str, Any]
+    rank: int
+    score: float | None
+    computed_at: datetime
+    ranking_signature: str
+
+
+def _submission_rows(queryset: QuerySet, prefix: str, *fields: str) -> list[tuple]:
+    """``(submission columns, *fields)`` per row of ``queryset``, in its order: one query,
+    no model instances."""
+    names = _submission_fields(prefix)
+    n = len(fields)
+    return [
+        (_SubmissionColumns(**dict(zip(ROW_SUBMISSION_FIELDS, row[n:], strict=True))), *row[:n])
+        for row in queryset.values_list(*fields, *names)
+    ]
+
+
 def row_for(
     submission: Submission,
     values: dict[str, Any],
@@ -432,20 +481,20 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
     site (see ``scope_for``): each participant's best or latest entry, as ``recompute``
     selected them."""
     scope = scope_for(phase, site)
-    entries = (
-        LeaderboardEntry.objects.filter(phase=phase, site=scope.site)
-        .select_related("submission__team", "submission__creator")
-        .only(
+    entries = [
+        _Stored(*row)
+        for row in _submission_rows(
+            LeaderboardEntry.objects.filter(phase=phase, site=scope.site).order_by(
+                "rank", "submission__created_at", "submission_id"
+            ),
+            "submission",
+            "values",
             "rank",
             "score",
-            "values",
             "computed_at",
             "ranking_signature",
-            "submission_id",
-            *_submission_fields("submission"),
         )
-    )
-    entries = list(entries.order_by("rank", "submission__created_at", "submission_id"))
+    ]
     signature = ranking_signature(phase)
     rows = [row_for(e.submission, e.values, e.rank, e.score) for e in entries]
     table = _table(
@@ -464,7 +513,7 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
 class _Scored:
     """One evaluation's values in one scope, shaped like a `LeaderboardEntry` for `_columns`."""
 
-    submission: Submission
+    submission: _SubmissionColumns
     values: dict[str, dict[str, dict]]
 
 
@@ -480,20 +529,19 @@ def all_entries_table(
     """
     scope = scope_for(phase, site)
     criteria = ranking_criteria(phase)
-    evaluations = (
-        Evaluation.objects.filter(
-            is_current=True,
-            submission__phase=phase,
-            submission__status=Submission.Status.DONE,
-        )
-        .select_related("submission__team", "submission__creator")
-        # Only this scope of the compact board values: never the results document.
-        .annotate(scope_values=KeyTransform(scope.key, "board_values"))
-        .only("submission_id", *_submission_fields("submission"))
-    )
+    evaluations = Evaluation.objects.filter(
+        is_current=True,
+        submission__phase=phase,
+        submission__status=Submission.Status.DONE,
+    ).order_by()
     if not include_disqualified:
         evaluations = evaluations.filter(submission__disqualified=False)
-    every = [_Scored(e.submission, e.scope_values or {}) for e in evaluations]
+    # Only this scope of the compact board values: never the results document.
+    evaluations = evaluations.annotate(scope_values=KeyTransform(scope.key, "board_values"))
+    every = [
+        _Scored(submission, values or {})
+        for submission, values in _submission_rows(evaluations, "submission", "scope_values")
+    ]
     scored = [s for s in every if not s.submission.disqualified]
     removed = sorted(
         (s for s in every if s.submission.disqualified),
