@@ -259,36 +259,56 @@ def _case_ids(phase: Phase, scope: Scope) -> tuple[list[str], dict[str, str]]:
     return [case for case, _ in pairs], dict(pairs)
 
 
-def _per_case_matrices(
-    submission_ids: Sequence[int], case_ids: Sequence[str], specs: Sequence[MetricSpec]
-) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Per ranking metric, the entries x cases matrix of the current evaluations' per-case
-    values (NaN where a case is missing, failed or not a finite number), and the distinct
-    evaluator versions. Reads only the results' ``cases`` list."""
-    column = {case: j for j, case in enumerate(case_ids)}
-    row = {sid: i for i, sid in enumerate(submission_ids)}
-    matrices = {s.path: np.full((len(submission_ids), len(case_ids)), np.nan) for s in specs}
-    versions: set[str] = set()
-    evaluations = (
-        Evaluation.objects.filter(submission_id__in=list(submission_ids), is_current=True)
-        .annotate(case_values=KeyTransform("cases", "results"))
-        .values_list("submission_id", "case_values", "evaluator_version")
-    )
-    for submission_id, cases, version in evaluations:
-        if version:
-            versions.add(version)
-        i = row[submission_id]
-        for case in cases or []:
-            j = column.get(str(case.get("case")))
-            if j is None:
-                continue
-            metrics = case.get("metrics") or {}
-            for spec in specs:
-                value = (metrics.get(spec.group) or {}).get(spec.name)
-                number = isinstance(value, int | float) and not isinstance(value, bool)
-                if number and math.isfinite(value):
-                    matrices[spec.path][i, j] = float(value)
-    return matrices, sorted(versions)
+class CaseValues:
+    """The ranking metrics' per-case values of current evaluations, read once per
+    ``analyse_phase`` and shared by its boards (the all-cases board and each site's take the
+    same submissions' values; each results document is decoded once, not once per board).
+    Only the results' ``cases`` list is read."""
+
+    def __init__(self, specs: Sequence[MetricSpec]) -> None:
+        self.specs = list(specs)
+        #: submission id -> (evaluator version, {case id: {metric path: value}})
+        self._loaded: dict[int, tuple[str, dict[str, dict[str, float]]]] = {}
+
+    def _load(self, submission_ids: Sequence[int]) -> None:
+        missing = [sid for sid in submission_ids if sid not in self._loaded]
+        if not missing:
+            return
+        evaluations = (
+            Evaluation.objects.filter(submission_id__in=missing, is_current=True)
+            .annotate(case_values=KeyTransform("cases", "results"))
+            .values_list("submission_id", "case_values", "evaluator_version")
+        )
+        for submission_id, cases, version in evaluations:
+            values: dict[str, dict[str, float]] = {}
+            for case in cases or []:
+                metrics = case.get("metrics") or {}
+                kept = {}
+                for spec in self.specs:
+                    value = (metrics.get(spec.group) or {}).get(spec.name)
+                    number = isinstance(value, int | float) and not isinstance(value, bool)
+                    if number and math.isfinite(value):
+                        kept[spec.path] = float(value)
+                values[str(case.get("case"))] = kept
+            self._loaded[submission_id] = (version or "", values)
+
+    def matrices(
+        self, submission_ids: Sequence[int], case_ids: Sequence[str]
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """Per ranking metric, the entries x cases matrix (NaN where a case is missing,
+        failed or not a finite number), and the entries' distinct evaluator versions."""
+        self._load(submission_ids)
+        shape = (len(submission_ids), len(case_ids))
+        matrices = {spec.path: np.full(shape, np.nan) for spec in self.specs}
+        versions = set()
+        for i, sid in enumerate(submission_ids):
+            version, values = self._loaded.get(sid, ("", {}))
+            if version:
+                versions.add(version)
+            for j, case in enumerate(case_ids):
+                for path, value in values.get(case, {}).items():
+                    matrices[path][i, j] = value
+        return matrices, sorted(versions)
 
 
 def _entry_info(submission_ids: Sequence[int]) -> dict[str, dict[str, Any]]:
@@ -313,13 +333,14 @@ class _Computed:
 
 
 def _compute(
-    phase: Phase, scope: Scope, rows: _BoardRows, specs: Sequence[MetricSpec]
+    phase: Phase, scope: Scope, rows: _BoardRows, specs: Sequence[MetricSpec], values: CaseValues
 ) -> _Computed:
     """Analyse one board from the per-case values (no lock held: this is the slow part)."""
     started = time.perf_counter()
     case_ids, case_sites = _case_ids(phase, scope)
     ids = rows.submission_ids
-    matrices, versions = _per_case_matrices(ids, case_ids, specs)
+    # A board over MAX_ENTRIES is not analysed (below): nothing of it to read.
+    matrices, versions = values.matrices(ids if len(ids) <= MAX_ENTRIES else [], case_ids)
     version = ", ".join(versions)[:200]
     if not case_ids:
         note = "This board has no cases to analyse."
@@ -444,7 +465,7 @@ def _needs_applying(
     )
 
 
-def analyse_board_scope(phase: Phase, scope: Scope) -> str:
+def analyse_board_scope(phase: Phase, scope: Scope, values: CaseValues | None = None) -> str:
     """Analyse one board of ``phase`` (unless its newest analysis is of the same content),
     store it, and apply it (final ranks, snapshot). Returns what happened, for the log.
 
@@ -469,7 +490,8 @@ def analyse_board_scope(phase: Phase, scope: Scope) -> str:
     if reused and not _needs_applying(phase, scope, selection, rows, stored):
         return "up to date"
     if not reused:
-        computed = _compute(phase, scope, rows, criteria)
+        values = CaseValues(criteria) if values is None else values
+        computed = _compute(phase, scope, rows, criteria, values)
         stored = BoardAnalysis.objects.create(
             phase=phase,
             site=scope.site,
@@ -524,8 +546,9 @@ def analyse_phase(phase_id: int) -> dict[str, str]:
     if phase is None:
         return {}
     out = {}
+    values = CaseValues(ranking_criteria(phase))
     for scope in board_scopes(phase):
-        out[scope.key] = analyse_board_scope(phase, scope)
+        out[scope.key] = analyse_board_scope(phase, scope, values)
         log.info("phase %s board %s analysis: %s", phase.pk, scope.key, out[scope.key])
     fill_taus(phase)
     return out
