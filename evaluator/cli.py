@@ -141,7 +141,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         print(f"{'':<12} classes: {classes}; primary: {task.primary_metric}")
     print("\nscorers:")
     for scorer in all_scorers():
-        print(f"{scorer.name:<15} {scorer.kind:<15} metrics: {', '.join(scorer.metrics)}")
+        listed = ", ".join(scorer.metrics)
+        if scorer.optional_metrics:
+            listed += f" (optional: {', '.join(scorer.optional_metrics)})"
+        print(f"{scorer.name:<15} {scorer.kind:<15} metrics: {listed}")
     return EXIT_OK
 
 

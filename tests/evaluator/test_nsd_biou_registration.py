@@ -367,3 +367,19 @@ def test_warm_up_compiles_both_kernels_in_a_fresh_process() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
+
+
+def test_the_cli_lists_them_as_the_standard_scorers_optional_metrics() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "evaluator", "tasks"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    standard = next(line for line in done.stdout.splitlines() if line.startswith("standard "))
+    assert standard.endswith("masd (optional: nsd, boundary_iou)")
+    psfhs2023 = next(line for line in done.stdout.splitlines() if line.startswith("psfhs2023 "))
+    assert "optional" not in psfhs2023
