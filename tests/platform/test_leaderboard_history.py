@@ -342,6 +342,20 @@ def test_as_of_returns_the_board_before_a_ranking_change(board, client) -> None:
     assert listed[0]["n_common_previous"] == 1 and listed[0]["tau_previous"] is None
     assert listed[1]["n_common_previous"] == 0
 
+    # A change of ranking method: the history keeps what each method said, and when.
+    before_method = timezone.now()
+    time.sleep(0.01)
+    phase.ranking_method = Phase.RankingMethod.TEST_THEN_RANK
+    phase.save()
+    recompute(phase)
+    analyse_phase(phase.pk)
+    assert client.get(url, {"as_of": before_method.isoformat()}).json()["ranking_method"] == (
+        "primary"
+    )
+    after = client.get(url, {"as_of": timezone.now().isoformat()}).json()
+    assert after["ranking_method"] == "test_then_rank" and after["ranks_pending"] is False
+    assert [r["score"] for r in after["rows"]] == [1, 0]  # significant wins, as ranked
+
 
 @pytest.mark.django_db
 def test_kendall_tau_between_consecutive_snapshots(board, client) -> None:
