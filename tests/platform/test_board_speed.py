@@ -8,7 +8,8 @@ behaviour, never as timings (those are in benchmarks/leaderboard.py).
   means it ranks by; the every-entry board costs the same queries at any size;
 - a scored submission re-ranks only the boards it touches (all cases and the sites its cases
   are in), leaving the others' rows as they were and right; a ranking change, a new
-  participant and latest-entry selection still re-rank every board;
+  participant and latest-entry selection still re-rank every board; one that beats nothing
+  (the common case) ranks no board at all;
 - a recompute writes only rows that changed; a rescored submission's rows get its new values;
 - ``Evaluation.save`` writes the board values and means, migration 0010 backfills the same.
 """
@@ -337,3 +338,34 @@ def test_board_values_and_means_are_written_with_the_evaluation_and_backfilled(
     evaluation.refresh_from_db()
     assert evaluation.board_values == board_values(results)
     assert dict(BoardMeans.objects.values_list("scope", "means")) == means
+
+
+def test_an_entry_that_beats_nothing_changes_no_board_and_ranks_none(three_sites) -> None:
+    """Most scored submissions do not beat their team's entry: on a primary-metric, best-entry
+    phase that is decided from the team's own rows, nothing is ranked or written, and the
+    boards are what a full recompute makes them. One that beats its team's entry on one site
+    only re-ranks the boards."""
+    phase, submit, team = three_sites
+    red, blue = team("red"), team("blue")
+    r1 = submit(red, _everywhere(0.80))
+    b1 = submit(blue, _everywhere(0.85))
+    recompute(phase)
+    before = _rows(phase)
+
+    worse = submit(red, {**_everywhere(0.70), "b": {"dice": 0.80, "hd95": 1.0}})  # ties in b
+    with CaptureQueriesContext(connection) as ctx:
+        assert recompute(phase, scored=worse) == 0
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert not [q for q in sql if q.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert not [q for q in sql if "c0" in q]  # no candidate's means read
+    assert _rows(phase) == before
+    recompute(phase)
+    assert _rows(phase) == before
+
+    better_in_c = submit(red, {**_everywhere(0.60), "c": {"dice": 0.99, "hd95": 1.0}})
+    assert recompute(phase, scored=better_in_c) > 0
+    assert _board(phase, "c") == [(better_in_c.pk, 1), (b1.pk, 2)]
+    assert _board(phase, None) == [(b1.pk, 1), (r1.pk, 2)]
+    scoped = _rows(phase)
+    recompute(phase)
+    assert _rows(phase) == scoped

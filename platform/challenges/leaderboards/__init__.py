@@ -20,18 +20,23 @@ reads them; no other shape is accepted).
 What lives where, and what may import what (each module only imports those above it):
 
 - ``ranking.py``: pure. Criteria (``criteria_for``: the phase's ranking metrics or the task's
-  own, as ``MetricSpec``), stored values to numbers (``scope_values``, ``criterion_values``),
-  ``competition_ranks``, ``rank_rows`` (primary metric or mean rank) and the three entry
-  selections (``select_best``, ``select_latest``, ``select_all``). Imports only the evaluator
-  (metric specs, ranking entries): no Django, no database.
+  own, as ``MetricSpec``), a scope's values to one number per criterion
+  (``criterion_values``), ``competition_ranks`` (by sorting), ``rank_rows`` (primary metric
+  or mean rank) and the three entry selections (``select_best``, ``select_latest``,
+  ``select_all``). Imports only the evaluator (metric specs, ranking entries, sorted ranks):
+  no Django, no database. What boards read of an evaluation (``Evaluation.board_values`` and
+  ``BoardMeans``) is made by ``challenges.board_values``, outside this package, as the models
+  need it.
 - ``scopes.py``: which cases a board covers. ``Scope`` (all cases, or one site) and
   ``scope_for(phase, site)``, the one rule for which names have a board (the sites of the
   phase's challenge; ``UnknownSite`` otherwise), used by the tables, the API and the pages;
   ``board_scopes`` (all cases and the sites with cases in the phase) for ``recompute``.
   Imports ``ranking`` and the models.
 - ``materialise.py``: ``ranking_criteria(phase)``, ``ranking_signature(phase)`` and
-  ``recompute(phase)``, which writes ``LeaderboardEntry`` rows for every scope. Imports
-  ``ranking``, ``scopes`` and the models.
+  ``recompute(phase, scored=...)``, which brings the ``LeaderboardEntry`` rows of every scope
+  (after a scored submission: of the scopes it touches) up to date, reading only the
+  ``BoardMeans`` and writing only changed rows. Imports ``ranking``, ``scopes`` and the
+  models.
 - ``tables.py``: what readers get. ``Column`` (a ``MetricSpec`` and whether it ranks),
   ``Row``, ``LeaderboardTable`` (with CSV/JSON), ``leaderboard_table`` (the materialised
   best/latest board), ``all_entries_table`` (``?entries=all``), both through one builder,

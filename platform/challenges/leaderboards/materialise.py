@@ -13,7 +13,9 @@ It runs after every scored submission, so it stays cheap as boards grow (issue 1
   an evaluation's ``results`` (every case) nor even its ``board_values``;
 - ranks are counted by sorting (``ranking.competition_ranks``), O(n log n);
 - after a scored submission only the boards it can have changed are ranked (the all-cases
-  board and its sites'; every board in the cases ``_boards_to_rank`` lists);
+  board and its sites'; every board in the cases ``_boards_to_rank`` lists), and none when
+  it beats nothing, which a few small queries decide (``_changes_no_board``: most entries do
+  not beat their team's current one);
 - the ranked rows are compared with the stored ones and only the difference is written (ranks
   in one plain UPDATE per 500 rows); a row's ``values`` are copied from ``board_values``, by
   the database, only for a submission new on the board or scored again
@@ -38,6 +40,7 @@ from challenges.leaderboards.keys import needs_cases, pending_signature
 from challenges.leaderboards.ranking import (
     ALL,
     LATEST,
+    PRIMARY,
     criteria_for,
     rank_rows,
     select,
@@ -116,8 +119,7 @@ def _candidates(phase: Phase, scopes: list[Scope], criteria: list[MetricSpec]) -
     keys = [scope.key for scope in scopes]
     paths = [spec.path for spec in criteria]
     columns = {
-        f"c{j}": Cast(KeyTextTransform(path, "means"), FloatField())
-        for j, path in enumerate(paths)
+        f"c{j}": Cast(KeyTextTransform(path, "means"), FloatField()) for j, path in enumerate(paths)
     }
     found = {
         (evaluation_id, scope): dict(zip(paths, means, strict=True))
@@ -203,6 +205,66 @@ def _boards_to_rank(
     return [s for s in scopes if s.key in touched]
 
 
+def _changes_no_board(
+    phase: Phase, scored: Submission, criteria: list[MetricSpec], signature: str
+) -> bool:
+    """Whether ``scored``'s new evaluation leaves every board as it is, which most do: a
+    team's new entry that does not beat its current one. Decided from a few small queries,
+    without reading the phase's candidates.
+
+    Only for a phase ranked by its primary metric's mean with best-entry selection, whose
+    rows are all of this ranking and of eligible submissions: there a participant's row on
+    a board changes only if the new entry ranks strictly better there (it is their newest,
+    so it loses ties), and nobody else's row or rank moves when it does not. The new entry
+    must be its participant's newest, the participant already on the boards (a row on each
+    board its evaluation has values for), and not on a board itself (a rescore)."""
+    if phase.ranking_method != PRIMARY or phase.entry_selection == LATEST:
+        return False
+    eligible = Submission.objects.filter(
+        phase=phase,
+        status=Submission.Status.DONE,
+        disqualified=False,
+        evaluations__is_current=True,
+    )
+    rows = LeaderboardEntry.objects.filter(phase=phase)
+    if rows.exclude(ranking_signature=signature).exists():
+        return False
+    if rows.exclude(submission__in=eligible.values("pk")).exists():
+        return False
+    mine = eligible.filter(pk=scored.pk).values_list("team_id", "creator_id").first()
+    if mine is None:
+        return False
+    team_id, creator_id = mine
+    same = {"team_id": team_id} if team_id else {"team__isnull": True, "creator_id": creator_id}
+    team = list(eligible.filter(**same).order_by("created_at", "pk").values_list("pk", flat=True))
+    if len(team) < 2 or team[-1] != scored.pk:
+        return False
+    scope_means = dict(
+        BoardMeans.objects.filter(
+            evaluation__submission_id=scored.pk, evaluation__is_current=True
+        ).values_list("scope", "means")
+    )
+    held: dict[str, list[tuple[int, float | None]]] = {}
+    for site, submission_id, score in rows.filter(submission_id__in=team).values_list(
+        "site__name", "submission_id", "score"
+    ):
+        held.setdefault(site or ALL, []).append((submission_id, score))
+    primary = criteria[0]
+    boards = {scope.key for scope in board_scopes(phase)}
+    for scope, means in scope_means.items():
+        if scope not in boards:
+            continue
+        board = held.get(scope, [])
+        if len(board) != 1 or board[0][0] == scored.pk:
+            return False
+        new, current = means.get(primary.path), board[0][1]
+        if new is not None and (
+            current is None or (new > current if primary.higher_first else new < current)
+        ):
+            return False
+    return True
+
+
 def recompute(phase: Phase, *, scored: Submission | None = None) -> int:
     """Bring the phase's leaderboard rows (overall and per site) up to date; returns the
     number of rows the ranked boards hold.
@@ -220,6 +282,8 @@ def recompute(phase: Phase, *, scored: Submission | None = None) -> int:
         if needs_cases(phase.ranking_method):
             # Provisional ranks until the worker's analysis gives them (leaderboards.keys).
             signature = pending_signature(signature)
+        if scored is not None and _changes_no_board(phase, scored, criteria, signature):
+            return 0
         scopes = board_scopes(phase)
         candidates = _candidates(phase, scopes, criteria)
         stored = [

@@ -26,6 +26,8 @@ from evaluator.tasks import Task, parse_ranking
 ALL = "all"
 #: ``Phase.RankingMethod.MEAN_RANK`` (the model's choice value; this module has no Django).
 MEAN_RANK = "mean_rank"
+#: ``Phase.RankingMethod.PRIMARY``: the primary metric's mean.
+PRIMARY = "primary"
 #: ``Phase.EntrySelection.LATEST``; anything else keeps each participant's best entry.
 LATEST = "latest"
 #: What a board ranks by when the phase names nothing and its task cannot be read.

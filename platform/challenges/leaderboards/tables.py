@@ -504,7 +504,8 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
         entries,
         rows,
         stale=any(e.ranking_signature != signature for e in entries),
-        computed_at=min((e.computed_at for e in entries), default=None),
+        # When the board last changed: a recompute writes only the rows that changed.
+        computed_at=max((e.computed_at for e in entries), default=None),
     )
     return attach_analysis(table, phase, scope, (e.ranking_signature for e in entries))
 
