@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import FloatField, JSONField, OuterRef, Subquery, Value
+from django.db.models import FloatField, JSONField, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -227,17 +227,15 @@ def _changes_no_board(
         evaluations__is_current=True,
     )
     rows = LeaderboardEntry.objects.filter(phase=phase)
-    if rows.exclude(ranking_signature=signature).exists():
+    stale = ~Q(ranking_signature=signature) | ~Q(submission__in=eligible.values("pk"))
+    if rows.filter(stale).exists():
         return False
-    if rows.exclude(submission__in=eligible.values("pk")).exists():
-        return False
-    mine = eligible.filter(pk=scored.pk).values_list("team_id", "creator_id").first()
-    if mine is None:
-        return False
-    team_id, creator_id = mine
-    same = {"team_id": team_id} if team_id else {"team__isnull": True, "creator_id": creator_id}
+    if scored.team_id:
+        same = {"team_id": scored.team_id}
+    else:
+        same = {"team__isnull": True, "creator_id": scored.creator_id}
     team = list(eligible.filter(**same).order_by("created_at", "pk").values_list("pk", flat=True))
-    if len(team) < 2 or team[-1] != scored.pk:
+    if len(team) < 2 or team[-1] != scored.pk:  # also: scored not eligible
         return False
     scope_means = dict(
         BoardMeans.objects.filter(
