@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Not this script's own folder: benchmarks/statistics.py would shadow the standard library's
-# `statistics` (torch.export imports it).
+# Not this script's own folder: a benchmark named like a standard-library module would shadow
+# it for everything this script imports (benchmarks/board_statistics.py was once statistics.py).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 

@@ -191,7 +191,7 @@ def _boundary_metric(
     # Deferred, as biometry in `_measure`: these load numba and their compiled kernels, which
     # only scoring a case of a task that lists them needs (loading a task imports this module).
     from evaluator.metrics.boundary_iou import boundary_iou
-    from evaluator.metrics.surface_dice import surface_dice
+    from evaluator.metrics.surface_dice import surface_dice  # deferred: as above
 
     if metric == "nsd":
         return surface_dice(pred, ref, spacing, task.nsd_tolerance_mm)

@@ -40,7 +40,7 @@ from evaluator.statistics.resample import (
 from evaluator.statistics.significance import significance
 
 #: Work (pairs x cases x samples) up to which test-then-rank is bootstrapped: about 2 s of one
-#: core here (benchmarks/statistics.md); a larger board's test-then-rank gets no intervals.
+#: core here (benchmarks/board_statistics.md); a larger board's test-then-rank gets no intervals.
 TEST_BOOTSTRAP_MAX_WORK = 25_000_000
 
 
