@@ -5,7 +5,7 @@ behaviour, never as timings (those are in benchmarks/leaderboard.py).
   on every board shape, ties and missing values included;
 - board pages, the every-entry page, the board API and its exports never read an evaluation's
   results document (nor a submission's inference report), and a recompute reads only the
-  means it ranks by; the every-entry board costs the same queries at any size;
+  means it ranks by (and the board values of rows new on a board); the every-entry board costs the same queries at any size;
 - a scored submission re-ranks only the boards it touches (all cases and the sites its cases
   are in), leaving the others' rows as they were and right; a ranking change, a new
   participant and latest-entry selection still re-rank every board; one that beats nothing
@@ -21,7 +21,7 @@ import random
 
 import pytest
 from challenges.board_values import board_values
-from challenges.leaderboards import all_entries_table, competition_ranks, recompute
+from challenges.leaderboards import all_entries_table, competition_ranks, materialise, recompute
 from challenges.models import (
     BoardMeans,
     Case,
@@ -141,8 +141,9 @@ def test_board_pages_api_and_recompute_never_read_the_results_document(three_sit
         recompute(phase, scored=scored)
     recompute_queries = [q for q in ctx.captured_queries if "INSERT" not in q["sql"]]
     assert _reads(recompute_queries, "results") == []
-    # Ranking reads floats; board values are copied inside the database, never selected.
-    assert [q for q in _reads(recompute_queries, "board_values") if "SELECT" in q[:10]] == []
+    # Ranking reads floats; board values are read only for the few rows new on a board.
+    selected = [q for q in _reads(recompute_queries, "board_values") if q.startswith("SELECT")]
+    assert selected and all('WHERE "challenges_evaluation"."id" IN (' in q for q in selected)
 
     organiser = phase.challenge.organisers.get()
     api = f"/api/phases/{phase.pk}/leaderboard"
@@ -369,3 +370,23 @@ def test_an_entry_that_beats_nothing_changes_no_board_and_ranks_none(three_sites
     scoped = _rows(phase)
     recompute(phase)
     assert _rows(phase) == scoped
+
+
+def test_new_rows_get_the_same_values_from_python_or_the_database(three_sites, monkeypatch) -> None:
+    """A few new rows get their values in Python, many (a first ranking, a ranking change)
+    from the database: the same values either way."""
+    phase, submit, team = three_sites
+    for i, name in enumerate(("red", "blue", "green")):
+        submit(team(name), {**_everywhere(0.8 + i / 100), "c": {"dice": 0.5 - i / 100}})
+    recompute(phase)
+    in_python = _rows(phase)
+    LeaderboardEntry.objects.filter(phase=phase).delete()
+    monkeypatch.setattr(materialise, "FEW", 0)
+    with CaptureQueriesContext(connection) as ctx:
+        recompute(phase)
+    assert [q for q in ctx.captured_queries if 'SET "values"' in q["sql"]]
+    in_database = _rows(phase)
+    assert {k: v[1:4] for k, v in in_database.items()} == {k: v[1:4] for k, v in in_python.items()}
+    assert in_database[("c", Submission.objects.get(team__name="green").pk)][3] == {
+        "head": {"dice": {"mean": 0.48, "ci95_low": 0.47, "ci95_high": 0.49}}
+    }

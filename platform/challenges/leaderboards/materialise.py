@@ -17,9 +17,10 @@ It runs after every scored submission, so it stays cheap as boards grow (issue 1
   it beats nothing, which a few small queries decide (``_changes_no_board``: most entries do
   not beat their team's current one);
 - the ranked rows are compared with the stored ones and only the difference is written (ranks
-  in one plain UPDATE per 500 rows); a row's ``values`` are copied from ``board_values``, by
-  the database, only for a submission new on the board or scored again
-  (``LeaderboardEntry.evaluation`` says which evaluation they came from).
+  in one plain UPDATE per 500 rows); a row's ``values`` are copied from ``board_values`` only
+  for a submission new on the board or scored again (``LeaderboardEntry.evaluation`` says
+  which evaluation they came from): a few new rows' in Python from one small query, many by
+  the database itself (a first ranking, a ranking change).
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ def _write(
     gone = [r.pk for r in stored if r.site_id not in known_sites]
     create: list[LeaderboardEntry] = []
     changed: list[tuple[int, int, float | None, int]] = []
-    #: Per board, the submissions whose row needs its values copied (new or rescored).
+    #: Per board, the submissions whose row needs its values copied by the database
+    #: (rescored; new ones too when there are many).
     copy: dict[Scope, list[int]] = {}
     written = 0
     ranked = []  # for the history: (scope, [(submission, rank, score, ranking values)])
@@ -346,7 +348,6 @@ def _write(
                         ranking_signature=signature,
                     )
                 )
-                copy.setdefault(scope, []).append(cand.submission_id)
                 continue
             if row.evaluation_id != cand.evaluation_id:
                 copy.setdefault(scope, []).append(cand.submission_id)
@@ -357,6 +358,13 @@ def _write(
     if gone:
         LeaderboardEntry.objects.filter(pk__in=gone).delete()
     _update_ranks(changed, signature, now)
+    if len(create) <= FEW:
+        _set_values(create)
+    else:
+        for entry in create:
+            copy.setdefault(next(s for s in boards if s.site == entry.site), []).append(
+                entry.submission_id
+            )
     if create:
         LeaderboardEntry.objects.bulk_create(create, batch_size=BATCH)
     for scope, submissions in copy.items():
@@ -369,6 +377,22 @@ def _write(
 
 #: Rows per INSERT or UPDATE statement.
 BATCH = 500
+#: New rows up to this many get their values in Python before they are inserted (one small
+#: query); more (a first ranking, a ranking change) are filled by the database afterwards
+#: (one UPDATE per board), which never decodes them.
+FEW = 32
+
+
+def _set_values(entries: list[LeaderboardEntry]) -> None:
+    """Give new rows their values, their board's scope of their evaluation's
+    ``board_values`` (one query for all)."""
+    ids = {entry.evaluation_id for entry in entries}
+    if not ids:
+        return
+    found = dict(Evaluation.objects.filter(pk__in=ids).order_by().values_list("pk", "board_values"))
+    for entry in entries:
+        scope = ALL if entry.site is None else entry.site.name
+        entry.values = (found.get(entry.evaluation_id) or {}).get(scope) or {}
 
 
 def _update_ranks(
