@@ -217,6 +217,12 @@ SUBMISSION_STATE_DEADLINE = timedelta(
     seconds=int(os.environ.get("FETALBENCH_STATE_DEADLINE_S", 30 * 60))
 )
 
+# Processes the evaluator may use for one submission in a solo/threads worker (a prefork child
+# always scores serially); 0 or unset: every core.
+SCORING_WORKERS = int(os.environ.get("FETALBENCH_SCORING_WORKERS", "0") or 0)
+# Chromium binary that prints challenge reports to PDF; unset: looked up on PATH.
+REPORT_CHROMIUM = os.environ.get("FETALBENCH_CHROMIUM", "")
+
 # --- Inference (model and container submissions; docs/model-container.md) ---------------------
 # Default wall-clock limit per run; a phase's `inference_seconds` overrides it. Keep it below
 # SUBMISSION_STATE_DEADLINE: a run gives no heartbeat, so the watchdog would requeue it.

@@ -30,9 +30,9 @@ from tests.platform.conftest import make_predictions_zip, upload, wait_for_statu
 
 
 @pytest.fixture
-def scored_phase(make_challenge, make_user, two_site_truth, monkeypatch):
+def scored_phase(make_challenge, make_user, two_site_truth, settings):
     """A phase with the two-site truth set loaded and one participant in a team."""
-    monkeypatch.setenv("FETALBENCH_SCORING_WORKERS", "1")
+    settings.SCORING_WORKERS = 1
     challenge, phase = make_challenge(daily_limit=0)
     user = make_user("participant")
     join_challenge(user, challenge, "Team P")

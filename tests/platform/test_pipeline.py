@@ -124,8 +124,8 @@ def test_bad_truth_folder_is_refused(joined, tmp_path) -> None:
         load_truth(phase, tmp_path)
 
 
-def test_scoring_in_process_is_idempotent(joined, two_site_truth, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("FETALBENCH_SCORING_WORKERS", "1")
+def test_scoring_in_process_is_idempotent(joined, two_site_truth, tmp_path, settings) -> None:
+    settings.SCORING_WORKERS = 1
     phase, user = joined
     load_truth(phase, two_site_truth)
     zip_path = make_predictions_zip(two_site_truth, tmp_path / "p.zip")

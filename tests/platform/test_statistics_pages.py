@@ -160,11 +160,11 @@ def test_report_is_self_contained_and_follows_the_configuration(make_user) -> No
     assert "Handling of missing data" in html and "not on the platform" in html
 
 
-def test_pdf_is_optional(client, make_user, monkeypatch) -> None:
+def test_pdf_is_optional(client, make_user, settings) -> None:
     """Without Chromium the PDF link answers 503 with words; the HTML report still works."""
     phase, _ = make_board(make_user)
     analyse(phase)
-    monkeypatch.setenv("FETALBENCH_CHROMIUM", "/nonexistent/chromium")
+    settings.REPORT_CHROMIUM = "/nonexistent/chromium"
     response = client.get(f"/phases/{phase.pk}/report.pdf")
     assert response.status_code == 503
     assert "HTML report" in response.content.decode()

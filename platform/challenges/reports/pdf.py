@@ -14,13 +14,15 @@ prints nothing.)
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-#: Where to look for Chromium, in order (``FETALBENCH_CHROMIUM`` first when set).
+from django.conf import settings
+
+#: Where to look for Chromium, in order (settings.REPORT_CHROMIUM, from ``FETALBENCH_CHROMIUM``,
+#: first when set).
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Seconds a print may take.
 TIMEOUT = 60
@@ -32,7 +34,7 @@ class PdfUnavailable(RuntimeError):
 
 def chromium_path() -> str | None:
     """The Chromium binary to print with, or None."""
-    configured = os.environ.get("FETALBENCH_CHROMIUM")
+    configured = settings.REPORT_CHROMIUM
     if configured:
         return configured if Path(configured).is_file() else None
     for name in CANDIDATES:

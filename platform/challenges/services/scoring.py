@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -52,12 +53,12 @@ def scoring_workers() -> int:
     """Processes the evaluator may use for one submission.
 
     A prefork Celery child is a daemon process and may not start its own pool, so it scores
-    serially; a solo/threads worker uses FETALBENCH_SCORING_WORKERS (default: all cores).
+    serially; a solo/threads worker uses settings.SCORING_WORKERS (FETALBENCH_SCORING_WORKERS;
+    0 or unset: all cores).
     """
     if multiprocessing.current_process().daemon:
         return 1
-    configured = os.environ.get("FETALBENCH_SCORING_WORKERS", "")
-    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
+    return settings.SCORING_WORKERS if settings.SCORING_WORKERS > 0 else os.cpu_count() or 1
 
 
 class ProgressReporter:
