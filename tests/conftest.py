@@ -1,7 +1,8 @@
 """Fixtures shared by every suite that drives the running platform (tests/platform,
 tests/reference_models): the session's var folder, the settings that point at it, a live
 Celery worker on the test database, and the domain objects tests start from. The Docker
-fixtures every container-running suite shares are a plugin, tests/docker_fixtures.py.
+fixtures every container-running suite shares are a plugin, tests/docker_fixtures.py, and so
+is the Chromium every browser test drives, tests/browser_fixtures.py.
 
 One worker per session, whoever asks first: two workers consuming the same queues would race
 for each other's tasks, and one of them would not find the other's truth sets. pytest-django's
@@ -19,7 +20,7 @@ import pytest
 from tests.live_worker import end_stray_sessions, purge_queues, running_worker
 
 #: Docker for every suite that runs containers: the daemon, image archives, offline builds.
-pytest_plugins = ["tests.docker_fixtures"]
+pytest_plugins = ["tests.docker_fixtures", "tests.browser_fixtures"]
 
 #: The queues the platform's tasks are routed to (config/celery.py).
 PLATFORM_QUEUES = ["scoring", "inference"]

@@ -7,29 +7,15 @@ in the URL and labels that do not overlap. Screenshots go to test-artifacts/scre
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from challenges.leaderboards import recompute
 from challenges.models import Case, Challenge, Evaluation, Phase, Site, Submission, Team
 
-from tests.platform.test_browser_flow import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from tests.browser_fixtures import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 def _stats(v: float) -> dict:

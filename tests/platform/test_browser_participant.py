@@ -21,7 +21,7 @@ from challenges.models import Challenge, Phase, Submission
 from challenges.services.truth import load_truth
 
 from tests.platform.conftest import make_predictions_zip, wait_for_status
-from tests.platform.test_browser_flow import browser, scoring_held  # noqa: F401 - fixture
+from tests.platform.test_browser_flow import scoring_held  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

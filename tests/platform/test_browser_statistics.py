@@ -21,26 +21,14 @@ from challenges.leaderboards.history import freeze, rank_history
 from challenges.models import Evaluation, Submission
 from challenges.reports.boards import entry_labels, rank_text
 
+from tests.browser_fixtures import SHOTS
 from tests.platform.statistics_boards import analyse, make_board
-from tests.platform.test_browser_flow import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SHOT_DIR = Path(os.environ.get("FETALBENCH_SCREENSHOTS") or SHOTS)
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 class Watched:

@@ -17,8 +17,8 @@ from challenges.models import Challenge, Phase, Site, Submission
 from challenges.services.submissions import create_submission
 from challenges.services.teams import join_challenge
 
+from tests.browser_fixtures import SHOTS
 from tests.platform.conftest import make_predictions_zip, upload, wait_for_status, zip_bytes
-from tests.platform.test_browser_flow import SHOTS, browser  # noqa: F401 - fixture
 from tests.platform.test_truth_versions import _correct_one_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
