@@ -54,8 +54,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         print(token)
     else:
         where = save_config(client.url, token)
+        # The token is a password: saved (mode 600), not printed where screens and logs see it.
         print(f"logged in to {client.url} as {username}; token saved to {where}")
-        print(f"token: {token}")
     return 0
 
 
