@@ -143,12 +143,23 @@ def _cell(value: object) -> str:
 
 FIXED_COLUMNS = (
     ("rank", "rank"),
+    ("rank_interval", "95% ranks"),
     ("participant", "team"),
     ("method_name", "method"),
     ("fine_tuning_strategy", "strategy"),
     ("backbone", "backbone"),
     ("params_total", "params"),
 )
+
+
+def _rank_interval(row: dict) -> str:
+    """The row's 95% bootstrap rank interval ("2-4", "~" when statistically tied), or "-"
+    while the worker's analysis is pending (docs/statistics.md)."""
+    low, high = row.get("rank_low"), row.get("rank_high")
+    if low is None or high is None:
+        return "-"
+    span = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+    return span + (" ~" if row.get("tied_with") else "")
 
 
 def format_leaderboard(board: dict) -> str:
@@ -165,6 +176,8 @@ def format_leaderboard(board: dict) -> str:
         cells = [
             parameter_count(row.get(key)) + ("*" if row.get("params_source") == "measured" else "")
             if key == "params_total"
+            else _rank_interval(row)
+            if key == "rank_interval"
             else _cell(row.get(key))
             for key, _ in FIXED_COLUMNS
         ]
@@ -175,6 +188,8 @@ def format_leaderboard(board: dict) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table]
     lines.append("(* = parameter count measured by the platform; otherwise declared)")
+    if any(row.get("tied_with") for row in rows):
+        lines.append("(~ = statistically tied with another entry: docs/statistics.md)")
     return "\n".join(lines)
 
 

@@ -84,6 +84,26 @@ def test_format_leaderboard_shows_directions_and_ci() -> None:
     assert "no entries" in format_leaderboard({"site": "site-a", "columns": [], "rows": []})
 
 
+def test_format_leaderboard_shows_rank_intervals_and_ties() -> None:
+    """The 95% rank interval and the tied mark the board shows, pending as '-'."""
+    row = {"rank": 2, "participant": "A", "method_name": "m", "values": {}}
+    board = {
+        "site": "all",
+        "columns": [],
+        "rows": [
+            {**row, "rank_low": 1, "rank_high": 3, "tied_with": [7]},
+            {**row, "rank": 3, "rank_low": 3, "rank_high": 3, "tied_with": []},
+            {**row, "rank": 4},
+        ],
+    }
+    lines = format_leaderboard(board).splitlines()
+    assert "95% ranks" in lines[0]
+    assert lines[2].split()[:2] == ["2", "1-3"] and " ~ " in lines[2]
+    assert lines[3].split()[:3] == ["3", "3", "A"]
+    assert lines[4].split()[:3] == ["4", "-", "A"]
+    assert "statistically tied" in lines[-1]
+
+
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "fetalbench", *args],
