@@ -169,3 +169,29 @@ def test_pdf_is_optional(client, make_user, settings) -> None:
     assert response.status_code == 503
     assert "HTML report" in response.content.decode()
     assert client.get(f"/phases/{phase.pk}/report.html").status_code == 200
+
+
+def test_per_case_results_stay_hidden_from_viewers_who_may_not_see_them(
+    client, make_user
+) -> None:
+    """Per-case visibility "owners": the statistics page, the report and a frozen board's page
+    show aggregates only, never a case id (nor a per-case rank) of another team's entry."""
+    from challenges.leaderboards.history import freeze
+
+    phase, subs = make_board(make_user, slug="percase")
+    phase.per_case_visibility = Phase.PerCaseVisibility.OWNERS
+    phase.save(update_fields=["per_case_visibility"])
+    analyse(phase)
+    frozen = freeze(phase, by="organiser", title="Final ranking")
+    client.force_login(make_user("percase-outsider"))
+    pages = {
+        "statistics": _page(client, phase),
+        "site statistics": _page(client, phase, "north"),
+        "report": client.get(f"/phases/{phase.pk}/report.html").content.decode(),
+        "frozen": client.get(f"/boards/{frozen.slug or frozen.pk}/").content.decode(),
+    }
+    for name, html in pages.items():
+        assert "<svg" in html or name == "frozen", name
+        for case in ("north-000", "north-014", "south-007"):
+            assert case not in html, (name, case)
+        assert "case_ranks" not in html, name
