@@ -45,10 +45,15 @@ class SubmissionForm(forms.Form):
         "be free; to join an existing team, open an invitation link from one of its members).",
     )
     backbone = forms.CharField(max_length=200, required=False, help_text="e.g. resnet34, vit_b")
+    # Optional and blank by default: a team that does not say (mask submissions often have
+    # nothing to say) is stored as "other" and reported as "not stated", never as a strategy
+    # it did not choose.
     fine_tuning_strategy = forms.ChoiceField(
-        choices=Submission.Strategy.choices,
-        initial=Submission.Strategy.FULL,
+        choices=[("", "Not stated / other"), *Submission.Strategy.choices],
+        initial="",
+        required=False,
         label="Fine-tuning strategy",
+        help_text="Optional: how the backbone was adapted, if you want to say.",
     )
     params_total = forms.IntegerField(
         min_value=0, max_value=MAX_PARAMETERS, required=False, label="Total parameters"

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from challenges.models import Case, Challenge, Evaluation, Phase, Site, Submission, Team
+from challenges.reports.document import _strategy
 from django.utils import timezone
 from rest_framework.test import APIClient
+from web.forms import SubmissionForm
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,3 +267,27 @@ def test_failure_message_keeps_the_last_stderr_lines() -> None:
     text = describe_outcome(outcome)
     assert "RuntimeError: bad" in text and "progress 39" in text
     assert "line(s) left out" in text
+
+
+def test_failed_submission_says_it_has_no_per_case_results(hidden_phase) -> None:
+    phase, sub = hidden_phase
+    sub.status = Submission.Status.FAILED
+    sub.save(update_fields=["status"])
+    page = _api("alice").get(f"/submissions/{sub.pk}/").content.decode()
+    assert "the submission failed, so no case was scored" in page
+    assert "Shown once scoring is done" not in page
+
+
+def test_fine_tuning_strategy_is_optional_and_blank_is_reported_as_not_stated(
+    hidden_phase,
+) -> None:
+    phase, sub = hidden_phase
+    page = _api("alice").get(f"/phases/{phase.pk}/submit/").content.decode()
+    selected = re.search(r'<select name="fine_tuning_strategy"[^>]*>(.*?)</select>', page, re.S)
+    assert selected and "required" not in selected.group(0).split(">")[0]
+    assert re.search(r'<option value="" selected>Not stated / other</option>', selected.group(1))
+    assert not SubmissionForm.base_fields["fine_tuning_strategy"].required
+    sub.fine_tuning_strategy = Submission.Strategy.OTHER
+    assert _strategy(sub) == "not stated"
+    sub.fine_tuning_strategy = Submission.Strategy.LORA
+    assert _strategy(sub) == "LoRA"

@@ -11,6 +11,7 @@ import re
 import pytest
 from challenges.leaderboards import recompute
 from challenges.leaderboards.analyses import stored_analysis
+from challenges.leaderboards.history import freeze
 from challenges.models import BoardAnalysis, Evaluation, Phase
 from challenges.reports.boards import rank_text
 from challenges.reports.document import build_report, render_html
@@ -176,8 +177,6 @@ def test_per_case_results_stay_hidden_from_viewers_who_may_not_see_them(
 ) -> None:
     """Per-case visibility "owners": the statistics page, the report and a frozen board's page
     show aggregates only, never a case id (nor a per-case rank) of another team's entry."""
-    from challenges.leaderboards.history import freeze
-
     phase, subs = make_board(make_user, slug="percase")
     phase.per_case_visibility = Phase.PerCaseVisibility.OWNERS
     phase.save(update_fields=["per_case_visibility"])

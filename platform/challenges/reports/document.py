@@ -158,6 +158,14 @@ def _manifest(phase: Phase, boards: list[BoardView]) -> tuple[list[tuple[str, st
     return manifest, per_board
 
 
+def _strategy(sub: Submission) -> str:
+    """The entry's fine-tuning strategy; "not stated" when the team chose none (the form's
+    and the API's blank are stored as "other")."""
+    if sub.fine_tuning_strategy in ("", Submission.Strategy.OTHER):
+        return "not stated"
+    return sub.get_fine_tuning_strategy_display()
+
+
 def _count(value: int | None) -> str:
     """24436369 -> "24.4M" (parameter counts compare by order of magnitude)."""
     if value is None:
@@ -190,7 +198,7 @@ def _entries(boards: list[BoardView]) -> list[dict[str, Any]]:
                 "method": sub.method_name or "–",
                 "kind": sub.get_kind_display(),
                 "backbone": sub.backbone or "–",
-                "strategy": sub.get_fine_tuning_strategy_display() or "–",
+                "strategy": _strategy(sub),
                 "params": _count(sub.params_total),
                 "submitted": _when(sub.created_at),
                 "paper_url": sub.paper_url,

@@ -68,13 +68,23 @@
       .then(r => (r.ok ? r.json() : null)).then(d => { if (d) renderCases(d); }).catch(() => {});
   }
 
+  // A submission that ends without scores has no per-case results to wait for: say why.
+  function noCases(status) {
+    const box = document.getElementById("cases");
+    if (!box) return;
+    const why = status === "failed" ? "None: the submission failed, so no case was scored."
+      : "None: the submission was cancelled before it was scored.";
+    box.innerHTML = '<p class="muted"></p>';
+    box.firstChild.textContent = why;
+  }
+
   function poll() {
     fetch(panel.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(r => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(sub => {
         render(sub);
         delay = 1000;
-        if (finals.includes(sub.status)) { if (sub.status === "done") loadCases(); return; }
+        if (finals.includes(sub.status)) { if (sub.status === "done") loadCases(); else noCases(sub.status); return; }
         setTimeout(poll, delay);
       })
       .catch(() => { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
