@@ -163,7 +163,7 @@ def _by_participant(table) -> dict[str, object]:
 
 @pytest.mark.django_db
 def test_analysis_is_stored_per_board_and_rows_carry_intervals_and_ties(board, client) -> None:
-    phase, submit, _ = board
+    phase, submit, organiser = board
     strong = submit("strong", 0.95, noise_seed=1)
     twin_a = submit("twin-a", 0.80, noise_seed=2)
     twin_b = submit("twin-b", 0.80, noise_seed=3)
@@ -228,7 +228,9 @@ def test_analysis_is_stored_per_board_and_rows_carry_intervals_and_ties(board, c
     assert line[columns.index("tied_with")] == str(twin_b.pk)
     assert line[columns.index("interval_status")] == "current"
 
-    # The analysis endpoint gives the whole payload; per site as well.
+    # The analysis endpoint gives the organisers the whole payload; per site as well
+    # (others get it without case-level data: test_leaderboard_fixes).
+    client.force_login(organiser)
     site = client.get(f"/api/phases/{phase.pk}/leaderboard/analysis/?site=north").json()
     assert site["site"] == "north" and site["current"] is True
     assert len(site["analysis"]["cases"]) == CASES_PER_SITE
@@ -555,6 +557,7 @@ def test_the_worker_stores_analyses_and_history_and_frozen_boards_survive_a_reru
     assert api["analysis"]["status"] == "current"
     assert [r["participant"] for r in api["rows"]] == ["Team close", "Team far"]
     assert all(r["median_rank"] is not None for r in api["rows"])
+    client.force_login(organiser)  # per-case data (case_sites) is the organisers'
     analysis = client.get(f"/api/phases/{phase.pk}/leaderboard/analysis/?site=psfhs").json()
     assert analysis["analysis"]["significance"]["significant"]
     assert set(analysis["analysis"]["case_sites"].values()) == {"psfhs"}

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenges.api.schema import BAD_REQUEST, NOT_FOUND
-from challenges.leaderboards.analyses import stored_analysis
+from challenges.leaderboards.analyses import payload_for, stored_analysis
 from challenges.leaderboards.history import (
     FreezeRefused,
     NoSnapshot,
@@ -154,6 +154,8 @@ class BoardAnalysisView(APIView):
                 "after the board's next recompute.",
                 "analysis": None,
             }
+        # Case-level data only for those who may see every team's per-case results.
+        found["analysis"] = payload_for(request.user, phase, found["analysis"])
         return Response(found)
 
 
@@ -205,12 +207,20 @@ class FreezeRequest(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
-def frozen_answer(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
-    """A frozen board with its canonical content, checksum and whether it verifies."""
+def frozen_answer(snapshot: LeaderboardSnapshot, viewer) -> dict[str, Any]:
+    """A frozen board with its canonical content, checksum and whether it verifies
+    (``verified`` is checked on the stored, whole content). A viewer who may not see other
+    teams' per-case results gets the content with its analysis redacted
+    (``analyses.payload_for``; ``content_redacted`` true): the checksum covers the whole,
+    which the organisers' answer carries, so they can recompute it."""
+    content = canonical_content(snapshot)
+    shown = payload_for(viewer, snapshot.phase, content["analysis"])
+    redacted = shown is not content["analysis"]
     return {
         **snapshot_board(snapshot),
         "permalink": f"/api/frozen/{snapshot.slug}/",
-        "content": canonical_content(snapshot),
+        "content": {**content, "analysis": shown} if redacted else content,
+        "content_redacted": redacted,
         "checksum": snapshot.checksum,
         "checksum_rule": CHECKSUM_RULE,
         "verified": verify(snapshot),
@@ -251,7 +261,7 @@ class FrozenBoards(APIView):
             )
         except FreezeRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(frozen_answer(frozen), status=status.HTTP_201_CREATED)
+        return Response(frozen_answer(frozen, request.user), status=status.HTTP_201_CREATED)
 
 
 class FrozenBoardDetail(APIView):
@@ -268,7 +278,7 @@ class FrozenBoardDetail(APIView):
             raise Http404 from None
         if not can_view_leaderboard(request.user, found.phase):
             raise NotFound(HIDDEN_BOARD)
-        return Response(frozen_answer(found))
+        return Response(frozen_answer(found, request.user))
 
 
 class SubmissionRankHistory(APIView):

@@ -57,7 +57,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -81,6 +83,7 @@ from challenges.models import (
     Site,
     Submission,
 )
+from challenges.permissions import is_organiser
 from evaluator.metric_spec import MetricSpec
 from evaluator.statistics.analysis import SCHEMA_VERSION, analyse_board
 from evaluator.statistics.methods import ALIASES
@@ -216,6 +219,49 @@ def phase_analyses(phase: Phase, selection: str | None = None) -> list[dict[str,
     return out
 
 
+#: What a redacted payload says in place of the case-level data it left out.
+REDACTED_NOTE = (
+    "Per-case results are visible to the organisers and each submitting team only "
+    "(the phase's per-case visibility): case ids, each case's site and the per-case ranks "
+    "are left out."
+)
+
+
+def may_see_case_results(viewer, phase: Phase) -> bool:
+    """Whether ``viewer`` may see every team's per-case results on ``phase``'s boards: the
+    organisers always, everyone else only when the phase's per-case visibility is
+    "everyone" (``permissions.can_view_case_results`` applies the same rule per
+    submission; a board's analysis holds every team's, so a team gets no more of it)."""
+    if phase.per_case_visibility == Phase.PerCaseVisibility.EVERYONE:
+        return True
+    return is_organiser(viewer, phase.challenge)
+
+
+def redact_payload(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of an analysis payload without case-level data: ``cases`` (ids) and
+    ``case_sites`` emptied, ``podium.case_ranks`` None. The aggregates (rows, rank
+    intervals, rank histogram, significance, rankings, agreement/tau, bootstrap) stay."""
+    if payload is None:
+        return None
+    out = dict(payload)
+    out["cases"] = []
+    out["case_sites"] = {}
+    if isinstance(out.get("podium"), dict):
+        out["podium"] = {**out["podium"], "case_ranks": None}
+    out["redacted"] = REDACTED_NOTE
+    return out
+
+
+def payload_for(viewer, phase: Phase, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The analysis payload as ``viewer`` may see it: whole for those who may see every
+    team's per-case results (``may_see_case_results``), ``redact_payload``'s copy for
+    everyone else. Every page, report and API answer that serves a payload (a board's
+    analysis, a frozen board's) goes through this; the stored payload is never changed."""
+    if payload is None or may_see_case_results(viewer, phase):
+        return payload
+    return redact_payload(payload)
+
+
 def entry_rows(payload: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
     """{submission id: the payload's row (rank, score, median_rank, rank_low, rank_high,
     wins, tied_with)} of a stored payload ({} for None)."""
@@ -276,21 +322,43 @@ class CaseValues:
             return
         evaluations = (
             Evaluation.objects.filter(submission_id__in=missing, is_current=True)
-            .annotate(case_values=KeyTransform("cases", "results"))
+            .annotate(case_values=self._case_values())
             .values_list("submission_id", "case_values", "evaluator_version")
         )
+        compact = connection.vendor == "postgresql"
         for submission_id, cases, version in evaluations:
             values: dict[str, dict[str, float]] = {}
             for case in cases or []:
-                metrics = case.get("metrics") or {}
+                if compact:  # [case id, value of each spec]
+                    case_id, found = case[0], zip(self.specs, case[1:], strict=True)
+                else:
+                    metrics = case.get("metrics") or {}
+                    case_id = case.get("case")
+                    found = ((s, (metrics.get(s.group) or {}).get(s.name)) for s in self.specs)
                 kept = {}
-                for spec in self.specs:
-                    value = (metrics.get(spec.group) or {}).get(spec.name)
+                for spec, value in found:
                     number = isinstance(value, int | float) and not isinstance(value, bool)
                     if number and math.isfinite(value):
                         kept[spec.path] = float(value)
-                values[str(case.get("case"))] = kept
+                values[str(case_id)] = kept
             self._loaded[submission_id] = (version or "", values)
+
+    def _case_values(self) -> RawSQL | KeyTransform:
+        """What the query reads of each results document: on PostgreSQL only
+        ``[case id, value per ranking metric]`` per case, picked out by the database (a
+        700-case document carries every metric of every class, ~20x more, and decoding it
+        was most of an analysis's time); elsewhere the ``cases`` list."""
+        if connection.vendor != "postgresql":
+            return KeyTransform("cases", "results")
+        table = connection.ops.quote_name(Evaluation._meta.db_table)
+        column = connection.ops.quote_name(Evaluation._meta.get_field("results").column)
+        picks = "".join(", c #> %s" for _ in self.specs)
+        sql = (
+            f"(SELECT jsonb_agg(jsonb_build_array(c -> 'case'{picks})) "
+            f"FROM jsonb_array_elements({table}.{column} -> 'cases') AS c)"
+        )
+        params = [["metrics", spec.group, spec.name] for spec in self.specs]
+        return RawSQL(sql, params, output_field=JSONField())
 
     def matrices(
         self, submission_ids: Sequence[int], case_ids: Sequence[str]
