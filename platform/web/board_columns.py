@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from challenges.leaderboards import Column, LeaderboardTable
+from challenges.models import Phase
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,38 @@ def _metric_column(column: Column, default_metrics: set[str]) -> BoardColumn:
     )
 
 
+#: The score column of the per-case ranking methods (the row's ``score`` is the method's
+#: score once the worker's analysis has ranked the board).
+PER_CASE_SCORES = {
+    Phase.RankingMethod.RANK_THEN_AGGREGATE: BoardColumn(
+        "score",
+        "Mean case rank",
+        "score",
+        title="Mean over the cases of the entry's rank on each case: lower is better",
+        arrow="↓",
+        ranking=True,
+    ),
+    Phase.RankingMethod.TEST_THEN_RANK: BoardColumn(
+        "score",
+        "Significant wins",
+        "score",
+        sort_dir="desc",
+        title="Entries this one beats in a one-sided Wilcoxon test (Holm-adjusted): "
+        "higher is better",
+        arrow="↑",
+        ranking=True,
+    ),
+}
+
+
 def board_columns(table: LeaderboardTable, default_metrics: set[str]) -> list[BoardColumn]:
     """Every optional column of ``table``'s page, in display order."""
     columns: list[BoardColumn] = []
-    if table.shows_mean_rank:
+    per_case = PER_CASE_SCORES.get(table.ranking_method)
+    if per_case:
+        # The method's own score, so the order is explainable (empty while ranks are pending).
+        columns.append(per_case)
+    elif table.shows_mean_rank:
         columns.append(
             BoardColumn(
                 "score",

@@ -21,7 +21,7 @@ def frozen(request: HttpRequest, ref: str) -> HttpResponse:
         raise Http404("No frozen board has this address.") from None
     phase = snapshot.phase
     if not can_view_leaderboard(request.user, phase):
-        raise Http404("This leaderboard is hidden.")
+        raise Http404("This leaderboard is not public.")
     names = {
         r["submission"]: entry_label(
             {"team": r.get("participant"), "method": r.get("method_name")}, r["submission"]

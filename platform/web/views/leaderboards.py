@@ -28,16 +28,17 @@ from challenges.leaderboards import (
     wants_all_entries,
 )
 from challenges.leaderboards.history import frozen_boards
-from challenges.models import Phase
+from challenges.models import Phase, Submission
 from challenges.permissions import can_view_leaderboard, is_organiser
 from django.contrib import messages
 from django.core.exceptions import BadRequest
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from web.board_columns import board_columns
+from web.board_columns import PER_CASE_SCORES, board_columns
 
 #: Pareto x-axes: Row attribute -> words for the select and the axis title.
 X_AXES = {
@@ -51,13 +52,17 @@ X_AXES = {
 DEFAULT_METRICS = {"dice", "hd", "hd95", "assd", "hc_abs_diff_mm"}
 
 
+#: Ranking methods whose ranks come from the worker's per-case analysis, not the recompute.
+PER_CASE_METHODS = (Phase.RankingMethod.RANK_THEN_AGGREGATE, Phase.RankingMethod.TEST_THEN_RANK)
+
+
 def phase_and_scope(request: HttpRequest, pk: int) -> tuple[Phase, list[str], Scope]:
     """The phase, the names of its sites with cases (the page's tabs) and the board the
     query's `site` names (``scope_for``, as the API: all cases or a site of the challenge;
     404 for any other name)."""
     phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
     if not can_view_leaderboard(request.user, phase):
-        raise Http404("This leaderboard is hidden.")
+        raise Http404("This leaderboard is not public.")
     sites = phase_sites(phase)
     try:
         scope = scope_for(phase, request.GET.get("site"), sites=sites)
@@ -138,9 +143,41 @@ def leaderboard(request: HttpRequest, pk: int) -> HttpResponse:
             "exports": _export_links(phase, site, all_entries),
             "frozen": frozen_boards(phase),
             "ties": tie_words(table),
+            "openable": openable_submissions(request.user, phase, organiser),
+            "refresh_api": _refresh_api(phase, site, table, all_entries),
+            "score_label": getattr(PER_CASE_SCORES.get(phase.ranking_method), "label", "score"),
             **entries_context(site, all_entries),
         },
     )
+
+
+def openable_submissions(user, phase: Phase, organiser: bool) -> set[int] | None:
+    """The submissions whose pages ``user`` may open from the board (None: every one, for
+    organisers): a participant's own team's and their own; other teams' pages are 404 for
+    them, so their method names are not links."""
+    if organiser:
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(
+        Submission.objects.filter(phase=phase)
+        .filter(Q(creator=user) | Q(team__members=user))
+        .values_list("pk", flat=True)
+    )
+
+
+def _refresh_api(
+    phase: Phase, site: str | None, table: LeaderboardTable, all_entries: bool
+) -> str | None:
+    """The board API the page polls while the worker still has to rank it or compute its
+    statistics (board_refresh.js reloads the page when the board there differs); None when
+    there is nothing to wait for."""
+    waiting = table.stale or table.analysis.get("status") in ("pending", "updating")
+    if all_entries or not table.rows or not waiting:
+        return None
+    if site:
+        return reverse("api-leaderboard-site", args=[phase.pk, site])
+    return reverse("api-leaderboard", args=[phase.pk])
 
 
 @require_POST
@@ -151,7 +188,18 @@ def recompute(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_organiser(request.user, phase.challenge):
         raise Http404
     rows = boards.recompute(phase)
-    messages.success(request, f"Leaderboard re-ranked with the current settings ({rows} rows).")
+    if phase.ranking_method in PER_CASE_METHODS:
+        # The rows are in the provisional mean order until the worker's analysis ranks them.
+        messages.success(
+            request,
+            f"Re-rank queued ({rows} rows): the worker computes the "
+            f"{phase.get_ranking_method_display().lower()} ranks and the statistics; the "
+            "board shows the mean order meanwhile and refreshes itself.",
+        )
+    else:
+        messages.success(
+            request, f"Leaderboard re-ranked ({rows} rows); statistics being computed."
+        )
     site = request.POST.get("site") or None
     all_entries = request.POST.get("entries") == ENTRIES_ALL
     target = reverse("web:leaderboard", args=[phase.pk]) + board_query(site, all_entries)

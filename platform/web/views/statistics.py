@@ -38,7 +38,7 @@ def statistics(request: HttpRequest, pk: int) -> HttpResponse:
     as the phase selects them (the worker analyses that board, not the every-entry view)."""
     phase, sites, scope = phase_and_scope(request, pk)
     selection = phase.entry_selection
-    view = view_of(stored_analysis(phase, scope, selection), scope.site_name)
+    view = view_of(_as_of_now(phase, stored_analysis(phase, scope, selection)), scope.site_name)
     return render(
         request,
         "web/statistics.html",
@@ -59,6 +59,18 @@ def statistics(request: HttpRequest, pk: int) -> HttpResponse:
             **entries_context(scope.site_name, False),
         },
     )
+
+
+def _as_of_now(phase: Phase, stored: dict | None) -> dict | None:
+    """The stored analysis, marked ``updating`` when it was computed under another ranking
+    method than the phase's now: right after an organiser changes the method the board's
+    rows (and so its key) are still the old ones until the recompute, and the previous
+    method's analysis must not pass for current."""
+    payload = (stored or {}).get("analysis") or {}
+    method = (payload.get("board") or {}).get("ranking_method")
+    if stored and method and method != phase.ranking_method and not stored.get("updating"):
+        return {**stored, "updating": True}
+    return stored
 
 
 def _report_phase(request: HttpRequest, pk: int) -> Phase:
