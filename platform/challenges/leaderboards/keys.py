@@ -52,7 +52,7 @@ def settled_signature(signature: str) -> str:
 def board_key(signature: str, rows: Iterable[tuple[int, Mapping[str, float | None]]]) -> str:
     """SHA-256 (hex) of a board: the settled ranking signature and, per row, the submission
     id and its ranking values ``{criterion path: mean}``; the rows' order does not matter.
-    Ids and values are hashed as 64-bit binary numbers (a missing value as NaN), so 1 and 1.0
+    Ids and values are hashed as 64-bit binary numbers (a missing value, None or any NaN, as one NaN), so 1 and 1.0
     from different readers agree; ~1 ms for 1,000 rows (every recompute and board read)."""
     ordered = sorted(rows, key=_first_as_int)
     paths = sorted({path for _, values in ordered for path in values})
@@ -69,15 +69,23 @@ def _first_as_int(row: tuple[int, object]) -> int:
     return int(row[0])
 
 
+#: The one NaN a missing value is hashed as. NaNs differ in their sign and payload bits (x86's
+#: ``inf - inf`` is 0xfff8..., ``math.nan`` 0x7ff8..., a database or JSON reader may give
+#: either), so hashing a NaN's own bytes gave one board two keys and its analysis never matched.
+_MISSING = math.nan
+
+
 def _float(value: object) -> float:
-    """A ranking value as a float, NaN for a missing one (values reach here as numbers or
-    None: the recompute's means, ``criterion_means`` and the tables' stored means)."""
+    """A ranking value as a float, the one ``_MISSING`` NaN for a missing one, whatever
+    its bits (values reach here as numbers or None: the recompute's means,
+    ``criterion_means`` and the tables' stored means)."""
     if value is None:
-        return math.nan
+        return _MISSING
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):  # not a number at all: as good as missing
-        return math.nan
+        return _MISSING
+    return _MISSING if math.isnan(number) else number
 
 
 def criterion_means(
