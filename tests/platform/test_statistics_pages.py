@@ -194,3 +194,7 @@ def test_per_case_results_stay_hidden_from_viewers_who_may_not_see_them(
         for case in ("north-000", "north-014", "south-007"):
             assert case not in html, (name, case)
         assert "case_ranks" not in html, name
+    # The aggregates stay: the case count and the podium heat map's counts.
+    assert "5 entries × 30 cases" in pages["statistics"]
+    assert "case-rank-cell" in pages["statistics"] and "case-rank-cell" in pages["report"]
+    assert "× 15 cases" in pages["site statistics"]

@@ -21,7 +21,7 @@ from typing import Any
 from django.db.models.fields.json import KeyTransform
 from django.utils.dateparse import parse_datetime
 
-from challenges.leaderboards.analyses import phase_analyses, stored_analysis
+from challenges.leaderboards.analyses import phase_analyses, redact_payload, stored_analysis
 from challenges.leaderboards.history import rank_history
 from challenges.leaderboards.ranking import ALL
 from challenges.leaderboards.scopes import Scope, board_scopes
@@ -30,6 +30,7 @@ from challenges.reports.plots import (
     LIMIT,
     Figure,
     board_figures,
+    case_count,
     history_plot,
     rank_order,
     site_plot,
@@ -168,17 +169,31 @@ class BoardView:
         payload = self.payload or {}
         return (payload.get("rankings") or {}).get(payload.get("method"), {})
 
+    @property
+    def n_cases(self) -> int:
+        """Cases analysed (also in a copy redacted of its case ids)."""
+        return case_count(self.payload or {})
+
     def ranks_by_entry(self) -> dict[Any, float]:
         payload = self.payload or {}
         return {row["entry"]: row["rank"] for row in payload.get("rows") or []}
 
 
 def view_of(
-    stored: dict[str, Any] | None, site: str | None, *, figures: bool = True, limit: int = LIMIT
+    stored: dict[str, Any] | None,
+    site: str | None,
+    *,
+    figures: bool = True,
+    limit: int = LIMIT,
+    redact: bool = False,
 ) -> BoardView:
     """A board's view from its stored analysis (``stored_analysis(...)``; None: not computed
     yet) for all cases (``site`` None) or one site; with its plots unless ``figures`` is
-    false."""
+    false. ``redact``: for a viewer who may not see other teams' per-case results
+    (``analyses.may_see_case_results``), the view holds ``redact_payload``'s copy, so
+    nothing laid out from it can show a case id or a per-case rank."""
+    if redact and stored and stored.get("analysis"):
+        stored = {**stored, "analysis": redact_payload(stored["analysis"])}
     view = BoardView(site or "All cases", site, stored)
     payload = view.payload
     if payload:
@@ -197,13 +212,19 @@ def board_view(
 
 
 def phase_views(
-    phase: Phase, selection: str | None = None, *, figures: bool = True, limit: int = LIMIT
+    phase: Phase,
+    selection: str | None = None,
+    *,
+    figures: bool = True,
+    limit: int = LIMIT,
+    redact: bool = False,
 ) -> list[BoardView]:
-    """Every analysed board of the phase (all cases first), from one read per board."""
+    """Every analysed board of the phase (all cases first), from one read per board
+    (``redact``: as in ``view_of``)."""
     views = []
     for stored in phase_analyses(phase, selection):
         site = None if stored.get("site") in (None, ALL) else stored["site"]
-        views.append(view_of(stored, site, figures=figures, limit=limit))
+        views.append(view_of(stored, site, figures=figures, limit=limit, redact=redact))
     return views
 
 

@@ -151,7 +151,7 @@ def _manifest(phase: Phase, boards: list[BoardView]) -> tuple[list[tuple[str, st
             "ranking_signature": (b.stored or {}).get("ranking_signature", ""),
             "seconds": (b.stored or {}).get("seconds"),
             "entries": len((b.payload or {}).get("entries") or []),
-            "cases": len((b.payload or {}).get("cases") or []),
+            "cases": b.n_cases,
         }
         for b in boards
     ]
@@ -208,11 +208,12 @@ def _entries(boards: list[BoardView]) -> list[dict[str, Any]]:
     return out
 
 
-def build_report(phase: Phase, selection: str | None = None) -> Report:
+def build_report(phase: Phase, selection: str | None = None, *, redact: bool = False) -> Report:
     """The report of ``phase`` (the analyses of ``selection``, default the phase's entry
-    selection), from stored data only."""
+    selection), from stored data only; ``redact``: for a reader who may not see other teams'
+    per-case results (``analyses.may_see_case_results``), from the analyses' redacted copies."""
     selection = selection or phase.entry_selection
-    boards = phase_views(phase, selection)
+    boards = phase_views(phase, selection, redact=redact)
     summary, sites = _summary(phase)
     first = boards[0].payload if boards and boards[0].site is None else None
     manifest, per_board = _manifest(phase, boards)

@@ -613,10 +613,21 @@ def site_plot(
 # Ranks over cases (podium)
 
 
+def case_count(analysis: Mapping) -> int:
+    """How many cases the analysis ranked: its case ids, or, in a copy redacted for a viewer
+    who may not see per-case results (ids removed), a row of the podium's rank histogram
+    (each row counts every case once)."""
+    cases = analysis.get("cases") or []
+    if cases:
+        return len(cases)
+    histogram = (analysis.get("podium") or {}).get("rank_histogram") or []
+    return max((int(sum(row)) for row in histogram), default=0)
+
+
 def rank_heatmap(analysis: Mapping, labels: Sequence[str], limit: int = LIMIT) -> Figure:
     podium = analysis.get("podium") or {}
     histogram = podium.get("rank_histogram") or []
-    n_cases = len(analysis.get("cases") or [])
+    n_cases = case_count(analysis)
     title = "Ranks over cases (podium heat map)"
     caption = (
         f"Each row counts the cases on which the entry ranked first, second, ... among the "

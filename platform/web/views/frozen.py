@@ -5,6 +5,7 @@ its analysis; a frozen row is never written again)."""
 
 from __future__ import annotations
 
+from challenges.leaderboards.analyses import may_see_case_results
 from challenges.leaderboards.history import NoSnapshot, frozen_board, verify
 from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard
@@ -45,7 +46,11 @@ def frozen(request: HttpRequest, ref: str) -> HttpResponse:
         for r in snapshot.rows
     ]
     analysis = (
-        view_of({"analysis": snapshot.analysis}, snapshot.site.name if snapshot.site_id else None)
+        view_of(
+            {"analysis": snapshot.analysis},
+            snapshot.site.name if snapshot.site_id else None,
+            redact=not may_see_case_results(request.user, phase),
+        )
         if snapshot.analysis
         else None
     )

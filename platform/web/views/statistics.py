@@ -12,7 +12,7 @@ embeds; see that package for why no charting library runs in the browser.
 
 from __future__ import annotations
 
-from challenges.leaderboards.analyses import stored_analysis
+from challenges.leaderboards.analyses import may_see_case_results, stored_analysis
 from challenges.models import Phase
 from challenges.permissions import can_view_leaderboard, is_organiser
 from challenges.reports.boards import (
@@ -23,7 +23,7 @@ from challenges.reports.boards import (
     phase_sites_figure,
     view_of,
 )
-from challenges.reports.document import build_report, render_html
+from challenges.reports.document import Report, build_report, render_html
 from challenges.reports.pdf import PdfUnavailable, html_to_pdf
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -38,7 +38,11 @@ def statistics(request: HttpRequest, pk: int) -> HttpResponse:
     as the phase selects them (the worker analyses that board, not the every-entry view)."""
     phase, sites, scope = phase_and_scope(request, pk)
     selection = phase.entry_selection
-    view = view_of(_as_of_now(phase, stored_analysis(phase, scope, selection)), scope.site_name)
+    view = view_of(
+        _as_of_now(phase, stored_analysis(phase, scope, selection)),
+        scope.site_name,
+        redact=not may_see_case_results(request.user, phase),
+    )
     return render(
         request,
         "web/statistics.html",
@@ -82,6 +86,12 @@ def _report_phase(request: HttpRequest, pk: int) -> Phase:
     return phase
 
 
+def _report(request: HttpRequest, phase: Phase) -> Report:
+    """The phase's report as this reader may see it (per-case data only for those who may
+    see every team's per-case results)."""
+    return build_report(phase, redact=not may_see_case_results(request.user, phase))
+
+
 def _filename(phase: Phase, extension: str) -> str:
     stem = slugify(f"{phase.challenge.slug}-{phase.slug}-report") or "report"
     return f"{stem}-{timezone.now():%Y%m%d}.{extension}"
@@ -90,7 +100,7 @@ def _filename(phase: Phase, extension: str) -> str:
 def report_html(request: HttpRequest, pk: int) -> HttpResponse:
     """The challenge report as one self-contained HTML file (plots inline, no scripts)."""
     phase = _report_phase(request, pk)
-    html = render_html(build_report(phase))
+    html = render_html(_report(request, phase))
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     if request.GET.get("download") != "0":
         response["Content-Disposition"] = f'attachment; filename="{_filename(phase, "html")}"'
@@ -104,7 +114,7 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     503 saying so (the HTML report is always there)."""
     phase = _report_phase(request, pk)
     try:
-        pdf = html_to_pdf(render_html(build_report(phase)))
+        pdf = html_to_pdf(render_html(_report(request, phase)))
     except PdfUnavailable as exc:
         return HttpResponse(
             f"The PDF report is not available on this server: {exc}. "
