@@ -69,3 +69,33 @@ def test_hidden_board_says_it_is_not_public(client, make_user) -> None:
     response = client.get(f"/phases/{phase.pk}/leaderboard/")
     assert response.status_code == 404
     assert "This leaderboard is not public" in response.content.decode()
+
+
+def test_submission_page_shows_its_current_rank_with_interval(client, make_user) -> None:
+    phase, subs = make_board(make_user, slug="ownrank")
+    analyse(phase)
+    client.force_login(subs[1].creator)
+    page = client.get(f"/submissions/{subs[1].pk}/").content.decode()
+    assert 'id="board-ranks"' in page
+    for board in ("all", "north", "south"):
+        row = re.search(rf'<tr data-board="{board}">(.*?)</tr>', page, re.S)
+        assert row, board
+        assert re.search(r'data-col="rank">\d+ <span class="muted">of 5</span>', row.group(1))
+        assert re.search(r'data-col="interval">\d+(\.\d)?–\d+(\.\d)?<', row.group(1))
+    # Entries 1 and 2 are built indistinguishable: the all-cases board marks the tie.
+    all_row = re.search(r'<tr data-board="all">(.*?)</tr>', page, re.S).group(1)
+    assert "tied-mark" in all_row
+    # A hidden board: no rank on the page.
+    phase.leaderboard_visibility = Phase.Visibility.HIDDEN
+    phase.save()
+    assert 'id="board-ranks"' not in client.get(f"/submissions/{subs[1].pk}/").content.decode()
+
+
+def test_challenge_page_has_no_dangling_separator_before_submit(client, make_user) -> None:
+    phase, subs = make_board(make_user, slug="dangling")
+    phase.leaderboard_visibility = Phase.Visibility.HIDDEN
+    phase.save()
+    client.force_login(subs[0].creator)
+    page = client.get(f"/challenges/{phase.challenge.slug}/").content.decode()
+    cell = re.search(r'<td class="right">(.*?)</td>', page, re.S).group(1).strip()
+    assert not cell.startswith("·") and "Leaderboard" not in cell

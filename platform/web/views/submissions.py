@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from challenges.leaderboards import phase_table
+from challenges.leaderboards.scopes import board_scopes
 from challenges.models import Phase, Submission
 from challenges.permissions import (
     can_view_case_results,
@@ -76,6 +78,32 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def board_ranks(submission: Submission) -> list[dict]:
+    """The submission's current place on each board of its phase it is on (all cases, then
+    each site): rank, out of how many rows, its 95% rank interval and whether it is
+    statistically tied, as the board page shows them. Callers check the board is visible."""
+    out = []
+    phase = submission.phase
+    for scope in board_scopes(phase):
+        table = phase_table(phase, scope)
+        row = next((r for r in table.rows if r.submission_id == submission.pk), None)
+        if row is None:
+            continue
+        out.append(
+            {
+                "board": scope.site_name or "All cases",
+                "site": scope.site_name,
+                "rank": row.rank,
+                "of": len(table.rows),
+                "rank_low": row.rank_low,
+                "rank_high": row.rank_high,
+                "tied": row.statistically_tied,
+                "pending": table.analysis.get("ranks_pending") or table.stale,
+            }
+        )
+    return out
+
+
 @login_required
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(
@@ -97,6 +125,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "web/submission.html",
         {
             "submission": submission,
+            "board_ranks": board_ranks(submission) if history is not None else [],
             "scores": scores,
             "score_rows": score_rows(scores),
             "run": run_summary(submission),
