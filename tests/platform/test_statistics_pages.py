@@ -198,3 +198,27 @@ def test_per_case_results_stay_hidden_from_viewers_who_may_not_see_them(
     assert "5 entries × 30 cases" in pages["statistics"]
     assert "case-rank-cell" in pages["statistics"] and "case-rank-cell" in pages["report"]
     assert "× 15 cases" in pages["site statistics"]
+
+
+def test_report_tabulates_every_ranking_metric_and_the_frozen_boards(client, make_user) -> None:
+    phase, subs = make_board(make_user, slug="reportmetrics")
+    analyse(phase)
+    frozen = freeze(phase, by="organiser", title="Final ranking")
+    html = client.get(f"/phases/{phase.pk}/report.html").content.decode()
+    assert "@page { size: A4" in html
+    tables = re.findall(r'<section class="board metric-table".*?</section>', html, re.S)
+    assert len(tables) == 3  # all cases, north, south
+    first = tables[0]
+    assert 'data-metric="head.dice"' in first and 'data-metric="head.hd95"' in first
+    assert "ranked (primary metric)" in first and "does not change the order" in first
+    assert len(re.findall(r"\[\d", first)) >= 2 * len(subs)  # a CI per entry and metric
+    assert frozen.checksum in html
+    assert f"http://testserver/boards/{frozen.slug or frozen.pk}/" in html
+
+    phase.ranking_method = Phase.RankingMethod.TEST_THEN_RANK
+    phase.save()
+    recompute(phase)
+    analyse(phase)
+    report = render_html(build_report(phase))
+    ranking = re.search(r'<table class="ranking" id="ranking-1">.*?</thead>', report, re.S).group(0)
+    assert ranking.lower().count("significant wins") == 1, ranking

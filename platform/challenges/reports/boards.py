@@ -174,6 +174,12 @@ class BoardView:
         """Cases analysed (also in a copy redacted of its case ids)."""
         return case_count(self.payload or {})
 
+    @property
+    def wins_column(self) -> bool:
+        """Whether the table needs a "Significant wins" column: not when the method's own
+        score already is the significant wins (test, then rank), which would repeat it."""
+        return "wins" not in str(self.method.get("score_label") or "").lower()
+
     def ranks_by_entry(self) -> dict[Any, float]:
         payload = self.payload or {}
         return {row["entry"]: row["rank"] for row in payload.get("rows") or []}

@@ -26,6 +26,10 @@ from django.db.models import Count
 from django.template import Context, Engine
 from django.utils import timezone
 
+from challenges.leaderboards import phase_table
+from challenges.leaderboards.history import frozen_boards
+from challenges.leaderboards.ranking import MEAN_RANK
+from challenges.leaderboards.scopes import board_scopes
 from challenges.models import Case, Phase, Submission
 from challenges.reports.boards import BoardView, phase_views, sites_figure
 from challenges.reports.method import BIAS_ITEMS, BiasItem, Method, assessment_method
@@ -71,6 +75,8 @@ class Report:
     manifest: list[tuple[str, str]]
     board_manifest: list[dict[str, Any]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    metric_tables: list[dict[str, Any]] = field(default_factory=list)
+    frozen: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -208,7 +214,84 @@ def _entries(boards: list[BoardView]) -> list[dict[str, Any]]:
     return out
 
 
-def build_report(phase: Phase, selection: str | None = None, *, redact: bool = False) -> Report:
+def _task_paths(phase: Phase) -> list[str]:
+    """The task's own ranking metrics (its headline metrics, e.g. Dice, HD95 and the HC
+    error for HC18), which the report tabulates even where the phase ranks by fewer."""
+    try:
+        task = phase.challenge.get_task()
+    except Exception:  # noqa: BLE001 - an unknown task: the phase's ranking metrics only
+        return []
+    return [spec.path for spec in task.ranking]
+
+
+def _metric_use(phase: Phase, column: Any, first: bool) -> str:
+    """What a tabulated metric does to the order: the ranking itself, or nothing (shown)."""
+    if not column.ranking:
+        return "reported only"
+    if phase.ranking_method == MEAN_RANK:
+        return "ranked (one of the mean-rank metrics)"
+    if first:
+        return "ranked (primary metric)"
+    return "shown only: does not change the order, not even to break ties (equal primary values share a rank)"
+
+
+def _metric_tables(phase: Phase) -> list[dict[str, Any]]:
+    """Per board (all cases, then each site): every ranking metric of the phase and the
+    task's headline metrics, each entry's mean with its 95% bootstrap CI, in rank order,
+    from the board's stored rows (one board read each)."""
+    headline = set(_task_paths(phase))
+    out = []
+    for scope in board_scopes(phase):
+        table = phase_table(phase, scope)
+        if not table.rows:
+            continue
+        columns = [c for c in table.columns if c.ranking or c.key in headline]
+        first_ranking = next((c.key for c in columns if c.ranking), None)
+        metrics = [
+            {
+                "key": c.key,
+                "label": c.label,
+                "arrow": c.spec.arrow,
+                "use": _metric_use(phase, c, c.key == first_ranking),
+            }
+            for c in columns
+        ]
+        rows = []
+        for row in table.rows:
+            cells = []
+            for c in columns:
+                stats = row.values.get(c.key) or {}
+                mean, low, high = (stats.get(k) for k in ("mean", "ci95_low", "ci95_high"))
+                cells.append(
+                    {
+                        "mean": "–" if mean is None else f"{mean:.4g}",
+                        "ci": "" if low is None or high is None else f"[{low:.4g}, {high:.4g}]",
+                    }
+                )
+            label = f"{row.participant} · {row.method_name}" if row.method_name else row.participant
+            rows.append({"rank": row.rank, "label": label, "cells": cells})
+        out.append({"name": scope.site_name or "All cases", "metrics": metrics, "rows": rows})
+    return out
+
+
+def _frozen(phase: Phase, base_url: str = "") -> list[dict[str, Any]]:
+    """The phase's frozen final boards: title, board, when, checksum and permalink (absolute
+    with ``base_url``, the site's address: the report is read as a file, off the site)."""
+    return [
+        {
+            "title": f.title or "Final board",
+            "board": f.site.name if f.site_id else "All cases",
+            "frozen_at": _when(f.frozen_at),
+            "checksum": f.checksum,
+            "permalink": f"{base_url.rstrip('/')}/boards/{f.slug or f.pk}/",
+        }
+        for f in frozen_boards(phase)
+    ]
+
+
+def build_report(
+    phase: Phase, selection: str | None = None, *, redact: bool = False, base_url: str = ""
+) -> Report:
     """The report of ``phase`` (the analyses of ``selection``, default the phase's entry
     selection), from stored data only; ``redact``: for a reader who may not see other teams'
     per-case results (``analyses.may_see_case_results``), from the analyses' redacted copies."""
@@ -231,6 +314,8 @@ def build_report(phase: Phase, selection: str | None = None, *, redact: bool = F
         manifest=manifest,
         board_manifest=per_board,
         entries=_entries(boards),
+        metric_tables=_metric_tables(phase),
+        frozen=_frozen(phase, base_url),
     )
 
 

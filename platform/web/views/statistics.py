@@ -89,7 +89,11 @@ def _report_phase(request: HttpRequest, pk: int) -> Phase:
 def _report(request: HttpRequest, phase: Phase) -> Report:
     """The phase's report as this reader may see it (per-case data only for those who may
     see every team's per-case results)."""
-    return build_report(phase, redact=not may_see_case_results(request.user, phase))
+    return build_report(
+        phase,
+        redact=not may_see_case_results(request.user, phase),
+        base_url=request.build_absolute_uri("/"),
+    )
 
 
 def _filename(phase: Phase, extension: str) -> str:
