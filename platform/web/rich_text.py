@@ -9,7 +9,10 @@ the source is not rendered at all (markdown-it's ``html`` option off): it shows 
 
 from __future__ import annotations
 
+import html
+
 import nh3
+from django.utils.html import strip_tags
 from markdown_it import MarkdownIt
 
 #: What a description may contain after rendering: prose, lists, tables, code, links, images
@@ -42,3 +45,12 @@ def render_markdown(source: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def home_blurb(description: str) -> str:
+    """The first paragraph of a challenge's Markdown description as plain text for the home
+    page's card: rendered through the same sanitiser as the challenge page, then stripped of
+    its tags, so no backticks, asterisks or link syntax show."""
+    first = (description or "").strip().split("\n\n", 1)[0]
+    # Unescaped: the template escapes the text once (no '&amp;amp;').
+    return html.unescape(strip_tags(render_markdown(first))).strip()

@@ -99,3 +99,23 @@ def test_challenge_page_has_no_dangling_separator_before_submit(client, make_use
     page = client.get(f"/challenges/{phase.challenge.slug}/").content.decode()
     cell = re.search(r'<td class="right">(.*?)</td>', page, re.S).group(1).strip()
     assert not cell.startswith("·") and "Leaderboard" not in cell
+
+
+def test_home_card_is_plain_text_and_challenge_page_lists_the_hc_metrics(
+    client, make_user
+) -> None:
+    phase, _ = make_board(make_user, slug="cardtext")
+    challenge = phase.challenge
+    challenge.description = (
+        "Segment the **fetal head** with `nnU-Net` & friends: <script>x()</script>"
+        " [docs](https://example.org).\n\nSecond paragraph."
+    )
+    challenge.save()
+    home = client.get("/").content.decode()
+    card = re.search(r'<article class="card">.*?</article>', home, re.S).group(0)
+    assert "Segment the fetal head with nnU-Net &amp; friends" in card
+    assert "`" not in card and "**" not in card and "<script>" not in card
+    assert "Second paragraph" not in card and "](" not in card
+    page = client.get(f"/challenges/{challenge.slug}/").content.decode()
+    metrics = re.search(r'id="task-metrics">(.*?)</p>', page, re.S).group(1)
+    assert "head.hc_abs_diff_mm" in metrics and "head.hd95" in metrics

@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from evaluator.tasks import metric_paths
 from web.views.teams import team_panel_context
 
 
@@ -24,6 +25,15 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("title")
     )
     return render(request, "web/home.html", {"challenges": challenges})
+
+
+def task_metric_paths(challenge: Challenge) -> list[str]:
+    """Every metric the challenge's task scores ("class.metric"), biometry included (e.g.
+    HC18's head circumference error), as the evaluator lists them; [] for an unknown task."""
+    try:
+        return metric_paths(challenge.get_task())
+    except Exception:  # noqa: BLE001 - a task the evaluator cannot load still gets its page
+        return []
 
 
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -41,6 +51,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "team": team,
             "organiser": is_organiser(request.user, challenge),
             "task": challenge.task_spec or {},
+            "metric_paths": task_metric_paths(challenge),
             **team_panel_context(request, team),
         },
     )
