@@ -8,16 +8,32 @@ import hashlib
 import json
 import math
 import struct
+import threading
+import time
 
 import pytest
 from challenges.leaderboards import leaderboard_table, recompute
 from challenges.leaderboards.analyses import analyse_phase, payload_for, stored_analysis
-from challenges.leaderboards.history import freeze
+from challenges.leaderboards.history import freeze, rank_history
 from challenges.leaderboards.keys import board_key
-from challenges.models import BoardMeans, Evaluation, LeaderboardSnapshot, Phase
+from challenges.models import (
+    BoardMeans,
+    Case,
+    Evaluation,
+    LeaderboardSnapshot,
+    Phase,
+    Submission,
+    Team,
+)
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
+from django.utils import timezone
 
-from tests.platform.test_leaderboard_history import board  # noqa: F401 - a fixture
+from tests.platform.test_leaderboard_history import (  # board: a fixture
+    CASES_PER_SITE,
+    _results,
+    board,  # noqa: F401
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +125,126 @@ def test_a_board_with_a_missing_mean_matches_its_analysis_when_frozen(board, cli
     assert newest.intervals_at is not None
     frozen = freeze(phase, by=organiser.username)
     assert frozen.analysis is not None and frozen.intervals_at is not None
+
+
+# ------------------------------------------------------------------------------------------
+# History under the per-case ranking methods
+
+
+def _submit_cases(phase, name: str, dice: list[float], make_user):
+    """A team's scored submission with these per-case Dice values (cases in board order)."""
+    cases = list(Case.objects.filter(phase=phase).select_related("site").order_by("case_id"))
+    team = Team.objects.filter(challenge=phase.challenge, name=name).first()
+    if team is None:
+        team = Team.objects.create(challenge=phase.challenge, name=name)
+        team.members.add(make_user(f"fix-{name}"))
+    sub = Submission.objects.create(
+        phase=phase,
+        creator=team.members.first(),
+        team=team,
+        status=Submission.Status.DONE,
+        method_name=f"{name} net",
+    )
+    per_case = {c.case_id: (c.site.name, d) for c, d in zip(cases, dice, strict=True)}
+    Evaluation.objects.create(
+        submission=sub,
+        results=_results(per_case),
+        evaluator_version="test-1",
+        truth_version=phase.truth_version,
+    )
+    return sub
+
+
+def test_history_shows_the_per_case_methods_final_ranks(board, client, make_user) -> None:  # noqa: F811
+    phase, _, _ = board
+    n = 2 * CASES_PER_SITE
+    # "steady" has the higher mean; "spiky" wins every case but two, which it fails.
+    spiky = _submit_cases(phase, "spiky", [0.0, 0.0] + [0.95] * (n - 2), make_user)
+    steady = _submit_cases(phase, "steady", [0.90] * n, make_user)
+    recompute(phase)
+    analyse_phase(phase.pk)
+    assert [r.submission_id for r in leaderboard_table(phase).rows] == [steady.pk, spiky.pk]
+
+    phase.ranking_method = Phase.RankingMethod.RANK_THEN_AGGREGATE
+    phase.save()
+    recompute(phase)
+    analyse_phase(phase.pk)
+    live = leaderboard_table(phase)
+    assert [r.submission_id for r in live.rows] == [spiky.pk, steady.pk] and not live.stale
+
+    url = f"/api/phases/{phase.pk}/leaderboard/"
+    then = client.get(url, {"as_of": timezone.now().isoformat()}).json()
+    assert then["ranks_pending"] is False
+    assert [(r["submission"], r["rank"]) for r in then["rows"]] == [(spiky.pk, 1), (steady.pk, 2)]
+    history = rank_history(spiky)
+    assert [(h["rank"], h["ranks_pending"]) for h in history] == [(2, False), (1, False)]
+
+    # A new entry under the per-case method: its snapshot gets the final ranks too.
+    late = _submit_cases(phase, "late", [0.93] * n, make_user)
+    recompute(phase, scored=late)
+    analyse_phase(phase.pk)
+    live = [(r.submission_id, r.rank) for r in leaderboard_table(phase).rows]
+    now = client.get(url, {"as_of": timezone.now().isoformat()}).json()
+    assert now["ranks_pending"] is False
+    assert [(r["submission"], r["rank"]) for r in now["rows"]] == live
+    for site in ("north", "south"):
+        shown = client.get(f"{url}sites/{site}/", {"as_of": timezone.now().isoformat()}).json()
+        assert shown["ranks_pending"] is False, site
+    assert all(not h["ranks_pending"] for h in rank_history(spiky))
+    assert all(not h["ranks_pending"] for h in rank_history(late))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_board_that_changed_during_its_analysis_keeps_its_final_ranks_in_history(
+    board,  # noqa: F811
+    make_user,
+) -> None:
+    """The worker's analysis computes without a lock, then takes the recompute's lock; a
+    recompute in between moves the board on. The snapshot of the content it analysed still
+    gets that analysis: final ranks, ranks_pending false (it kept its provisional ones)."""
+    phase, _, _ = board
+    n = 2 * CASES_PER_SITE
+    spiky = _submit_cases(phase, "spiky", [0.0, 0.0] + [0.95] * (n - 2), make_user)
+    steady = _submit_cases(phase, "steady", [0.90] * n, make_user)
+    phase.ranking_method = Phase.RankingMethod.RANK_THEN_AGGREGATE
+    phase.save()
+    recompute(phase)
+    first = LeaderboardSnapshot.objects.filter(phase=phase, site=None).latest("computed_at")
+    assert first.ranks_pending is True and first.rows[0]["submission"] == steady.pk
+
+    outcome: dict[str, str] = {}
+    with transaction.atomic():
+        # Hold the phase's lock: the analysis computes, stores, then waits for it.
+        Phase.objects.select_for_update().get(pk=phase.pk)
+        worker = threading.Thread(target=_analyse_in_thread, args=(phase.pk, outcome))
+        worker.start()
+        _wait_for_a_lock_wait(worker)
+        late = _submit_cases(phase, "late", [0.50] * n, make_user)
+        recompute(phase, scored=late)
+    worker.join(60)
+    assert "changed meanwhile" in outcome["all"], outcome
+    first.refresh_from_db()
+    assert first.ranks_pending is False and first.intervals_at is not None
+    assert [r["submission"] for r in first.rows] == [spiky.pk, steady.pk]
+    assert rank_history(spiky)[0]["rank"] == 1
+
+
+def _analyse_in_thread(phase_id: int, outcome: dict[str, str]) -> None:
+    try:
+        outcome.update(analyse_phase(phase_id))
+    finally:
+        connection.close()
+
+
+def _wait_for_a_lock_wait(worker: threading.Thread, timeout: float = 60.0) -> None:
+    """Until another connection waits for a lock (the analysis, at the phase's lock)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.is_alive():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the analysis never waited for the phase's lock")

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import JSONField
+from django.db.models import JSONField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -474,12 +474,11 @@ def _interval_rows(payload: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
 def _apply(
     phase: Phase, scope: Scope, analysis: BoardAnalysis, rows: _BoardRows
 ) -> dict[str, bool]:
-    """Under the phase's lock: give a per-case method's rows their final ranks, and add the
-    analysis to the board's newest snapshot, both only if the board still holds the analysed
-    content. Returns what was done."""
+    """Under the phase's lock, with the board still holding the analysed content: give a
+    per-case method's rows their final ranks, and complete the board's snapshots of that
+    content (``_complete_history``). Returns what was done."""
     done = {"ranked": False, "snapshot": False}
-    method = phase.ranking_method
-    final = _final_ranks(analysis.payload, method) if needs_cases(method) else {}
+    final = _analysis_ranks(analysis)
     if is_pending(rows.signature) and final:
         entries = list(LeaderboardEntry.objects.filter(phase=phase, site=scope.site))
         for entry in entries:
@@ -487,50 +486,74 @@ def _apply(
             entry.ranking_signature = settled_signature(rows.signature)
         LeaderboardEntry.objects.bulk_update(entries, ["rank", "score", "ranking_signature"])
         done["ranked"] = True
-    snapshot = (
+    done["snapshot"] = _complete_history(phase, scope, analysis) > 0
+    return done
+
+
+def _analysis_ranks(analysis: BoardAnalysis) -> dict[int, tuple[int, Any]]:
+    """The final ``{submission id: (rank, score)}`` a per-case method's analysis gives ({}
+    for the other methods, whose ranks the recompute wrote). The analysis's own method, not
+    the phase's now: it is the one its content (board key) was ranked by."""
+    method = analysis.ranking_method
+    return _final_ranks(analysis.payload, method) if needs_cases(method) else {}
+
+
+#: Snapshots of one board content completed per analysis, at most (a content seen again
+#: after a change back is a new snapshot; a handful at most in practice).
+COMPLETE_LIMIT = 20
+
+
+def _incomplete_snapshots(phase: Phase, scope: Scope, selection: str, key: str):
+    """The board's live snapshots of exactly this content (``key``) that still miss the
+    analysis: its intervals, or a per-case method's final ranks (``ranks_pending``)."""
+    return (
         LeaderboardSnapshot.objects.filter(
-            phase=phase, site=scope.site, selection=analysis.selection, frozen_at__isnull=True
+            phase=phase,
+            site=scope.site,
+            selection=selection,
+            frozen_at__isnull=True,
+            board_key=key,
         )
+        .filter(Q(intervals_at__isnull=True) | Q(ranks_pending=True))
         .order_by("-computed_at", "-id")
-        .first()
     )
-    incomplete = snapshot is not None and (snapshot.intervals_at is None or snapshot.ranks_pending)
-    if incomplete and analysis.payload is not None and snapshot.board_key == rows.key:
+
+
+def _complete_history(phase: Phase, scope: Scope, analysis: BoardAnalysis) -> int:
+    """Add the analysis to every snapshot of the board that records exactly its content:
+    intervals, ties, tau and, for a per-case method, the final ranks with ``ranks_pending``
+    false, so ``as_of`` and the rank history show the ranks the live board showed. Also for
+    a snapshot no longer the newest: a board that changed while its analysis was computed
+    (the analysis then finds the rows moved on) would otherwise keep its provisional ranks
+    forever. Returns how many were completed."""
+    if analysis.payload is None:
+        return 0
+    final = _analysis_ranks(analysis)
+    todo = list(
+        _incomplete_snapshots(phase, scope, analysis.selection, analysis.board_key)[:COMPLETE_LIMIT]
+    )
+    for snapshot in reversed(todo):  # oldest first: each one's tau reads the one before
         complete_snapshot(
             snapshot,
             _interval_rows(analysis.payload),
-            method=(analysis.payload or {}).get("method", ""),
+            method=analysis.payload.get("method", ""),
             n_bootstrap=analysis.n_bootstrap,
             seed=analysis.seed,
             final_ranks=(final or None) if snapshot.ranks_pending else None,
         )
-        done["snapshot"] = True
-    return done
+    return len(todo)
 
 
 def _needs_applying(
     phase: Phase, scope: Scope, selection: str, rows: _BoardRows, stored: BoardAnalysis
 ) -> bool:
     """Whether the board still needs something the stored analysis gives: final ranks (its
-    rows are pending) or its newest snapshot's intervals (that snapshot is of this
-    content)."""
+    rows are pending) or a snapshot of this content still missing it."""
     if stored.payload is None:
         return False  # nothing to give (the note says why)
     if is_pending(rows.signature):
         return True
-    newest = (
-        LeaderboardSnapshot.objects.filter(
-            phase=phase, site=scope.site, selection=selection, frozen_at__isnull=True
-        )
-        .order_by("-computed_at", "-id")
-        .only("board_key", "intervals_at", "ranks_pending")
-        .first()
-    )
-    return (
-        newest is not None
-        and newest.board_key == rows.key
-        and (newest.intervals_at is None or newest.ranks_pending)
-    )
+    return _incomplete_snapshots(phase, scope, selection, rows.key).exists()
 
 
 def analyse_board_scope(phase: Phase, scope: Scope, values: CaseValues | None = None) -> str:
@@ -587,7 +610,9 @@ def analyse_board_scope(phase: Phase, scope: Scope, values: CaseValues | None = 
             or locked.ranking_method != phase.ranking_method
             or ranking_signature(locked) != settled_signature(rows.signature)
         ):
-            return "stored; board changed meanwhile"
+            # The rows moved on; the history of the analysed content still gets it.
+            completed = _complete_history(locked, scope, stored)
+            return f"stored; board changed meanwhile; snapshots completed={completed}"
         done = _apply(locked, scope, stored, now_rows)
     what = "reused" if reused else f"computed in {computed.seconds:.2f} s"
     return f"{what}; ranked={done['ranked']} snapshot={done['snapshot']}"
