@@ -248,3 +248,32 @@ def _wait_for_a_lock_wait(worker: threading.Thread, timeout: float = 60.0) -> No
                 return
         time.sleep(0.05)
     raise AssertionError("the analysis never waited for the phase's lock")
+
+
+# ------------------------------------------------------------------------------------------
+# The board's ranking time
+
+
+def test_the_board_says_when_a_recompute_last_changed_it(board, client) -> None:  # noqa: F811
+    phase, submit, _ = board
+    submit("red", 0.90, noise_seed=1)
+    submit("blue", 0.80, noise_seed=2)
+    recompute(phase)
+    time.sleep(0.01)
+    grey = submit("grey", 0.70, noise_seed=3)
+    recompute(phase)
+    grey_at = leaderboard_table(phase).computed_at
+    time.sleep(0.01)
+    # Disqualifying the last-ranked entry changes the board, but no remaining row moves:
+    # only its row goes, and the others' rows keep their older times.
+    Submission.objects.filter(pk=grey.pk).update(disqualified=True)
+    before = timezone.now()
+    recompute(phase)
+    table = leaderboard_table(phase)
+    assert len(table.rows) == 2
+    assert table.computed_at >= before > grey_at
+    api = client.get(f"/api/phases/{phase.pk}/leaderboard/").json()
+    assert api["computed_at"] == table.computed_at.isoformat()
+    # A recompute that changes nothing leaves the time as it is.
+    recompute(phase)
+    assert leaderboard_table(phase).computed_at == table.computed_at

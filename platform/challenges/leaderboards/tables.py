@@ -25,7 +25,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.db.models.fields.json import KeyTransform
 from hardening.csv_cells import neutralise
 
@@ -40,7 +40,14 @@ from challenges.leaderboards.ranking import (
     select_all,
 )
 from challenges.leaderboards.scopes import Scope, scope_for
-from challenges.models import Evaluation, LeaderboardEntry, Phase, Site, Submission
+from challenges.models import (
+    Evaluation,
+    LeaderboardEntry,
+    LeaderboardSnapshot,
+    Phase,
+    Site,
+    Submission,
+)
 from evaluator.metric_spec import MetricSpec, UnknownMetric
 from evaluator.tasks import metric_paths
 
@@ -406,6 +413,8 @@ class _Stored:
     score: float | None
     computed_at: datetime
     ranking_signature: str
+    #: When a recompute last changed the board: its newest snapshot's time (None before).
+    board_changed_at: datetime | None
 
 
 def _submission_rows(queryset: QuerySet, prefix: str, *fields: str) -> list[tuple]:
@@ -484,15 +493,16 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
     entries = [
         _Stored(*row)
         for row in _submission_rows(
-            LeaderboardEntry.objects.filter(phase=phase, site=scope.site).order_by(
-                "rank", "submission__created_at", "submission_id"
-            ),
+            LeaderboardEntry.objects.filter(phase=phase, site=scope.site)
+            .annotate(board_changed_at=_board_changed_at(phase, scope))
+            .order_by("rank", "submission__created_at", "submission_id"),
             "submission",
             "values",
             "rank",
             "score",
             "computed_at",
             "ranking_signature",
+            "board_changed_at",
         )
     ]
     signature = ranking_signature(phase)
@@ -504,10 +514,38 @@ def leaderboard_table(phase: Phase, site: Scope | Site | str | None = None) -> L
         entries,
         rows,
         stale=any(e.ranking_signature != signature for e in entries),
-        # When the board last changed: a recompute writes only the rows that changed.
-        computed_at=max((e.computed_at for e in entries), default=None),
+        computed_at=_ranked_at(entries),
     )
     return attach_analysis(table, phase, scope, (e.ranking_signature for e in entries))
+
+
+def _board_changed_at(phase: Phase, scope: Scope) -> Subquery:
+    """The time of the board's newest snapshot: every recompute that changes a board (a row
+    added, gone, or re-ranked: the board key changes) records one, so this is when a
+    recompute last changed it. A scalar subquery of the rows' query (run once, indexed), so
+    reading it costs no extra query and the recompute writes nothing more for it."""
+    newest = (
+        LeaderboardSnapshot.objects.filter(
+            phase=phase,
+            site=scope.site,
+            selection=phase.entry_selection,
+            frozen_at__isnull=True,
+        )
+        .order_by("-computed_at", "-id")
+        .values("computed_at")[:1]
+    )
+    return Subquery(newest)
+
+
+def _ranked_at(entries: list[_Stored]) -> datetime | None:
+    """When the board was last ranked into what it shows: the last recompute that changed it.
+    The rows' own times are not enough: a recompute writes only the rows whose rank, score or
+    evaluation changed, so a row that went (a disqualification) leaves the others' older
+    times; the newest snapshot has the recompute's time. Both are read for boards with no
+    snapshot (before history was kept)."""
+    times = [e.computed_at for e in entries]
+    times += [e.board_changed_at for e in entries[:1] if e.board_changed_at is not None]
+    return max(times, default=None)
 
 
 @dataclass
