@@ -14,7 +14,12 @@ import time
 import pytest
 from challenges.leaderboards import leaderboard_table, recompute
 from challenges.leaderboards.analyses import analyse_phase, payload_for, stored_analysis
-from challenges.leaderboards.history import freeze, rank_history
+from challenges.leaderboards.history import (
+    evaluator_versions,
+    freeze,
+    rank_history,
+    tau_between,
+)
 from challenges.leaderboards.keys import board_key
 from challenges.models import (
     BoardMeans,
@@ -277,3 +282,30 @@ def test_the_board_says_when_a_recompute_last_changed_it(board, client) -> None:
     # A recompute that changes nothing leaves the time as it is.
     recompute(phase)
     assert leaderboard_table(phase).computed_at == table.computed_at
+
+
+# ------------------------------------------------------------------------------------------
+# History's evaluator versions and Kendall's tau
+
+
+def test_history_lists_each_evaluator_version_once_and_tau_per_team(board, client) -> None:  # noqa: F811
+    phase, submit, _ = board
+    teams = [f"t{i}" for i in range(6)]
+    for i, name in enumerate(teams):
+        submit(name, 0.90 - 0.05 * i, noise_seed=i + 1)
+    recompute(phase)
+    assert evaluator_versions(phase) == "test-1"
+    # Another entry scored below everyone: the six keep their order, tau exactly 1.
+    submit("t6", 0.20, noise_seed=9)
+    recompute(phase)
+    # The 6th team's new best entry jumps to 2nd: the board changed, tau drops.
+    submit("t5", 0.88, noise_seed=10)
+    recompute(phase)
+    analyse_phase(phase.pk)
+    listed = client.get(f"/api/phases/{phase.pk}/leaderboard/snapshots/").json()["snapshots"]
+    assert listed[-1]["evaluator_version"] == "test-1"
+    jump, below, first = listed[0], listed[1], listed[2]
+    assert (below["tau_previous"], below["n_common_previous"]) == (1.0, 6)
+    assert jump["n_common_previous"] == 7 and jump["tau_previous"] < 0.9
+    assert first["tau_previous"] is None
+    assert tau_between({"s1": 1, "s2": 2, "s3": 3}, {"s1": 1, "s2": 2, "s3": 3})[0] == 1.0

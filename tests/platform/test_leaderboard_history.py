@@ -337,11 +337,11 @@ def test_as_of_returns_the_board_before_a_ranking_change(board, client) -> None:
     assert [h["rank"] for h in history] == [1, 2]
     assert [h["rank"] for h in rank_history(blue)] == [2]
 
-    # Kendall's tau-b between consecutive snapshots, over the entries both have: red only
-    # (blue's row is another submission now), so undefined.
+    # Kendall's tau-b between consecutive snapshots, over the participants both have: red
+    # and blue (blue's row is its new best entry now, which overtook red): reversed.
     listed = client.get(f"{url}snapshots/").json()["snapshots"]
     assert len(listed) == 2 and listed[0]["computed_at"] > listed[1]["computed_at"]
-    assert listed[0]["n_common_previous"] == 1 and listed[0]["tau_previous"] is None
+    assert listed[0]["n_common_previous"] == 2 and listed[0]["tau_previous"] == -1.0
     assert listed[1]["n_common_previous"] == 0
 
     # A change of ranking method: the history keeps what each method said, and when.

@@ -108,6 +108,7 @@ def evaluator_versions(phase: Phase) -> str:
         Evaluation.objects.filter(submission__phase=phase, is_current=True)
         .exclude(evaluator_version="")
         .values_list("evaluator_version", flat=True)
+        .order_by()  # Evaluation's default ordering would make every row distinct
         .distinct()
     )
     return ", ".join(sorted(versions))[:200]
@@ -192,12 +193,58 @@ def _latest_keys(phase: Phase, selection: str) -> dict[int | None, tuple[str, st
     return out
 
 
-def tau_between(previous: dict[str, Any], current: dict[str, Any]) -> tuple[float | None, int]:
-    """Kendall's tau-b between two snapshots' ``ranks`` over the entries in both, and how
-    many there are."""
+def tau_between(
+    previous: dict[str, Any],
+    current: dict[str, Any],
+    participants: Mapping[str, str] | None = None,
+) -> tuple[float | None, int]:
+    """Kendall's tau-b between two snapshots' ``ranks`` over the participants in both, and
+    how many there are. A board holds one row per participant (its best or latest entry),
+    so entries are matched by participant (``participants``: {rank key: participant key},
+    ``participant_keys``): a team whose new best entry replaced its row and moved up lowers
+    tau, as the board changed. Without it, by submission. Rounded to 12 digits (exactly 1
+    or -1 when the orders agree or are reversed, not 0.9999999999999999)."""
+    if participants is not None:
+        previous, current = (
+            _by_participant(previous, participants),
+            _by_participant(current, participants),
+        )
     common = [key for key in current if key in previous]
     tau = kendall_tau_b([previous[k] for k in common], [current[k] for k in common])
+    if tau is not None:
+        tau = max(-1.0, min(1.0, round(tau, 12))) + 0.0  # + 0.0: no -0.0
     return tau, len(common)
+
+
+def _by_participant(ranks: dict[str, Any], participants: Mapping[str, str]) -> dict[str, Any]:
+    """A snapshot's ``ranks`` keyed by participant (a participant with two rows, which a
+    board never has, keeps its better rank)."""
+    out: dict[str, Any] = {}
+    for key, rank in ranks.items():
+        who = participants.get(key, key)
+        if who not in out or rank < out[who]:
+            out[who] = rank
+    return out
+
+
+def participant_keys(*ranks: dict[str, Any]) -> dict[str, str]:
+    """{rank key ("s12"): participant key ("team:3", or "user:7" without a team)} of the
+    submissions in these snapshots' ``ranks`` (one query), the same participant a board
+    selects one entry per."""
+    ids = {int(key[1:]) for r in ranks for key in r if key[1:].isdigit()}
+    rows = Submission.objects.filter(pk__in=ids).values_list("pk", "team_id", "creator_id")
+    return {
+        rank_key(pk): f"team:{team}" if team else f"user:{creator}" for pk, team, creator in rows
+    }
+
+
+def _tau_previous(
+    previous: dict[str, Any] | None, current: dict[str, Any]
+) -> tuple[float | None, int]:
+    """Tau-b against the previous snapshot's ranks, per participant (None, 0 without one)."""
+    if previous is None:
+        return None, 0
+    return tau_between(previous, current, participant_keys(previous, current))
 
 
 def previous_snapshot(snapshot: LeaderboardSnapshot) -> LeaderboardSnapshot | None:
@@ -242,12 +289,9 @@ def complete_snapshot(
     snapshot.n_bootstrap = n_bootstrap
     snapshot.seed = seed
     previous = previous_snapshot(snapshot)
-    if previous is None:
-        snapshot.tau_previous, snapshot.n_common_previous = None, 0
-    else:
-        snapshot.tau_previous, snapshot.n_common_previous = tau_between(
-            previous.ranks, snapshot.ranks
-        )
+    snapshot.tau_previous, snapshot.n_common_previous = _tau_previous(
+        None if previous is None else previous.ranks, snapshot.ranks
+    )
     snapshot.save()
 
 
@@ -265,10 +309,7 @@ def fill_taus(phase: Phase, limit: int = 200) -> int:
     )
     for snapshot in todo:
         previous = previous_snapshot(snapshot)
-        if previous is None:
-            tau, common = None, 0
-        else:
-            tau, common = tau_between(previous.ranks, snapshot.ranks)
+        tau, common = _tau_previous(None if previous is None else previous.ranks, snapshot.ranks)
         LeaderboardSnapshot.objects.filter(pk=snapshot.pk, frozen_at__isnull=True).update(
             tau_previous=tau, n_common_previous=common
         )
