@@ -210,7 +210,8 @@ def test_report_tabulates_every_ranking_metric_and_the_frozen_boards(client, mak
     assert len(tables) == 3  # all cases, north, south
     first = tables[0]
     assert 'data-metric="head.dice"' in first and 'data-metric="head.hd95"' in first
-    assert "ranked (primary metric)" in first and "does not change the order" in first
+    assert "ranked (primary metric)" in first and "shown only" in first
+    assert "does not change the order, not even to break ties" in first
     assert len(re.findall(r"\[\d", first)) >= 2 * len(subs)  # a CI per entry and metric
     assert frozen.checksum in html
     assert f"http://testserver/boards/{frozen.slug or frozen.pk}/" in html

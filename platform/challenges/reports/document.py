@@ -232,7 +232,7 @@ def _metric_use(phase: Phase, column: Any, first: bool) -> str:
         return "ranked (one of the mean-rank metrics)"
     if first:
         return "ranked (primary metric)"
-    return "shown only: does not change the order, not even to break ties (equal primary values share a rank)"
+    return "shown only"
 
 
 def _metric_tables(phase: Phase) -> list[dict[str, Any]]:
