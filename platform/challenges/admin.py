@@ -292,7 +292,7 @@ class PhaseAdmin(OrganiserScoped, admin.ModelAdmin):
                 try:
                     frozen = history.freeze(phase, scope, by=request.user.get_username())
                 except history.FreezeRefused as exc:
-                    self.message_user(request, f"{phase} ({scope.key}): {exc}", messages.WARNING)
+                    self.message_user(request, f"{phase} ({scope.key}): {exc}", messages.ERROR)
                     continue
                 self.message_user(
                     request,

@@ -15,6 +15,7 @@ import pytest
 from challenges.leaderboards import leaderboard_table, recompute
 from challenges.leaderboards.analyses import analyse_phase, payload_for, stored_analysis
 from challenges.leaderboards.history import (
+    AnalysisPending,
     evaluator_versions,
     freeze,
     rank_history,
@@ -309,3 +310,48 @@ def test_history_lists_each_evaluator_version_once_and_tau_per_team(board, clien
     assert jump["n_common_previous"] == 7 and jump["tau_previous"] < 0.9
     assert first["tau_previous"] is None
     assert tau_between({"s1": 1, "s2": 2, "s3": 3}, {"s1": 1, "s2": 2, "s3": 3})[0] == 1.0
+
+
+# ------------------------------------------------------------------------------------------
+# Freezing waits for the board's statistics
+
+
+def test_a_board_is_not_frozen_while_its_statistics_are_computed(
+    board,  # noqa: F811
+    client,
+    make_user,
+) -> None:
+    phase, submit, organiser = board
+    submit("red", 0.90, noise_seed=1)
+    recompute(phase)  # the worker has not analysed it yet
+    url = f"/api/phases/{phase.pk}/leaderboard/frozen/"
+    client.force_login(organiser)
+    refused = client.post(url, {})
+    assert refused.status_code == 409
+    assert "statistics for this board are being computed" in refused.json()["detail"]
+    with pytest.raises(AnalysisPending):
+        freeze(phase)
+
+    analyse_phase(phase.pk)
+    submit("blue", 0.80, noise_seed=2)
+    recompute(phase)  # outdated: the stored analysis is of the board before blue
+    assert client.post(url, {}).status_code == 409
+
+    admin = make_user("fix-admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    answer = client.post(
+        "/admin/challenges/phase/",
+        {"action": "freeze_final_boards", "_selected_action": [phase.pk]},
+        follow=True,
+    )
+    shown = [(m.level_tag, str(m)) for m in answer.context["messages"]]
+    assert shown and all(tag == "error" for tag, _ in shown), shown
+    assert all("being computed" in text for _, text in shown)
+    assert not LeaderboardSnapshot.objects.filter(phase=phase, frozen_at__isnull=False).exists()
+
+    analyse_phase(phase.pk)
+    client.force_login(organiser)
+    frozen = client.post(url, {})
+    assert frozen.status_code == 201
+    assert frozen.json()["content"]["analysis"]["entries"]
+    assert frozen.json()["intervals"] is not None

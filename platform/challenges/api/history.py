@@ -25,9 +25,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenges.api.schema import BAD_REQUEST, NOT_FOUND
+from challenges.api.schema import BAD_REQUEST, CONFLICT, NOT_FOUND
 from challenges.leaderboards.analyses import payload_for, stored_analysis
 from challenges.leaderboards.history import (
+    AnalysisPending,
     FreezeRefused,
     NoSnapshot,
     canonical_content,
@@ -243,7 +244,7 @@ class FrozenBoards(APIView):
 
     @extend_schema(
         request=FreezeRequest,
-        responses={201: OpenApiTypes.OBJECT, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={201: OpenApiTypes.OBJECT, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
     )
     def post(self, request: Request, pk: int) -> Response:
         phase = get_object_or_404(Phase.objects.select_related("challenge"), pk=pk)
@@ -259,6 +260,8 @@ class FrozenBoards(APIView):
                 by=request.user.get_username(),
                 title=form.validated_data.get("title", ""),
             )
+        except AnalysisPending as exc:  # try again once the worker has stored them
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except FreezeRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(frozen_answer(frozen, request.user), status=status.HTTP_201_CREATED)

@@ -14,9 +14,15 @@ class ErrorDetail(serializers.Serializer):
     detail = serializers.CharField()
 
 
-BAD_REQUEST = OpenApiResponse(ErrorDetail, description="A parameter is invalid (the detail says which)")
+BAD_REQUEST = OpenApiResponse(
+    ErrorDetail, description="A parameter is invalid (the detail says which)"
+)
 NOT_FOUND = OpenApiResponse(
     ErrorDetail, description="No such object, or one you may not see (never 403: ids do not leak)"
+)
+CONFLICT = OpenApiResponse(
+    ErrorDetail,
+    description="Not now: the object is not in a state that allows it (the detail says why)",
 )
 TOO_LARGE = OpenApiResponse(
     ErrorDetail, description="The upload is over the submission size limit (the detail says it)"

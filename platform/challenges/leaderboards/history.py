@@ -568,6 +568,18 @@ class FreezeRefused(Exception):
         return self.message
 
 
+class AnalysisPending(FreezeRefused):
+    """The board's statistics (its analysis, or a per-case method's ranks) are still being
+    computed: freezing now would fix a board without them, for good (API: 409)."""
+
+
+#: Why a board whose analysis is pending or outdated is not frozen.
+ANALYSIS_PENDING = (
+    "The statistics for this board are being computed; freeze when they are current "
+    "(the worker stores them shortly after each recompute)."
+)
+
+
 def analysis_payload_for(
     phase: Phase, scope: Scope, selection: str, key: str
 ) -> dict[str, Any] | None:
@@ -599,7 +611,8 @@ def freeze(
 ) -> LeaderboardSnapshot:
     """Freeze a board: copy its newest snapshot (rows with names, and the stored analysis
     when it matches that snapshot) into a new frozen, checksummed snapshot with a slug.
-    FreezeRefused while the board has no snapshot or its ranks still await the analysis."""
+    FreezeRefused while the board has no snapshot; AnalysisPending (a FreezeRefused) while its
+    analysis of exactly that content, or a per-case method's ranks, are not stored yet."""
     scope = _scope(phase, site)
     with transaction.atomic():
         latest = (
@@ -610,11 +623,21 @@ def freeze(
         )
         if latest is None:
             raise FreezeRefused("This board has no snapshot yet: score a submission first.")
-        if latest.ranks_pending:
-            raise FreezeRefused(
-                "This board's ranks are still being computed by the worker; freeze it once "
-                "the analysis is stored."
+        stored = (
+            BoardAnalysis.objects.filter(
+                phase=phase,
+                site=scope.site,
+                selection=latest.selection,
+                board_key=latest.board_key,
             )
+            .order_by("-computed_at", "-id")
+            .first()
+        )
+        # No analysis of exactly this board yet (or its per-case ranks not written): a
+        # frozen board always carries its statistics. A stored analysis without a payload
+        # (a board too large or without cases; its note says so) is all there will be.
+        if latest.ranks_pending or stored is None:
+            raise AnalysisPending(ANALYSIS_PENDING)
         rows = [dict(INTERVAL_FIELDS) | r for r in latest.rows]
         names = _names(r["submission"] for r in rows)
         for row in rows:
@@ -646,7 +669,7 @@ def freeze(
             frozen_by=by[:150],
             slug=_unique_slug(base),
             title=(title or f"Final leaderboard: {phase} ({scope_name})")[:200],
-            analysis=analysis_payload_for(phase, scope, latest.selection, latest.board_key),
+            analysis=stored.payload,
         )
         frozen.checksum = checksum(canonical_content(frozen))
         frozen.frozen_at = now
