@@ -158,7 +158,7 @@ def test_disqualified_entries_are_marked_for_organisers(client, board) -> None:
     assert "Mask Lab" not in client.get(url).content.decode()  # public: removed
     client.force_login(organiser)
     page = client.get(url).content.decode()
-    row = page[page.index('<tr class="disqualified">') :]
+    row = page[page.index('<tr class="disqualified"') :]
     row = row[: row.index("</tr>")]
     assert "Mask Lab" in row and "disqualified" in row and 'title="disqualified: not ranked"' in row
     # ... and on the owner's submission list.
