@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_worker import end_stray_sessions, purge_queues, running_worker
+from tests.live_worker import end_stray_sessions, purge_queues, running_worker, wait_until_quiet
 
 #: Docker for every suite that runs containers: the daemon, image archives, offline builds.
 pytest_plugins = ["tests.docker_fixtures", "tests.browser_fixtures"]
@@ -68,6 +68,17 @@ def celery_worker(
     log = private_roots / "worker.log"
     with running_worker(PLATFORM_QUEUES, private_roots, log, django_db_blocker) as log_path:
         yield log_path
+
+
+@pytest.fixture(autouse=True)
+def _worker_done_before_teardown(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the session's worker, let the work it queued (board analyses
+    run after each scored submission) finish before the test's database is flushed.
+
+    Set up after pytest-django's own autouse fixtures, so torn down before their flush."""
+    yield
+    if "celery_worker" in request.fixturenames:
+        wait_until_quiet(PLATFORM_QUEUES)
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,41 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 15.0) -> None:
     proc.wait()
 
 
+def wait_until_quiet(queues: list[str], timeout: float = 60.0, settle: int = 3) -> bool:
+    """Wait until the platform's queues are empty and no other session on the test database
+    is inside a statement or a transaction, `settle` polls in a row; False on timeout.
+
+    A scored submission queues work that outlives its test (the board analysis, issue 12); a
+    transactional test's teardown TRUNCATEs every table, and PostgreSQL ends one of the two
+    as a deadlock when that work still reads them. Waiting here keeps the teardown alone.
+    """
+    from config.celery import app
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return True
+    busy = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+    )
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        waiting = 0
+        with app.connection_for_read() as conn:
+            for queue in queues:
+                with contextlib.suppress(Exception):  # a queue never declared holds nothing
+                    waiting += conn.default_channel.queue_declare(queue, passive=True).message_count
+        with connection.cursor() as cursor:
+            cursor.execute(busy)
+            working = cursor.fetchone()[0]
+        quiet = quiet + 1 if not waiting and not working else 0
+        if quiet >= settle:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def end_worker_sessions(app_name: str, timeout: float = 5.0) -> list[int]:
     """Wait for the sessions a worker opened under `app_name` to close, then end any that
     remain; returns the backend pids that had to be ended (normally none). Other workers'
