@@ -18,7 +18,7 @@ from statistics import mean, median
 
 import numpy as np
 import pytest
-from challenges.leaderboards import leaderboard_table, recompute
+from challenges.leaderboards import analyses, board_scopes, leaderboard_table, recompute
 from challenges.leaderboards.analyses import SEED, analyse_phase, stored_analysis
 from challenges.leaderboards.history import (
     FreezeRefused,
@@ -620,3 +620,48 @@ def test_the_admin_freezes_every_board_and_lists_them_read_only(board, client, m
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert client.get(f"/admin/challenges/leaderboardsnapshot/{one.pk}/delete/").status_code == 403
     assert client.get("/admin/challenges/boardanalysis/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_older_boards_analysis_stored_late_never_hides_the_current_one(
+    board, monkeypatch
+) -> None:
+    """Two workers race: one computed the board before it changed. Its analysis is not
+    stored when the board changed while it computed, and one stored late anyway (it read
+    the board just before the change) does not shadow the analysis of the board as it is."""
+    phase, submit, _ = board
+    submit("red", 0.9, noise_seed=1)
+    submit("blue", 0.8, noise_seed=2)
+    recompute(phase)
+    analyse_phase(phase.pk)
+    old = BoardAnalysis.objects.get(phase=phase, site=None)
+
+    real = analyses._compute
+
+    def board_changes_meanwhile(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not BoardAnalysis.objects.filter(phase=phase, site=None).exclude(pk=old.pk).exists():
+            submit("green", 0.85, noise_seed=3)
+            recompute(phase)
+        return out
+
+    submit("green", 0.7, noise_seed=4)
+    recompute(phase)
+    monkeypatch.setattr(analyses, "_compute", board_changes_meanwhile)
+    phase_board = next(s for s in board_scopes(phase) if s.site is None)
+    assert analyses.analyse_board_scope(phase, phase_board) == (
+        "board changed while computing; not stored"
+    )
+    monkeypatch.setattr(analyses, "_compute", real)
+    analyse_phase(phase.pk)
+    current = stored_analysis(phase)
+    assert current["current"] is True
+
+    # The late writer: the first board's analysis stored again, after the current one.
+    BoardAnalysis.objects.create(
+        **{f.name: getattr(old, f.name) for f in BoardAnalysis._meta.fields if f.name != "id"}
+        | {"computed_at": timezone.now()}
+    )
+    again = stored_analysis(phase)
+    assert again["current"] is True and again["board_key"] == current["board_key"]
+    assert leaderboard_table(phase).analysis["status"] == "current"

@@ -186,16 +186,31 @@ def board_analysis(
     *,
     key: str | None = None,
 ) -> StoredAnalysis | None:
-    """The newest stored analysis of a board with whether it is ``current`` (its
-    ``board_key`` equals the board's now: ``key`` when the caller has it, else read), or None
-    before the first. UnknownSite for a site without a board."""
+    """The stored analysis of the board as it is now (its ``board_key`` equals the board's:
+    ``key`` when the caller has it, else read), ``current``; failing that the newest one,
+    not current (the board changed since: a newer analysis is being computed); None before
+    the first. The matching one wins even when an older board's analysis was stored after
+    it (a worker that read the board before it changed). UnknownSite for a site without a
+    board."""
     scope = scope_for(phase, site)
-    row = latest_analysis(phase, scope, selection)
-    if row is None:
-        return None
     if key is None:
         key = current_board_key(phase, scope)
-    return StoredAnalysis(row, current=key is not None and row.board_key == key)
+    if key is not None:
+        matching = (
+            BoardAnalysis.objects.filter(
+                phase=phase,
+                site=scope.site,
+                selection=selection or phase.entry_selection,
+                board_key=key,
+            )
+            .select_related("site")
+            .order_by("-computed_at", "-id")
+            .first()
+        )
+        if matching is not None:
+            return StoredAnalysis(matching, current=True)
+    row = latest_analysis(phase, scope, selection)
+    return None if row is None else StoredAnalysis(row, current=False)
 
 
 def stored_analysis(
@@ -583,6 +598,11 @@ def analyse_board_scope(phase: Phase, scope: Scope, values: CaseValues | None = 
     if not reused:
         values = CaseValues(criteria) if values is None else values
         computed = _compute(phase, scope, rows, criteria, values)
+        now_rows = _board_rows(phase, scope, paths)
+        if now_rows is None or now_rows.key != rows.key:
+            # A recompute changed the board while this was computed: its own queued run
+            # analyses the new board; storing this one would only show an outdated board.
+            return "board changed while computing; not stored"
         stored = BoardAnalysis.objects.create(
             phase=phase,
             site=scope.site,
