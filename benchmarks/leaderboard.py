@@ -310,45 +310,55 @@ def database_version() -> str:
     return connection.vendor
 
 
-#: Where a profiled call's time goes: (label, module path suffix, function name); each
-#: part's cumulative time under cProfile (parts may contain one another: "of which").
+#: Where a profiled call's time goes: (label, "file:function"[, only when called from
+#: "file:function"]); each part's cumulative time under cProfile (parts may contain one
+#: another: "of which").
 PARTS = {
     "recompute, board changed": [
-        ("whether it beats nothing (_changes_no_board)", "materialise.py", "_changes_no_board"),
-        ("who and the criteria means (_candidates)", "materialise.py", "_candidates"),
-        ("which boards (_boards_to_rank)", "materialise.py", "_boards_to_rank"),
-        ("ranking by sorting (_rank_board)", "materialise.py", "_rank_board"),
-        ("rank updates (_update_ranks)", "materialise.py", "_update_ranks"),
-        ("new rows (bulk_create)", "query.py", "bulk_create"),
-        ("values copied in the database (_copy_values)", "materialise.py", "_copy_values"),
-        ("history snapshots (record_snapshots)", "history.py", "record_snapshots"),
+        ("whether it beats nothing (_changes_no_board)", "materialise.py:_changes_no_board"),
+        ("who and the criteria means (_candidates)", "materialise.py:_candidates"),
+        ("which boards (_boards_to_rank)", "materialise.py:_boards_to_rank"),
+        ("ranking by sorting (_rank_board)", "materialise.py:_rank_board"),
+        ("rank updates (_update_ranks)", "materialise.py:_update_ranks"),
+        ("new rows' values (_set_values)", "materialise.py:_set_values"),
+        ("new rows (bulk_create)", "manager.py:manager_method", "materialise.py:_write"),
+        ("values copied by the database (_copy_values)", "materialise.py:_copy_values"),
+        ("history snapshots (record_snapshots)", "history.py:record_snapshots"),
     ],
     "board API": [
-        ("board rows (leaderboard_table)", "tables.py", "leaderboard_table"),
-        ("of which the stored analysis (attach_analysis)", "tables.py", "attach_analysis"),
-        ("rows to dicts (as_dict)", "tables.py", "as_dict"),
-        ("JSON rendering (DRF)", "renderers.py", "render"),
+        ("board rows (leaderboard_table)", "tables.py:leaderboard_table"),
+        ("of which the stored analysis (attach_analysis)", "tables.py:attach_analysis"),
+        ("rows to dicts (as_dict)", "tables.py:as_dict"),
+        ("JSON rendering (DRF)", "renderers.py:render"),
     ],
     "every-entry page": [
-        ("every entry ranked (all_entries_table)", "tables.py", "all_entries_table"),
-        ("template rendering (Template.render)", "django.py", "render"),
+        ("every entry ranked (all_entries_table)", "tables.py:all_entries_table"),
+        ("template rendering (Template.render)", "django.py:render"),
     ],
 }
 
 
-def profile(action: Callable[[], object], times: int = 1) -> tuple[float, dict[str, float]]:
-    """(total ms, {(file suffix, function): cumulative ms}) of ``action`` under cProfile."""
+def _name(key: tuple[str, int, str]) -> str:
+    return f"{Path(key[0]).name}:{key[2]}"
+
+
+def profile(action: Callable[[], object]) -> tuple[float, dict[str, float]]:
+    """(total ms, {"file:function" or "file:function<file:caller": cumulative ms}) of one
+    call of ``action`` under cProfile."""
     profiler = cProfile.Profile()
     start = time.perf_counter()
-    for _ in range(times):
-        profiler.enable()
-        action()
-        profiler.disable()
-    total = (time.perf_counter() - start) * 1000 / times
+    profiler.enable()
+    action()
+    profiler.disable()
+    total = (time.perf_counter() - start) * 1000
     found: dict[str, float] = {}
-    for (filename, _, function), row in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
-        key = f"{Path(filename).name}:{function}"
-        found[key] = found.get(key, 0.0) + row[3] * 1000 / times
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    for key, (_, _, _, cumulative, callers) in stats.items():
+        name = _name(key)
+        found[name] = found.get(name, 0.0) + cumulative * 1000
+        for caller, (_, _, _, from_caller) in callers.items():
+            via = f"{name}<{_name(caller)}"
+            found[via] = found.get(via, 0.0) + from_caller * 1000
     return total, found
 
 
@@ -440,10 +450,21 @@ class Report:
         ]
         for name, (total, found) in self.profiles.items():
             lines.append(f"- **{name}**: {total:.0f} ms profiled")
-            for label, filename, function in PARTS[name]:
-                ms = found.get(f"{filename}:{function}")
+            for label, function, *caller in PARTS[name]:
+                ms = found.get(function + "".join(f"<{c}" for c in caller))
                 if ms:
                     lines.append(f"  - {label}: {ms:.1f} ms ({ms / total:.0%})")
+        page = self.profiles.get("every-entry page")
+        every = self.find(top, "page every")
+        rendering = page[1].get("django.py:render") if page else None
+        if rendering and every:
+            lines += [
+                "",
+                f"The every-entry page at {top:,} submissions shows {top + 1:,} rows, and "
+                f"rendering them is {rendering / page[0]:.0%} of its time "
+                f"({rendering / (top + 1):.1f} ms a row profiled): its cost is the template's, "
+                "per row shown, not the data's.",
+            ]
         lines.append("")
         return "\n".join(lines)
 
