@@ -35,6 +35,7 @@ import os
 import platform
 import pstats
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -89,11 +90,8 @@ def case_sites() -> list[tuple[str, str]]:
 
 
 def median(values: Iterable[float]) -> float:
-    """The median (the stdlib's statistics module is shadowed here: benchmarks/statistics.py
-    sits beside this script, first on sys.path)."""
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    """The median of ``values``."""
+    return statistics.median(values)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
