@@ -248,7 +248,9 @@ def _wait_for_a_lock_wait(worker: threading.Thread, timeout: float = 60.0) -> No
     while time.monotonic() < deadline and worker.is_alive():
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND l.pid <> pg_backend_pid() "
+                "AND a.datname = current_database()"  # not another suite's waits on this server
             )
             if cursor.fetchone()[0]:
                 return

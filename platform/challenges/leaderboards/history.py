@@ -159,22 +159,28 @@ def record_snapshots(
         return []
     versions = evaluator_versions(phase)
     return LeaderboardSnapshot.objects.bulk_create(
-        LeaderboardSnapshot(
-            phase=phase,
-            site=scope.site,
-            selection=phase.entry_selection,
-            computed_at=computed_at,
-            truth_version=phase.truth_version,
-            evaluator_version=versions,
-            ranking_method=phase.ranking_method,
-            ranking_signature=settled_signature(signature),
-            ranking_metrics=list(paths),
-            board_key=key,
-            ranks_pending=is_pending(signature),
-            rows=rows,
-            ranks={rank_key(r["submission"]): r["rank"] for r in rows},
-        )
-        for scope, key, rows in changed
+        (
+            LeaderboardSnapshot(
+                phase=phase,
+                site=scope.site,
+                selection=phase.entry_selection,
+                computed_at=computed_at,
+                truth_version=phase.truth_version,
+                evaluator_version=versions,
+                ranking_method=phase.ranking_method,
+                ranking_signature=settled_signature(signature),
+                ranking_metrics=list(paths),
+                board_key=key,
+                ranks_pending=is_pending(signature),
+                rows=rows,
+                ranks={rank_key(r["submission"]): r["rank"] for r in rows},
+            )
+            for scope, key, rows in changed
+        ),
+        # One INSERT per snapshot: Django's multi-row PostgreSQL insert (UNNEST of arrays) has
+        # psycopg quote each large JSON value in Python, about twice the time of libpq's C
+        # escaping of a plain INSERT (115-160 vs 57-77 ms for a recompute's 4 boards of 250 rows).
+        batch_size=1,
     )
 
 
