@@ -586,20 +586,6 @@ ANALYSIS_PENDING = (
 )
 
 
-def analysis_payload_for(
-    phase: Phase, scope: Scope, selection: str, key: str
-) -> dict[str, Any] | None:
-    """The newest stored analysis payload of exactly this board content (``key``), or None."""
-    return (
-        BoardAnalysis.objects.filter(
-            phase=phase, site=scope.site, selection=selection, board_key=key
-        )
-        .order_by("-computed_at", "-id")
-        .values_list("payload", flat=True)
-        .first()
-    )
-
-
 def _unique_slug(base: str) -> str:
     slug, n = base[:180], 1
     while LeaderboardSnapshot.objects.filter(slug=slug).exists():
